@@ -1,0 +1,184 @@
+"""The `plaudit` command: serve, projects, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from app.db import DatabaseUnavailable, make_client, ping
+from app.domain.auth import ROLES, create_key
+from app.embedded import EmbeddedStartError
+from app.errors import PlauditError
+from app.runtime import database
+from app.settings import Settings, SettingsError
+from app.store import Stores
+from app.store.indexes import ensure_indexes
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
+    """Run ``fn`` against the configured database (embedded when MONGODB_URI is unset)."""
+    try:
+        with database(_settings()) as settings:
+            assert settings.mongodb_uri is not None
+            uri = settings.mongodb_uri
+
+            async def run() -> T:
+                client = make_client(uri)
+                try:
+                    await ping(client)
+                    stores = Stores.open(client[settings.db_name])
+                    await ensure_indexes(stores.db)
+                    return await fn(stores)
+                finally:
+                    await client.close()
+
+            return asyncio.run(run())
+    except (SettingsError, EmbeddedStartError, DatabaseUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    except PlauditError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@click.group()
+@click.version_option(package_name="plaudit")
+def main() -> None:
+    """Plaudit: a self-hosted feedback service for LLM applications."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: PLAUDIT_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=None, help="Default: PLAUDIT_PORT or 8000")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API, starting the embedded database when MONGODB_URI is unset."""
+    import uvicorn
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings()
+    host = host or settings.host
+    port = port if port is not None else settings.port
+    try:
+        with database(settings, share=True) as resolved:
+            assert resolved.mongodb_uri is not None
+            if resolved.embedded:
+                click.echo(f"embedded database: {resolved.data_dir / 'db'}", err=True)
+            # Workers are separate processes: they read their settings from the
+            # environment, so hand them the resolved database and keys that way.
+            os.environ["MONGODB_URI"] = resolved.mongodb_uri
+            os.environ["PLAUDIT_SECRET_KEYS"] = ",".join(resolved.secret_keys)
+            os.environ["PLAUDIT_EMBEDDED"] = "1" if resolved.embedded else "0"
+            click.echo(f"Plaudit on http://{host}:{port}  (GraphiQL at /graphql)", err=True)
+            uvicorn.run(
+                "app.main:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=False,
+            )
+    except (SettingsError, EmbeddedStartError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def projects() -> None:
+    """Projects: every run and piece of feedback belongs to one."""
+
+
+@projects.command("create")
+@click.argument("name")
+def projects_create(name: str) -> None:
+    async def run(stores: Stores) -> Any:
+        return await stores.projects.create(name)
+
+    project = _with_stores(run)
+    click.echo(f"created project {project.name} ({project.id})")
+
+
+@projects.command("list")
+def projects_list() -> None:
+    async def run(stores: Stores) -> Any:
+        return await stores.projects.list()
+
+    for project in _with_stores(run):
+        click.echo(f"{project.id}  {project.name}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys (stored hashed; a key's secret is shown once)."""
+
+
+@keys.command("create")
+@click.option("--project", "project_name", required=True, help="Project name.")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", default="", help="A label for the key.")
+def keys_create(project_name: str, role: str, name: str) -> None:
+    async def run(stores: Stores) -> Any:
+        project = await stores.projects.by_name(project_name)
+        if project is None:
+            raise click.ClickException(
+                f"no project named {project_name!r} (create it: plaudit projects create NAME)"
+            )
+        return await create_key(stores, project.id, role, name)
+
+    key, secret = _with_stores(run)
+    click.echo(f"created {key.role} key {key.id} for project {project_name}", err=True)
+    click.echo("the key (shown once, store it now):", err=True)
+    click.echo(secret)
+
+
+@keys.command("list")
+@click.option("--project", "project_name", default=None, help="Only this project's keys.")
+def keys_list(project_name: str | None) -> None:
+    async def run(stores: Stores) -> Any:
+        names = {p.id: p.name for p in await stores.projects.list()}
+        project_id = None
+        if project_name is not None:
+            matches = [pid for pid, n in names.items() if n == project_name]
+            if not matches:
+                raise click.ClickException(f"no project named {project_name!r}")
+            project_id = matches[0]
+        return names, await stores.api_keys.list(project_id)
+
+    names, records = _with_stores(run)
+    for key in records:
+        state = "revoked" if key.revoked_at else "active"
+        click.echo(
+            f"{key.id}  {names.get(key.project_id, '?'):<16} {key.role:<7} {key.prefix}…  {state}"
+            + (f"  {key.name}" if key.name else "")
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    async def run(stores: Stores) -> Any:
+        return await stores.api_keys.revoke(key_id)
+
+    key = _with_stores(run)
+    if key is None:
+        raise click.ClickException(f"no API key {key_id}")
+    click.echo(f"revoked {key.id}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

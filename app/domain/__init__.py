@@ -1,0 +1,1 @@
+"""Domain functions: the rules, between the HTTP edges and the stores."""

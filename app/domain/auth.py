@@ -1,0 +1,113 @@
+"""API keys: random secrets shown once, stored as a SHA-256 hash, with a role."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from app.errors import BadRequest, Forbidden, Unauthenticated
+from app.store import Stores
+from app.store.api_keys import ApiKey
+
+Role = Literal["read", "ingest", "admin"]
+ROLES: tuple[Role, ...] = ("read", "ingest", "admin")
+KEY_PREFIX = "plaudit_"
+
+# What each role may do. `admin` may do everything.
+GRANTS: dict[str, frozenset[str]] = {
+    "read": frozenset({"read"}),
+    "ingest": frozenset({"ingest"}),
+    "admin": frozenset({"read", "ingest", "admin"}),
+}
+
+
+def hash_key(secret: str) -> str:
+    # API keys carry 256 bits of randomness, so a fast hash is enough: there is
+    # nothing to brute-force that a slow hash would protect.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key of one project, with one role."""
+
+    project_id: str
+    key_id: str
+    role: str
+
+    def can(self, grant: str) -> bool:
+        return grant in GRANTS.get(self.role, frozenset())
+
+    def require(self, grant: str) -> None:
+        if not self.can(grant):
+            raise Forbidden(f"this API key has role {self.role!r}, which cannot {grant}")
+
+    @property
+    def label(self) -> str:
+        return f"key:{self.key_id}"
+
+
+async def create_key(
+    stores: Stores, project_id: str, role: str, name: str = ""
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the record and the secret, which is never stored."""
+    if role not in ROLES:
+        raise BadRequest(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    secret = new_secret()
+    key = await stores.api_keys.create(project_id, role, name, hash_key(secret), secret[:12])
+    return key, secret
+
+
+class KeyCache:
+    """A short-lived in-process cache of key lookups, so a request costs no extra
+    database round trip. Revocation takes effect within ``ttl`` seconds in other
+    processes, and at once in the process that revoked."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, ApiKey | None]] = {}
+
+    def get(self, key_hash: str) -> tuple[bool, ApiKey | None]:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key_hash: str, key: ApiKey | None) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key_hash] = (time.monotonic() + self.ttl, key)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+async def authenticate(stores: Stores, cache: KeyCache, secret: str) -> Principal:
+    if not secret:
+        raise Unauthenticated("missing API key")
+    key_hash = hash_key(secret)
+    hit, key = cache.get(key_hash)
+    if not hit:
+        key = await stores.api_keys.by_hash(key_hash)
+        cache.put(key_hash, key)
+    if key is None:
+        raise Unauthenticated("invalid API key")
+    if key.revoked_at is not None:
+        raise Unauthenticated("this API key has been revoked")
+    return Principal(project_id=key.project_id, key_id=key.id, role=key.role)
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()

@@ -1,0 +1,56 @@
+"""The public error hierarchy.
+
+Only these errors reach a client with their message; everything else is masked as
+"Unexpected error." Each carries a stable ``code`` (GraphQL extension) and an HTTP
+status (public and REST routes).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PlauditError(Exception):
+    code: ClassVar[str] = "BAD_REQUEST"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, **self.details}
+
+
+class BadRequest(PlauditError):
+    code = "BAD_REQUEST"
+    http_status = 400
+
+
+class Unauthenticated(PlauditError):
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class Forbidden(PlauditError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class NotFound(PlauditError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class Conflict(PlauditError):
+    code = "CONFLICT"
+    http_status = 409
+
+
+class Unavailable(PlauditError):
+    """The database cannot be reached; the client should retry later."""
+
+    code = "UNAVAILABLE"
+    http_status = 503

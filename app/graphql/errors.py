@@ -1,0 +1,68 @@
+"""What a client sees of an error.
+
+PlauditError messages reach the client with their stable ``code``; request errors
+(syntax, validation, bad variables) get ``BAD_REQUEST``; a lost database gets
+``UNAVAILABLE`` (HTTP 503 with Retry-After); anything else is logged and masked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+
+from app.errors import PlauditError
+
+log = logging.getLogger("plaudit.graphql")
+
+UNAVAILABLE_ERRORS = (ConnectionFailure, ServerSelectionTimeoutError)
+RETRY_AFTER_SECONDS = "5"
+
+
+class PublicErrors(SchemaExtension):
+    def _public(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, PlauditError):
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                path=error.path,
+                original_error=original,
+                extensions=original.extensions,
+            )
+        if isinstance(original, UNAVAILABLE_ERRORS):
+            self._mark_unavailable()
+            return GraphQLError(
+                "the database is unavailable; retry later",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "UNAVAILABLE"},
+            )
+        if error.path is None:
+            # Syntax, validation and variable-coercion errors: the request is wrong.
+            extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            return GraphQLError(error.message, nodes=error.nodes, extensions=extensions)
+        log.error("unexpected error in GraphQL resolver", exc_info=original or error)
+        return GraphQLError(
+            "Unexpected error.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
+        )
+
+    def _mark_unavailable(self) -> None:
+        context = self.execution_context.context
+        response = getattr(context, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            response.status_code = 503
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult) and result.errors:
+            result.errors = [self._public(e) for e in result.errors]

@@ -1,0 +1,20 @@
+"""One mixin per resource, composed into Mutation."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.mutations.admin import AdminMutationMixin
+from app.graphql.mutations.feedback import FeedbackMutationMixin
+from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
+from app.graphql.mutations.runs import RunMutationMixin
+
+
+@strawberry.type
+class Mutation(
+    RunMutationMixin,
+    FeedbackMutationMixin,
+    FeedbackKeyMutationMixin,
+    AdminMutationMixin,
+):
+    pass

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain import validation as v
+from app.errors import BadRequest, NotFound
+from app.graphql.context import Context
+from app.graphql.inputs.feedback import FeedbackFilter
+from app.graphql.inputs.runs import RunFilter
+from app.graphql.permissions import CanRead, IsAdmin
+from app.graphql.types.admin import ApiKey, FeedbackKey, Project
+from app.graphql.types.common import Connection
+from app.graphql.types.feedback import Feedback
+from app.graphql.types.run import Run
+
+# A feedback filter on runs looks up matching run ids first; past this many the
+# filter is refused rather than silently truncated.
+MAX_FEEDBACK_FILTER_RUNS = 10_000
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
+    async def project(self, info: Info[Context, None]) -> Project:
+        record = await info.context.stores.projects.get(info.context.project_id)
+        if record is None:
+            raise NotFound("project not found")
+        return Project.from_record(record)
+
+    @strawberry.field(permission_classes=[CanRead])
+    async def run(self, info: Info[Context, None], id: strawberry.ID) -> Run | None:
+        run_id = v.check_uuid(str(id), "id")
+        record = await info.context.loaders.runs.load(run_id)
+        return Run.from_record(record) if record else None
+
+    @strawberry.field(permission_classes=[CanRead], description="Runs, newest first.")
+    async def runs(
+        self,
+        info: Info[Context, None],
+        filter: RunFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Run]:
+        ctx = info.context
+        query = filter.to_query() if filter else RunFilter().to_query()
+        if filter is not None and filter.feedback_key is not None:
+            ids = await ctx.stores.feedback.run_ids_matching(
+                ctx.project_id,
+                filter.feedback_key,
+                filter.min_score,
+                filter.max_score,
+                MAX_FEEDBACK_FILTER_RUNS + 1,
+            )
+            if len(ids) > MAX_FEEDBACK_FILTER_RUNS:
+                raise BadRequest(
+                    f"the feedback filter matches more than {MAX_FEEDBACK_FILTER_RUNS} runs; "
+                    "narrow it with a score range or a time range"
+                )
+            query.ids = ids
+        page = await ctx.stores.runs.page(ctx.project_id, query, first, after)
+        return Connection.from_page(page, Run.from_record)
+
+    @strawberry.field(permission_classes=[CanRead], description="Feedback, newest first.")
+    async def feedback(
+        self,
+        info: Info[Context, None],
+        filter: FeedbackFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Feedback]:
+        ctx = info.context
+        query = (filter or FeedbackFilter()).to_query()
+        page = await ctx.stores.feedback.page(ctx.project_id, query, first, after)
+        return Connection.from_page(page, Feedback.from_record)
+
+    @strawberry.field(permission_classes=[CanRead])
+    async def feedback_by_id(self, info: Info[Context, None], id: strawberry.ID) -> Feedback | None:
+        feedback_id = v.check_uuid(str(id), "id")
+        record = await info.context.stores.feedback.get(info.context.project_id, feedback_id)
+        return Feedback.from_record(record) if record else None
+
+    @strawberry.field(permission_classes=[CanRead])
+    async def feedback_keys(self, info: Info[Context, None]) -> list[FeedbackKey]:
+        records = await info.context.stores.feedback_keys.list(info.context.project_id)
+        return [FeedbackKey.from_record(r) for r in records]
+
+    @strawberry.field(permission_classes=[CanRead])
+    async def feedback_key(self, info: Info[Context, None], key: str) -> FeedbackKey | None:
+        record = await info.context.stores.feedback_keys.get(info.context.project_id, key)
+        return FeedbackKey.from_record(record) if record else None
+
+    @strawberry.field(permission_classes=[IsAdmin], description="The project's API keys.")
+    async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
+        records = await info.context.stores.api_keys.list(info.context.project_id)
+        return [ApiKey.from_record(r) for r in records]

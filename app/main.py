@@ -1,0 +1,153 @@
+"""create_app(settings) -> the Starlette app: routes, middleware, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pymongo.errors import PyMongoError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app import __version__
+from app.db import make_client, ping
+from app.errors import PlauditError
+from app.graphql.app import PlauditGraphQL
+from app.graphql.schema import schema
+from app.services import Services
+from app.settings import Settings
+from app.store.indexes import ensure_indexes
+
+log = logging.getLogger("plaudit")
+
+
+class BodySizeLimit:
+    """Refuse request bodies over the limit with 413, before reading them whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _too_large(self.max_bytes)(scope, receive, send)
+                    return
+        received = 0
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> Response:
+    return JSONResponse(
+        {"error": "body_too_large", "message": f"request body over {limit} bytes"},
+        status_code=413,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        await ping(services.client)
+    except Exception as exc:
+        log.warning("readyz: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ready",
+            "database": "embedded" if services.settings.embedded else "external",
+        }
+    )
+
+
+async def plaudit_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PlauditError)
+    return JSONResponse(
+        {"error": exc.code.lower(), "message": exc.message, **exc.details},
+        status_code=exc.http_status,
+    )
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    log.warning("database error on %s: %s", request.url.path, exc)
+    return JSONResponse(
+        {"error": "unavailable", "message": "the database is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def create_app(settings: Settings, **client_options: Any) -> Starlette:
+    """Build the app. ``client_options`` go to AsyncMongoClient (tests add listeners)."""
+    if settings.mongodb_uri is None:
+        raise ValueError("create_app needs settings.mongodb_uri (the CLI starts the embedded one)")
+    uri = settings.mongodb_uri
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = make_client(uri, **client_options)
+        try:
+            await ping(client)
+            services = Services.build(settings, client)
+            await ensure_indexes(services.stores.db)
+            app.state.services = services
+            yield
+        finally:
+            await client.close()
+
+    graphql = PlauditGraphQL(schema, graphql_ide="graphiql")
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/readyz", readyz, methods=["GET", "HEAD"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The uvicorn factory: settings from the environment (set by `plaudit serve`)."""
+    import os
+    from dataclasses import replace
+
+    logging.basicConfig(level=logging.INFO)
+    settings = Settings.from_env()
+    embedded = os.environ.get("PLAUDIT_EMBEDDED") == "1"
+    return create_app(replace(settings, embedded=embedded))

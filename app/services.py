@@ -1,0 +1,29 @@
+"""What the app holds for its lifetime: settings, the client, the stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from app.domain.auth import KeyCache
+from app.settings import Settings
+from app.store import Stores
+
+
+@dataclass
+class Services:
+    settings: Settings
+    client: AsyncMongoClient[dict[str, Any]]
+    stores: Stores
+    key_cache: KeyCache
+
+    @classmethod
+    def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
+        return cls(
+            settings=settings,
+            client=client,
+            stores=Stores.open(client[settings.db_name]),
+            key_cache=KeyCache(settings.api_key_cache_seconds),
+        )

@@ -1,0 +1,131 @@
+"""Every environment variable Plaudit reads, typed, in one place."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A bad configuration value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongodb_uri: str | None = None
+    db_name: str = "plaudit"
+    data_dir: Path = Path(".plaudit")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_keys: tuple[str, ...] = ()
+    public_url: str | None = None
+    # Presigned tokens: default and largest lifetime, in seconds.
+    token_default_ttl: int = 3 * 3600
+    token_max_ttl: int = 30 * 24 * 3600
+    # Proxies whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Public-route abuse limits ("N/period" in the `limits` notation).
+    public_rate_limit_per_ip: str = "120/minute"
+    public_rate_limit_per_token: str = "30/minute"
+    max_body_bytes: int = 4 * 1024 * 1024
+    # Seconds an API key lookup is cached in-process.
+    api_key_cache_seconds: float = 5.0
+    embedded: bool = field(default=False)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("PLAUDIT_DATA_DIR") or ".plaudit")
+        mongodb_uri = env.get("MONGODB_URI") or None
+        if mongodb_uri is not None and not mongodb_uri.startswith(("mongodb://", "mongodb+srv://")):
+            raise SettingsError("MONGODB_URI must start with mongodb:// or mongodb+srv://")
+        keys = _list(env.get("PLAUDIT_SECRET_KEYS", ""))
+        for key in keys:
+            if len(key) < 32:
+                raise SettingsError(
+                    "PLAUDIT_SECRET_KEYS: every key must be at least 32 characters long"
+                )
+        public_url = env.get("PLAUDIT_PUBLIC_URL") or None
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise SettingsError("PLAUDIT_PUBLIC_URL must start with http:// or https://")
+        db_name = env.get("PLAUDIT_DB") or "plaudit"
+        if any(c in db_name for c in '/\\. "$') or len(db_name) > 60:
+            raise SettingsError(f"PLAUDIT_DB is not a valid database name: {db_name!r}")
+        proxies = []
+        for item in _list(env.get("PLAUDIT_TRUSTED_PROXIES", "")):
+            try:
+                proxies.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"PLAUDIT_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from None
+        return cls(
+            mongodb_uri=mongodb_uri,
+            db_name=db_name,
+            data_dir=data_dir,
+            host=env.get("PLAUDIT_HOST") or "127.0.0.1",
+            port=_int(env, "PLAUDIT_PORT", 8000, 0, 65535),
+            secret_keys=tuple(keys),
+            public_url=public_url,
+            token_default_ttl=_int(env, "PLAUDIT_TOKEN_DEFAULT_TTL", 3 * 3600, 60, 10**9),
+            token_max_ttl=_int(env, "PLAUDIT_TOKEN_MAX_TTL", 30 * 24 * 3600, 60, 10**9),
+            trusted_proxies=tuple(proxies),
+            public_rate_limit_per_ip=env.get("PLAUDIT_RATE_LIMIT_PER_IP") or "120/minute",
+            public_rate_limit_per_token=env.get("PLAUDIT_RATE_LIMIT_PER_TOKEN") or "30/minute",
+            max_body_bytes=_int(env, "PLAUDIT_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 10**9),
+            embedded=mongodb_uri is None,
+        )
+
+    def with_secret_keys_from_data_dir(self) -> Settings:
+        """In embedded mode with no PLAUDIT_SECRET_KEYS, use (or create) a key file
+        in the data directory, readable by its owner only."""
+        if self.secret_keys:
+            return self
+        if not self.embedded:
+            raise SettingsError(
+                "PLAUDIT_SECRET_KEYS must be set when MONGODB_URI is set "
+                "(every app process must sign with the same keys)"
+            )
+        path = self.data_dir / "secret_keys"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48) + "\n")
+        keys = tuple(_list(path.read_text().replace("\n", ",")))
+        if not keys:
+            raise SettingsError(f"{path} is empty; delete it to generate a new key")
+        return _replace(self, secret_keys=keys)
+
+
+def _replace(settings: Settings, **changes: object) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _list(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value

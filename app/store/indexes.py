@@ -1,0 +1,61 @@
+"""Every index Plaudit uses, declared once and ensured at start-up.
+
+``ensure_indexes`` only creates: it never drops an index, so an index added by an
+operator by hand survives a deploy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+
+@dataclass(frozen=True)
+class Index:
+    collection: str
+    keys: list[tuple[str, int]]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+LIVE = {"deleted": False}
+
+INDEXES: list[Index] = [
+    Index("projects", [("name", 1)], {"unique": True}),
+    Index("api_keys", [("hash", 1)], {"unique": True}),
+    Index("api_keys", [("project_id", 1), ("created_at", -1)]),
+    Index("runs", [("project_id", 1), ("start_time", -1), ("_id", -1)]),
+    Index("runs", [("project_id", 1), ("session_id", 1), ("start_time", -1)]),
+    Index("runs", [("project_id", 1), ("user_id", 1), ("start_time", -1)]),
+    Index("runs", [("project_id", 1), ("tags", 1), ("start_time", -1)]),
+    Index("runs", [("project_id", 1), ("trace_id", 1)]),
+    Index("feedback", [("project_id", 1), ("run_id", 1), ("key", 1)]),
+    Index("feedback", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("feedback", [("project_id", 1), ("key", 1), ("score", 1), ("run_id", 1)]),
+    # The natural key: one live record per (run, key, person or identity).
+    Index(
+        "feedback",
+        [("project_id", 1), ("run_id", 1), ("key", 1), ("actor", 1)],
+        {
+            "unique": True,
+            "name": "natural_key",
+            "partialFilterExpression": {"actor": {"$type": "string"}, **LIVE},
+        },
+    ),
+    Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
+    Index("feedback_history", [("project_id", 1), ("feedback_id", 1), ("at", 1)]),
+]
+
+
+async def ensure_indexes(
+    db: AsyncDatabase[dict[str, Any]], indexes: list[Index] | None = None
+) -> None:
+    by_collection: dict[str, list[IndexModel]] = {}
+    for index in indexes if indexes is not None else INDEXES:
+        by_collection.setdefault(index.collection, []).append(
+            IndexModel(index.keys, **index.options)
+        )
+    for name, models in by_collection.items():
+        await db[name].create_indexes(models)

@@ -1,0 +1,89 @@
+"""Keyset pagination over ``(<time field>, _id)``, newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.errors import BadRequest
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+class InvalidCursor(BadRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
+
+def encode_cursor(at: datetime, doc_id: str) -> str:
+    raw = json.dumps([at.isoformat(), doc_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at_raw, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        at = datetime.fromisoformat(at_raw)
+        if not isinstance(doc_id, str) or at.tzinfo is None:
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor(f"invalid cursor: {cursor[:80]!r}") from None
+    return at, doc_id
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 1 or first > MAX_PAGE_SIZE:
+        raise BadRequest(f"first must be between 1 and {MAX_PAGE_SIZE}, got {first}")
+    return first
+
+
+async def fetch_page(
+    collection: AsyncCollection[dict[str, Any]],
+    query: Mapping[str, Any],
+    *,
+    first: int | None,
+    after: str | None,
+    time_field: str,
+    build: Callable[[dict[str, Any]], T],
+    oldest_first: bool = False,
+) -> Page[T]:
+    size = page_size(first)
+    direction = 1 if oldest_first else -1
+    query = dict(query)
+    if after is not None:
+        at, doc_id = decode_cursor(after)
+        op = "$gt" if oldest_first else "$lt"
+        keyset = {"$or": [{time_field: {op: at}}, {time_field: at, "_id": {op: doc_id}}]}
+        query = {"$and": [query, keyset]} if query else keyset
+    cursor = collection.find(query, sort=[(time_field, direction), ("_id", direction)])
+    docs = await cursor.limit(size + 1).to_list()
+    has_next = len(docs) > size
+    docs = docs[:size]
+    return Page(
+        items=[build(doc) for doc in docs],
+        cursors=[encode_cursor(doc[time_field], doc["_id"]) for doc in docs],
+        has_next_page=has_next,
+    )

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from app.errors import Conflict
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    strict_feedback_keys: bool
+    allowed_origins: list[str]
+    created_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Project:
+        return cls(
+            id=doc["_id"],
+            name=doc["name"],
+            strict_feedback_keys=doc.get("strict_feedback_keys", False),
+            allowed_origins=doc.get("allowed_origins", []),
+            created_at=doc["created_at"],
+        )
+
+
+class ProjectStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db["projects"]
+
+    async def create(self, name: str, *, session: Any = None) -> Project:
+        doc = {
+            "_id": str(uuid.uuid4()),
+            "name": name,
+            "strict_feedback_keys": False,
+            "allowed_origins": [],
+            "created_at": datetime.now(UTC),
+        }
+        try:
+            await self.collection.insert_one(doc, session=session)
+        except DuplicateKeyError:
+            raise Conflict(f"a project named {name!r} already exists") from None
+        return Project.from_doc(doc)
+
+    async def get(self, project_id: str, *, session: Any = None) -> Project | None:
+        doc = await self.collection.find_one({"_id": project_id}, session=session)
+        return Project.from_doc(doc) if doc else None
+
+    async def by_name(self, name: str, *, session: Any = None) -> Project | None:
+        doc = await self.collection.find_one({"name": name}, session=session)
+        return Project.from_doc(doc) if doc else None
+
+    async def list(self, *, session: Any = None) -> list[Project]:
+        docs = await self.collection.find({}, sort=[("name", 1)], session=session).to_list()
+        return [Project.from_doc(d) for d in docs]
+
+    async def update(
+        self, project_id: str, changes: dict[str, Any], *, session: Any = None
+    ) -> Project | None:
+        doc = await self.collection.find_one_and_update(
+            {"_id": project_id}, {"$set": changes}, return_document=True, session=session
+        )
+        return Project.from_doc(doc) if doc else None

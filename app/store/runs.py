@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from app.errors import Conflict
+from app.store import jsonsafe
+from app.store.pagination import Page, fetch_page
+
+JSON_FIELDS = ("inputs", "outputs", "metadata")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    project_id: str
+    name: str | None
+    inputs: Any
+    outputs: Any
+    tags: list[str]
+    metadata: Any
+    user_id: str | None
+    session_id: str | None
+    trace_id: str | None
+    parent_run_id: str | None
+    model: str | None
+    start_time: datetime
+    end_time: datetime | None
+    latency_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Run:
+        return cls(
+            id=doc["_id"],
+            project_id=doc["project_id"],
+            name=doc.get("name"),
+            inputs=jsonsafe.unescape(doc.get("inputs")),
+            outputs=jsonsafe.unescape(doc.get("outputs")),
+            tags=doc.get("tags") or [],
+            metadata=jsonsafe.unescape(doc.get("metadata")),
+            user_id=doc.get("user_id"),
+            session_id=doc.get("session_id"),
+            trace_id=doc.get("trace_id"),
+            parent_run_id=doc.get("parent_run_id"),
+            model=doc.get("model"),
+            start_time=doc["start_time"],
+            end_time=doc.get("end_time"),
+            latency_ms=doc.get("latency_ms"),
+            prompt_tokens=doc.get("prompt_tokens"),
+            completion_tokens=doc.get("completion_tokens"),
+            total_tokens=doc.get("total_tokens"),
+            error=doc.get("error"),
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+        )
+
+
+@dataclass
+class RunQuery:
+    """Filters for listing runs; every given filter must hold."""
+
+    tags: list[str] = field(default_factory=list)
+    name: str | None = None
+    start_after: datetime | None = None
+    start_before: datetime | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    trace_id: str | None = None
+    model: str | None = None
+    ids: list[str] | None = None
+
+    def to_mongo(self, project_id: str) -> dict[str, Any]:
+        query: dict[str, Any] = {"project_id": project_id}
+        if self.tags:
+            query["tags"] = {"$all": list(self.tags)}
+        for name in ("name", "user_id", "session_id", "trace_id", "model"):
+            value = getattr(self, name)
+            if value is not None:
+                query[name] = value
+        span: dict[str, Any] = {}
+        if self.start_after is not None:
+            span["$gte"] = self.start_after
+        if self.start_before is not None:
+            span["$lt"] = self.start_before
+        if span:
+            query["start_time"] = span
+        if self.ids is not None:
+            query["_id"] = {"$in": list(self.ids)}
+        return query
+
+
+class RunStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db["runs"]
+
+    async def upsert_many(
+        self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]
+    ) -> list[Run]:
+        """Upsert ``(run id, fields to set, fields to set on insert only)``.
+
+        Fields not given are left as stored, so a run can be created at its start and
+        completed later."""
+        ops = []
+        for run_id, fields, on_insert in runs:
+            stored = {k: jsonsafe.escape(v) if k in JSON_FIELDS else v for k, v in fields.items()}
+            ops.append(
+                UpdateOne(
+                    {"_id": run_id, "project_id": project_id},
+                    {"$set": stored, "$setOnInsert": on_insert},
+                    upsert=True,
+                )
+            )
+        if ops:
+            try:
+                await self.collection.bulk_write(ops, ordered=True)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if errors and errors[0].get("code") == 11000:
+                    run_id = runs[errors[0]["index"]][0]
+                    raise Conflict(f"run id {run_id} is already used by another project") from None
+                raise
+        return await self.get_many(project_id, [r[0] for r in runs])
+
+    async def get(self, project_id: str, run_id: str) -> Run | None:
+        doc = await self.collection.find_one({"_id": run_id, "project_id": project_id})
+        return Run.from_doc(doc) if doc else None
+
+    async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}
+        ).to_list()
+        by_id = {d["_id"]: Run.from_doc(d) for d in docs}
+        return [by_id[i] for i in run_ids if i in by_id]
+
+    async def existing_ids(self, project_id: str, run_ids: list[str]) -> set[str]:
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}, {"_id": 1}
+        ).to_list()
+        return {d["_id"] for d in docs}
+
+    async def page(
+        self, project_id: str, query: RunQuery, first: int | None, after: str | None
+    ) -> Page[Run]:
+        return await fetch_page(
+            self.collection,
+            query.to_mongo(project_id),
+            first=first,
+            after=after,
+            time_field="start_time",
+            build=Run.from_doc,
+        )
