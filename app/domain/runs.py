@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain import validation as v
+from app.domain.missing import MISSING
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.runs import Run
-
-MISSING: Any = object()
 
 
 @dataclass
@@ -99,13 +98,27 @@ async def ingest_runs(stores: Stores, project_id: str, runs: list[RunWrite]) -> 
     if len(runs) > v.MAX_BATCH:
         raise BadRequest(f"at most {v.MAX_BATCH} runs per call, got {len(runs)}")
     now = datetime.now(UTC)
-    writes = []
+    checked = [_check(run) for run in runs]
     seen: set[str] = set()
-    for run in runs:
-        run_id, given = _check(run)
+    for run_id, _ in checked:
         if run_id in seen:
             raise BadRequest(f"run {run_id} appears twice in one call", field="id")
         seen.add(run_id)
+    # A run completed in a later call: derive latency from the stored start time.
+    completing = [
+        run_id
+        for run_id, given in checked
+        if given.get("end_time") is not None and "latency_ms" not in given
+    ]
+    stored = (
+        {r.id: r for r in await stores.runs.get_many(project_id, completing)} if completing else {}
+    )
+    writes = []
+    for run_id, given in checked:
+        if run_id in stored and given["end_time"] >= stored[run_id].start_time:
+            given["latency_ms"] = (
+                given["end_time"] - stored[run_id].start_time
+            ).total_seconds() * 1000
         on_insert: dict[str, Any] = {"created_at": now}
         if "start_time" not in given:
             on_insert["start_time"] = now

@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 
 from app.domain.auth import authenticate, bearer_secret
 from app.errors import PlauditError, Unauthenticated
@@ -15,6 +17,17 @@ from app.services import Services
 
 
 class PlauditGraphQL(GraphQL[Context, None]):
+    async def process_result(
+        self, request: Request | WebSocket, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Errors raised before execution (a query that does not parse) bypass the
+        # schema extensions; give them the same stable code as validation errors.
+        response = process_result(result)
+        for error in response.get("errors") or []:
+            extensions = error.setdefault("extensions", {})
+            extensions.setdefault("code", "BAD_REQUEST")
+        return response
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:

@@ -23,6 +23,24 @@ UNAVAILABLE_ERRORS = (ConnectionFailure, ServerSelectionTimeoutError)
 RETRY_AFTER_SECONDS = "5"
 
 
+def is_unexpected(error: GraphQLError) -> bool:
+    """An error in a resolver that is not one of ours: a bug, to log and mask."""
+    original = error.original_error
+    return (
+        error.path is not None
+        and original is not None
+        and not isinstance(original, (PlauditError, *UNAVAILABLE_ERRORS))
+    )
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if is_unexpected(error):
+            log.error("unexpected error in GraphQL resolver", exc_info=error.original_error)
+        elif isinstance(error.original_error, UNAVAILABLE_ERRORS):
+            log.warning("database unavailable: %s", error.original_error)
+
+
 class PublicErrors(SchemaExtension):
     def _public(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -46,7 +64,6 @@ class PublicErrors(SchemaExtension):
             # Syntax, validation and variable-coercion errors: the request is wrong.
             extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
             return GraphQLError(error.message, nodes=error.nodes, extensions=extensions)
-        log.error("unexpected error in GraphQL resolver", exc_info=original or error)
         return GraphQLError(
             "Unexpected error.",
             nodes=error.nodes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -11,8 +12,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from app.graphql.errors import PublicErrors
+from app.graphql.errors import PublicErrors, log_errors
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.scalars import SCALARS
@@ -22,8 +24,16 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
 
+class PlauditSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client mistakes are answered, not logged; bugs are logged with a traceback.
+        log_errors(errors)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return PlauditSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALARS),

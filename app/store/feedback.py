@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
+from app.store.ranges import number_range, time_range
 
 JSON_FIELDS = ("value", "correction", "source_info")
 # Fields a change to a feedback record can touch (and history records).
@@ -105,11 +106,7 @@ class FeedbackQuery:
             query["comment"] = {"$nin": [None, ""]}
         elif self.has_comment is False:
             query["comment"] = {"$in": [None, ""]}
-        span: dict[str, Any] = {}
-        if self.created_after is not None:
-            span["$gte"] = self.created_after
-        if self.created_before is not None:
-            span["$lt"] = self.created_before
+        span = time_range(self.created_after, self.created_before)
         if span:
             query["created_at"] = span
         if not self.include_retracted:
@@ -261,13 +258,9 @@ class FeedbackStore:
             "deleted": False,
             "retracted": False,
         }
-        span: dict[str, Any] = {}
-        if min_score is not None:
-            span["$gte"] = min_score
-        if max_score is not None:
-            span["$lte"] = max_score
-        if span:
-            query["score"] = span
+        conditions = number_range("score", min_score, max_score)
+        if conditions:
+            query["$and"] = conditions
         pipeline: list[dict[str, Any]] = [
             {"$match": query},
             {"$group": {"_id": "$run_id"}},

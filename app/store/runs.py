@@ -11,6 +11,7 @@ from pymongo.errors import BulkWriteError
 from app.errors import Conflict
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
+from app.store.ranges import time_range
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
 
@@ -88,11 +89,7 @@ class RunQuery:
             value = getattr(self, name)
             if value is not None:
                 query[name] = value
-        span: dict[str, Any] = {}
-        if self.start_after is not None:
-            span["$gte"] = self.start_after
-        if self.start_before is not None:
-            span["$lt"] = self.start_before
+        span = time_range(self.start_after, self.start_before)
         if span:
             query["start_time"] = span
         if self.ids is not None:
