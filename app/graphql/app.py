@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -23,9 +25,8 @@ class PlauditGraphQL(GraphQL[Context, None]):
         # Errors raised before execution (a query that does not parse) bypass the
         # schema extensions; give them the same stable code as validation errors.
         response = process_result(result)
-        for error in response.get("errors") or []:
-            extensions = error.setdefault("extensions", {})
-            extensions.setdefault("code", "BAD_REQUEST")
+        for error in cast(list[dict[str, Any]], response.get("errors") or []):
+            error.setdefault("extensions", {}).setdefault("code", "BAD_REQUEST")
         return response
 
     async def get_context(
