@@ -101,9 +101,14 @@ class EmbeddedMongo:
         try:
             while True:
                 if self.process.poll() is not None:
+                    last = self._last_log_line()
+                    if "resource busy" in last:
+                        last = (
+                            f"its data directory {self.storage_path} is in use by another "
+                            "process (is Plaudit already running with this PLAUDIT_DATA_DIR?)"
+                        )
                     raise EmbeddedStartError(
-                        f"the embedded database exited with code {self.process.returncode}: "
-                        f"{self._last_log_line()}"
+                        f"the embedded database exited with code {self.process.returncode}: {last}"
                     )
                 try:
                     client.admin.command("ping")

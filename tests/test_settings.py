@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.embedded import EmbeddedMongo, EmbeddedStartError
+from app.settings import Settings, SettingsError
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({})
+    assert s.mongodb_uri is None and s.embedded
+    assert (s.host, s.port, s.db_name) == ("127.0.0.1", 8000, "plaudit")
+    assert s.data_dir == Path(".plaudit")
+    assert s.base_url == "http://127.0.0.1:8000"
+
+
+def test_values() -> None:
+    s = Settings.from_env(
+        {
+            "MONGODB_URI": "mongodb://db:27017",
+            "PLAUDIT_DB": "fb",
+            "PLAUDIT_PORT": "9000",
+            "PLAUDIT_SECRET_KEYS": "a" * 32 + ", " + "b" * 40,
+            "PLAUDIT_PUBLIC_URL": "https://fb.example.com/",
+            "PLAUDIT_TRUSTED_PROXIES": "10.0.0.0/8,127.0.0.1",
+        }
+    )
+    assert not s.embedded
+    assert s.secret_keys == ("a" * 32, "b" * 40)
+    assert s.base_url == "https://fb.example.com"
+    assert len(s.trusted_proxies) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PLAUDIT_PORT": "x"}, "PLAUDIT_PORT must be a whole number"),
+        ({"PLAUDIT_PORT": "70000"}, "PLAUDIT_PORT must be between 0 and 65535"),
+        ({"MONGODB_URI": "postgres://x"}, "MONGODB_URI must start with mongodb://"),
+        ({"PLAUDIT_SECRET_KEYS": "short"}, "PLAUDIT_SECRET_KEYS: every key must be at least 32"),
+        ({"PLAUDIT_PUBLIC_URL": "example.com"}, "PLAUDIT_PUBLIC_URL must start with http"),
+        ({"PLAUDIT_DB": "a.b"}, "PLAUDIT_DB is not a valid database name"),
+        ({"PLAUDIT_TRUSTED_PROXIES": "nope"}, "PLAUDIT_TRUSTED_PROXIES: 'nope'"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_secret_keys_generated_once_in_embedded_mode(tmp_path: Path) -> None:
+    s = Settings.from_env({"PLAUDIT_DATA_DIR": str(tmp_path)})
+    first = s.with_secret_keys_from_data_dir()
+    second = s.with_secret_keys_from_data_dir()
+    assert first.secret_keys == second.secret_keys and len(first.secret_keys[0]) >= 32
+    assert (tmp_path / "secret_keys").stat().st_mode & 0o777 == 0o600
+
+
+def test_secret_keys_required_with_external_database(tmp_path: Path) -> None:
+    s = Settings.from_env({"MONGODB_URI": "mongodb://x", "PLAUDIT_DATA_DIR": str(tmp_path)})
+    with pytest.raises(SettingsError, match="PLAUDIT_SECRET_KEYS must be set"):
+        s.with_secret_keys_from_data_dir()
+
+
+def test_embedded_failure_says_why(tmp_path: Path) -> None:
+    # A file where the storage directory should be: the server cannot start.
+    (tmp_path / "db").write_text("not a directory")
+    with pytest.raises((EmbeddedStartError, OSError)) as caught:
+        EmbeddedMongo(tmp_path, timeout=20).start()
+    assert str(caught.value)
+
+
+def test_two_servers_on_one_data_dir(tmp_path: Path) -> None:
+    with EmbeddedMongo(tmp_path):
+        with pytest.raises(EmbeddedStartError) as caught:
+            EmbeddedMongo(tmp_path, timeout=20).start()
+        assert "is in use by another process" in str(caught.value)
