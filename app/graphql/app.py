@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -19,6 +21,28 @@ from app.services import Services
 
 
 class PlauditGraphQL(GraphQL[Context, None]):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # Strawberry answers a request it cannot read (not JSON, a batch, no query)
+        # in plain text; Plaudit's clients get JSON errors with a stable code.
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> object:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return parsed
+
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
