@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from tests.conftest import GraphQLClient
 from tests.helpers import CREATE_FEEDBACK, give_feedback, make_run
 
@@ -198,3 +200,35 @@ async def test_run_feedback_stats(gql: GraphQLClient) -> None:
         {"key": "note", "count": 1, "scored": 0, "mean": None, "min": None, "max": None},
         {"key": "thumbs", "count": 4, "scored": 4, "mean": 0.75, "min": 0.0, "max": 1.0},
     ]
+
+
+async def test_values_that_look_like_field_paths_are_stored_literally(gql: GraphQLClient) -> None:
+    run_id = await make_run(gql)
+    await give_feedback(gql, runId=run_id, key="k", score=1, comment="first", userId="u")
+    changed = await give_feedback(
+        gql,
+        runId=run_id,
+        key="k",
+        comment="$score",
+        value={"$gt": "$$ROOT"},
+        correction="$$NOW",
+        userId="u",
+    )
+    assert changed["comment"] == "$score"
+    assert changed["value"] == {"$gt": "$$ROOT"}
+    assert changed["correction"] == "$$NOW"
+    stored = (await gql.ok(HISTORY, {"id": changed["id"]}))["feedbackById"]
+    assert stored["comment"] == "$score"
+    assert stored["history"][-1]["new"]["comment"] == "$score"
+    assert stored["history"][-1]["old"]["comment"] == "first"
+
+
+async def test_history_keeps_the_most_recent_changes(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.store.feedback.HISTORY_LIMIT", 3)
+    run_id = await make_run(gql)
+    for score in range(6):
+        record = await give_feedback(gql, runId=run_id, key="k", score=score, userId="u")
+    history = (await gql.ok(HISTORY, {"id": record["id"]}))["feedbackById"]["history"]
+    assert [h["new"]["score"] for h in history] == [3, 4, 5]

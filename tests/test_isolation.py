@@ -96,9 +96,7 @@ async def test_writes_cannot_touch_another_project(
     assert data["feedbackById"]["score"] == 1
     assert data["feedbackKey"]["kind"] == "BOOLEAN"
     assert all(k["revokedAt"] is None for k in data["apiKeys"])
-    history = await services(app).stores.feedback_history.for_feedback(
-        keys.project_id, a["feedback_id"]
-    )
+    history = await services(app).stores.feedback.history(keys.project_id, a["feedback_id"])
     assert [h.change for h in history] == ["created"]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Literal
+
+from cachetools import TTLCache
 
 from app.errors import BadRequest, Forbidden, Unauthenticated
 from app.store import Stores
@@ -71,19 +72,15 @@ class KeyCache:
     processes, and at once in the process that revoked."""
 
     def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, ApiKey | None]] = {}
+        self._entries: TTLCache[str, ApiKey | None] = TTLCache(maxsize=10_000, ttl=ttl)
 
     def get(self, key_hash: str) -> tuple[bool, ApiKey | None]:
-        entry = self._entries.get(key_hash)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
+        if key_hash in self._entries:
+            return True, self._entries[key_hash]
+        return False, None
 
     def put(self, key_hash: str, key: ApiKey | None) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[key_hash] = (time.monotonic() + self.ttl, key)
+        self._entries[key_hash] = key
 
     def clear(self) -> None:
         self._entries.clear()

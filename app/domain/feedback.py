@@ -14,7 +14,7 @@ from app.domain.feedback_keys import check_key_name, check_score
 from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
-from app.store.feedback import Feedback
+from app.store.feedback import ChangeMeta, Feedback
 
 SOURCE_TYPES = ("api", "model", "app", "widget", "email", "human")
 
@@ -81,9 +81,9 @@ def _check_fields(write: FeedbackWrite) -> None:
 async def _check_against_key(
     stores: Stores, project_id: str, write: FeedbackWrite, changes: dict[str, Any]
 ) -> None:
-    fk = await stores.feedback_keys.get(project_id, write.key)
+    fk = await stores.feedback_keys.get_cached(project_id, write.key)
     if fk is None:
-        project = await stores.projects.get(project_id)
+        project = await stores.projects.get_cached(project_id)
         if project is not None and project.strict_feedback_keys:
             raise BadRequest(
                 f"feedback key {write.key!r} is not registered, and this project accepts "
@@ -99,26 +99,13 @@ async def _check_against_key(
         changes["value"] = value
 
 
-async def record_history(
-    stores: Stores,
-    change: Change,
-    kind: str,
-    before: Feedback | None,
-    after: Feedback | None,
-    at: datetime,
-) -> None:
-    record = after or before
-    assert record is not None
-    await stores.feedback_history.append(
-        feedback_id=record.id,
-        project_id=record.project_id,
-        at=at,
-        change=kind,
-        by=change.by,
-        via=change.via,
-        old=before.content() if before else None,
-        new=after.content() if after else None,
-    )
+def _meta(change: Change, kind: str, at: datetime) -> ChangeMeta:
+    return ChangeMeta(change=kind, by=change.by, via=change.via, at=at)
+
+
+def _is_id_clash(exc: DuplicateKeyError) -> bool:
+    pattern = (exc.details or {}).get("keyPattern") or {}
+    return "_id" in pattern
 
 
 async def create_feedback(
@@ -128,7 +115,8 @@ async def create_feedback(
 
     With a user id (or identity) this is an upsert on (run, key, user): a user who
     flips thumbs up to down changes the same record. A repeated request with the
-    same client id returns the stored record unchanged."""
+    same client id returns the stored record unchanged. Each change, with its
+    history entry, is one write."""
     _check_fields(write)
     now = datetime.now(UTC)
     actor = write.user_id or write.identity
@@ -137,66 +125,59 @@ async def create_feedback(
     if write.id is not None:
         existing = await stores.feedback.get_any_project(write.id)
         if existing is not None:
-            if existing.project_id != project_id:
-                raise Conflict(f"feedback id {write.id} is already used")
-            if existing.deleted:
-                raise Conflict(f"feedback {write.id} was deleted and cannot be recreated")
-            return existing, False
-    if await stores.runs.get(project_id, write.run_id) is None:
+            return _replayed(existing, project_id, write.id), False
+    if not await stores.runs.exists(project_id, write.run_id):
         raise NotFound(f"run {write.run_id} not found", field="runId")
     changes = _content_changes(write)
     await _check_against_key(stores, project_id, write, changes)
-    changes.update(
-        {
-            "retracted": False,
-            "modified_at": now,
-            "source_type": write.source_type,
-        }
-    )
+    changes.update({"retracted": False, "modified_at": now, "source_type": write.source_type})
     if write.source_info is not None:
         changes["source_info"] = write.source_info
     if write.source_run_id is not None:
         changes["source_run_id"] = write.source_run_id
-    for key, value in write.extra.items():
-        changes[f"extra.{key}"] = value
-    on_insert: dict[str, Any] = {
+    if write.extra:
+        changes["extra"] = dict(write.extra)
+    natural = {"project_id": project_id, "run_id": write.run_id, "key": write.key, "actor": actor}
+    record = {
         "_id": write.id or str(uuid.uuid4()),
+        **natural,
         "created_at": now,
         "user_id": write.user_id,
         "deleted": False,
+        **{name: None for name in ("score", "value", "comment", "correction")},
+        "source_info": None,
+        "source_run_id": None,
+        "extra": {},
+        **changes,
     }
-    for name in ("score", "value", "comment", "correction", "source_info", "source_run_id"):
-        if name not in changes:
-            on_insert[name] = None
-    natural = {"project_id": project_id, "run_id": write.run_id, "key": write.key}
-    if actor is None:
-        doc = {**natural, **on_insert, "actor": None, **changes}
-        doc.pop("extra", None)
-        extra = {k.removeprefix("extra."): doc.pop(k) for k in list(doc) if k.startswith("extra.")}
-        doc["extra"] = extra
+    for _ in range(3):
+        if actor is not None:
+            # The common case for a person's vote: their record exists, change it.
+            result = await stores.feedback.apply(
+                {**natural, "deleted": False}, changes, _meta(change, "updated", now)
+            )
+            if result is not None:
+                return result[1], True
         try:
-            after = await stores.feedback.insert(doc)
-        except DuplicateKeyError:
-            raced = await stores.feedback.get(project_id, doc["_id"])
-            if raced is None:
-                raise Conflict(f"feedback id {doc['_id']} is already used") from None
-            return raced, False
-        await record_history(stores, change, "created", None, after, now)
-        return after, True
-    natural["actor"] = actor
-    before, after = await _upsert(stores, natural, changes, on_insert)
-    await record_history(stores, change, "updated" if before else "created", before, after, now)
-    return after, True
+            created = await stores.feedback.insert(record, _meta(change, "created", now))
+            return created, True
+        except DuplicateKeyError as exc:
+            if _is_id_clash(exc):
+                # The same client id raced in from a retry: return what it stored.
+                raced = await stores.feedback.get_any_project(record["_id"])
+                if raced is None:
+                    raise Conflict(f"feedback id {record['_id']} is already used") from None
+                return _replayed(raced, project_id, record["_id"]), False
+            # Two first votes raced on the natural key: the loser updates instead.
+    raise Conflict("feedback is being changed concurrently; retry")
 
 
-async def _upsert(
-    stores: Stores, natural: dict[str, Any], changes: dict[str, Any], on_insert: dict[str, Any]
-) -> tuple[Feedback | None, Feedback]:
-    try:
-        return await stores.feedback.upsert_natural(natural, changes, on_insert)
-    except DuplicateKeyError:
-        # Two first votes raced on the unique natural key; the loser updates instead.
-        return await stores.feedback.upsert_natural(natural, changes, on_insert)
+def _replayed(existing: Feedback, project_id: str, feedback_id: str) -> Feedback:
+    if existing.project_id != project_id:
+        raise Conflict(f"feedback id {feedback_id} is already used")
+    if existing.deleted:
+        raise Conflict(f"feedback {feedback_id} was deleted and cannot be recreated")
+    return existing
 
 
 async def _retract(
@@ -209,25 +190,27 @@ async def _retract(
 ) -> tuple[Feedback, bool]:
     if write.score not in (MISSING, None):
         raise BadRequest("retract: true takes no score (send score: null or leave it out)")
-    target: Feedback | None = None
     if write.id is not None:
-        target = await stores.feedback.get(project_id, write.id)
+        query: dict[str, Any] = {"_id": write.id, "project_id": project_id}
     elif actor is not None:
-        target = await stores.feedback.by_natural(
-            {"project_id": project_id, "run_id": write.run_id, "key": write.key, "actor": actor}
-        )
-    if target is None:
-        raise NotFound(f"no feedback on key {write.key!r} for this run from this user to retract")
-    if target.retracted:
-        return target, False
-    result = await stores.feedback.update(
-        project_id, target.id, {"score": None, "retracted": True, "modified_at": now}
+        query = {"project_id": project_id, "run_id": write.run_id, "key": write.key, "actor": actor}
+    else:
+        raise BadRequest("retract needs the feedback id or the userId whose feedback to retract")
+    result = await stores.feedback.apply(
+        {**query, "deleted": False, "retracted": False},
+        {"score": None, "retracted": True, "modified_at": now},
+        _meta(change, "retracted", now),
     )
-    if result is None:
-        raise NotFound(f"feedback {target.id} not found")
-    before, after = result
-    await record_history(stores, change, "retracted", before, after, now)
-    return after, True
+    if result is not None:
+        return result[1], True
+    current = (
+        await stores.feedback.by_natural(query)
+        if write.id is None
+        else (await stores.feedback.get(project_id, write.id))
+    )
+    if current is None:
+        raise NotFound(f"no feedback on key {write.key!r} for this run from this user to retract")
+    return current, False  # already retracted
 
 
 async def update_feedback(
@@ -251,21 +234,29 @@ async def update_feedback(
     changes["modified_at"] = now
     if "score" in changes and changes["score"] is not None:
         changes["retracted"] = False
-    result = await stores.feedback.update(project_id, feedback_id, changes)
+    result = await stores.feedback.apply(
+        {"_id": feedback_id, "project_id": project_id, "deleted": False},
+        changes,
+        _meta(change, "updated", now),
+    )
     if result is None:
         raise NotFound(f"feedback {feedback_id} not found")
-    before, after = result
-    await record_history(stores, change, "updated", before, after, now)
-    return after
+    return result[1]
 
 
 async def delete_feedback(
     stores: Stores, project_id: str, feedback_id: str, change: Change
 ) -> Feedback:
+    """Delete, leaving a tombstone so a retried create with the same id cannot bring
+    the record back."""
     feedback_id = v.check_uuid(feedback_id, "id")
     now = datetime.now(UTC)
-    before = await stores.feedback.mark_deleted(project_id, feedback_id, now)
-    if before is None:
+    result = await stores.feedback.apply(
+        {"_id": feedback_id, "project_id": project_id, "deleted": False},
+        {"deleted": True, "modified_at": now},
+        _meta(change, "deleted", now),
+        record_new=False,
+    )
+    if result is None:
         raise NotFound(f"feedback {feedback_id} not found")
-    await record_history(stores, change, "deleted", before, None, now)
-    return before
+    return result[0]

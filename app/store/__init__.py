@@ -9,7 +9,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.feedback import FeedbackStore
-from app.store.feedback_history import FeedbackHistoryStore
 from app.store.feedback_keys import FeedbackKeyStore
 from app.store.projects import ProjectStore
 from app.store.runs import RunStore
@@ -22,7 +21,6 @@ class Stores:
     api_keys: ApiKeyStore
     runs: RunStore
     feedback: FeedbackStore
-    feedback_history: FeedbackHistoryStore
     feedback_keys: FeedbackKeyStore
 
     @classmethod
@@ -33,6 +31,5 @@ class Stores:
             api_keys=ApiKeyStore(db),
             runs=RunStore(db),
             feedback=FeedbackStore(db),
-            feedback_history=FeedbackHistoryStore(db),
             feedback_keys=FeedbackKeyStore(db),
         )

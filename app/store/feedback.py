@@ -14,6 +14,52 @@ from app.store.ranges import number_range, time_range
 JSON_FIELDS = ("value", "correction", "source_info")
 # Fields a change to a feedback record can touch (and history records).
 CONTENT_FIELDS = ("score", "value", "comment", "correction", "retracted")
+# A record keeps its most recent changes inside itself; older ones are dropped
+# (a person flipping a vote hundreds of times must not grow a document forever).
+HISTORY_LIMIT = 500
+# Reads of records leave the embedded history out.
+NO_HISTORY = {"history": 0}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    change: str  # created | updated | retracted | deleted
+    by: str  # who: "key:<api key id>", "token:<token id>", "cli"
+    via: str  # graphql | widget | email | rest | cli
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> HistoryEntry:
+        return cls(
+            at=doc["at"],
+            change=doc["change"],
+            by=doc["by"],
+            via=doc["via"],
+            old=jsonsafe.unescape(doc.get("old")),
+            new=jsonsafe.unescape(doc.get("new")),
+        )
+
+
+@dataclass(frozen=True)
+class ChangeMeta:
+    """Who changed a record, how, and when: the history entry's header."""
+
+    change: str
+    by: str
+    via: str
+    at: datetime
+
+    def entry(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "change": self.change,
+            "by": self.by,
+            "via": self.via,
+            "old": jsonsafe.escape(old),
+            "new": jsonsafe.escape(new),
+        }
 
 
 @dataclass(frozen=True)
@@ -128,65 +174,71 @@ class FeedbackStore:
         query: dict[str, Any] = {"_id": feedback_id, "project_id": project_id}
         if not include_deleted:
             query["deleted"] = False
-        doc = await self.collection.find_one(query)
+        doc = await self.collection.find_one(query, NO_HISTORY)
         return Feedback.from_doc(doc) if doc else None
 
     async def get_any_project(self, feedback_id: str) -> Feedback | None:
-        doc = await self.collection.find_one({"_id": feedback_id})
+        doc = await self.collection.find_one({"_id": feedback_id}, NO_HISTORY)
         return Feedback.from_doc(doc) if doc else None
 
     async def by_natural(self, natural: dict[str, Any]) -> Feedback | None:
-        doc = await self.collection.find_one({**natural, "deleted": False})
+        doc = await self.collection.find_one({**natural, "deleted": False}, NO_HISTORY)
         return Feedback.from_doc(doc) if doc else None
 
-    async def insert(self, doc: dict[str, Any]) -> Feedback:
+    async def insert(self, doc: dict[str, Any], meta: ChangeMeta) -> Feedback:
+        """Insert a new record, its first history entry inside it: one write."""
         stored = to_stored(doc)
+        record = Feedback.from_doc(stored)
+        stored["history"] = [meta.entry(None, record.content())]
         await self.collection.insert_one(stored)
-        return Feedback.from_doc(stored)
+        return record
 
-    async def upsert_natural(
+    async def apply(
         self,
-        natural: dict[str, Any],
+        query: dict[str, Any],
         changes: dict[str, Any],
-        on_insert: dict[str, Any],
-    ) -> tuple[Feedback | None, Feedback]:
-        """Update the live record with this natural key, or create it.
-
-        Returns (the record before, the record after); before is None on insert."""
-        before = await self.collection.find_one_and_update(
-            {**natural, "deleted": False},
-            {"$set": to_stored(changes), "$setOnInsert": to_stored(on_insert)},
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
-        )
-        after = await self.collection.find_one({**natural, "deleted": False})
-        assert after is not None
-        return (Feedback.from_doc(before) if before else None), Feedback.from_doc(after)
-
-    async def update(
-        self, project_id: str, feedback_id: str, changes: dict[str, Any]
+        meta: ChangeMeta,
+        *,
+        record_new: bool = True,
     ) -> tuple[Feedback, Feedback] | None:
+        """Change the record matching ``query`` and append the history entry (old
+        values read by the server from the record itself) in one atomic write.
+
+        Returns (before, after), or None when nothing matched."""
+        stored = to_stored(changes)
+        extra = stored.pop("extra", None)
+        literal = {k: {"$literal": v} for k, v in stored.items()}
+        old = {f: f"${f}" for f in CONTENT_FIELDS}
+        new = {f: literal.get(f, f"${f}") for f in CONTENT_FIELDS} if record_new else None
+        entry: dict[str, Any] = {k: {"$literal": v} for k, v in meta.entry(None, None).items()}
+        entry.update({"old": old, "new": new})
+        history = {
+            "$slice": [
+                {"$concatArrays": [{"$ifNull": ["$history", []]}, [entry]]},
+                -HISTORY_LIMIT,
+            ]
+        }
+        sets: dict[str, Any] = {"history": history, **literal}
+        if extra:
+            sets["extra"] = {"$mergeObjects": [{"$ifNull": ["$extra", {}]}, {"$literal": extra}]}
         before = await self.collection.find_one_and_update(
-            {"_id": feedback_id, "project_id": project_id, "deleted": False},
-            {"$set": to_stored(changes)},
+            query,
+            [{"$set": sets}],
+            projection=NO_HISTORY,
             return_document=ReturnDocument.BEFORE,
         )
         if before is None:
             return None
-        after = {**before, **to_stored(changes)}
+        after = {**before, **stored}
+        if extra:
+            after["extra"] = {**(before.get("extra") or {}), **extra}
         return Feedback.from_doc(before), Feedback.from_doc(after)
 
-    async def mark_deleted(
-        self, project_id: str, feedback_id: str, at: datetime
-    ) -> Feedback | None:
-        """Delete, leaving a tombstone so a retried create with the same id cannot
-        bring the record back."""
-        before = await self.collection.find_one_and_update(
-            {"_id": feedback_id, "project_id": project_id, "deleted": False},
-            {"$set": {"deleted": True, "modified_at": at}},
-            return_document=ReturnDocument.BEFORE,
+    async def history(self, project_id: str, feedback_id: str) -> list[HistoryEntry]:
+        doc = await self.collection.find_one(
+            {"_id": feedback_id, "project_id": project_id}, {"history": 1}
         )
-        return Feedback.from_doc(before) if before else None
+        return [HistoryEntry.from_doc(e) for e in (doc or {}).get("history") or []]
 
     async def page(
         self, project_id: str, query: FeedbackQuery, first: int | None, after: str | None
@@ -198,11 +250,13 @@ class FeedbackStore:
             after=after,
             time_field="created_at",
             build=Feedback.from_doc,
+            projection=NO_HISTORY,
         )
 
     async def for_runs(self, project_id: str, run_ids: list[str]) -> list[Feedback]:
         docs = await self.collection.find(
             {"project_id": project_id, "run_id": {"$in": run_ids}, "deleted": False},
+            NO_HISTORY,
             sort=[("created_at", 1)],
         ).to_list()
         return [Feedback.from_doc(d) for d in docs]

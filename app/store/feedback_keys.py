@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -47,8 +48,21 @@ class FeedbackKey:
 
 
 class FeedbackKeyStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
         self.collection = db["feedback_keys"]
+        # Key configs are read on every feedback write and change rarely. A change
+        # made in this process is seen at once, in other processes within the TTL.
+        self._cache: TTLCache[tuple[str, str], FeedbackKey | None] = TTLCache(
+            maxsize=10_000, ttl=cache_seconds
+        )
+
+    async def get_cached(self, project_id: str, key: str) -> FeedbackKey | None:
+        try:
+            return self._cache[(project_id, key)]
+        except KeyError:
+            found = await self.get(project_id, key)
+            self._cache[(project_id, key)] = found
+            return found
 
     async def register(self, project_id: str, key: str, config: dict[str, Any]) -> FeedbackKey:
         now = datetime.now(UTC)
@@ -61,6 +75,7 @@ class FeedbackKeyStore:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        self._cache.pop((project_id, key), None)
         assert doc is not None  # upsert with AFTER always returns the document
         return FeedbackKey.from_doc(doc)
 
@@ -79,5 +94,6 @@ class FeedbackKeyStore:
         return [FeedbackKey.from_doc(d) for d in docs]
 
     async def delete(self, project_id: str, key: str) -> bool:
+        self._cache.pop((project_id, key), None)
         result = await self.collection.delete_one({"project_id": project_id, "key": key})
         return result.deleted_count == 1

@@ -45,7 +45,6 @@ INDEXES: list[Index] = [
         },
     ),
     Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
-    Index("feedback_history", [("project_id", 1), ("feedback_id", 1), ("at", 1)]),
 ]
 
 

@@ -69,6 +69,7 @@ async def fetch_page(
     time_field: str,
     build: Callable[[dict[str, Any]], T],
     oldest_first: bool = False,
+    projection: Mapping[str, Any] | None = None,
 ) -> Page[T]:
     size = page_size(first)
     direction = 1 if oldest_first else -1
@@ -78,7 +79,7 @@ async def fetch_page(
         op = "$gt" if oldest_first else "$lt"
         keyset = {"$or": [{time_field: {op: at}}, {time_field: at, "_id": {op: doc_id}}]}
         query = {"$and": [query, keyset]} if query else keyset
-    cursor = collection.find(query, sort=[(time_field, direction), ("_id", direction)])
+    cursor = collection.find(query, projection, sort=[(time_field, direction), ("_id", direction)])
     docs = await cursor.limit(size + 1).to_list()
     has_next = len(docs) > size
     docs = docs[:size]

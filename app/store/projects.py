@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -31,8 +32,19 @@ class Project:
 
 
 class ProjectStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
         self.collection = db["projects"]
+        # Settings read on hot paths (strictness, allowed origins); a change made in
+        # this process is seen at once, in other processes within the TTL.
+        self._cache: TTLCache[str, Project | None] = TTLCache(maxsize=10_000, ttl=cache_seconds)
+
+    async def get_cached(self, project_id: str) -> Project | None:
+        try:
+            return self._cache[project_id]
+        except KeyError:
+            found = await self.get(project_id)
+            self._cache[project_id] = found
+            return found
 
     async def create(self, name: str, *, session: Any = None) -> Project:
         doc = {
@@ -66,4 +78,5 @@ class ProjectStore:
         doc = await self.collection.find_one_and_update(
             {"_id": project_id}, {"$set": changes}, return_document=True, session=session
         )
+        self._cache.pop(project_id, None)
         return Project.from_doc(doc) if doc else None

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -100,6 +101,19 @@ class RunQuery:
 class RunStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["runs"]
+        # Runs are never deleted, so "this run exists" stays true: remembered, it
+        # saves the feedback hot path a read.
+        self._known: LRUCache[tuple[str, str], bool] = LRUCache(maxsize=100_000)
+
+    async def exists(self, project_id: str, run_id: str) -> bool:
+        if (project_id, run_id) in self._known:
+            return True
+        found = await self.collection.find_one(
+            {"_id": run_id, "project_id": project_id}, {"_id": 1}
+        )
+        if found is not None:
+            self._known[(project_id, run_id)] = True
+        return found is not None
 
     async def upsert_many(
         self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]

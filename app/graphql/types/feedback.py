@@ -10,7 +10,7 @@ from app.graphql.context import Context
 from app.graphql.scalars import JSON, Score
 from app.graphql.types.enums import SourceType
 from app.store.feedback import Feedback as FeedbackRecord
-from app.store.feedback_history import HistoryEntry
+from app.store.feedback import HistoryEntry
 
 if TYPE_CHECKING:
     from app.graphql.types.run import Run
@@ -86,7 +86,5 @@ class Feedback:
 
     @strawberry.field(description="Every change to this record, oldest first.")
     async def history(self, info: Info[Context, None]) -> list[FeedbackChange]:
-        entries = await info.context.stores.feedback_history.for_feedback(
-            self.record.project_id, self.record.id
-        )
+        entries = await info.context.stores.feedback.history(self.record.project_id, self.record.id)
         return [FeedbackChange.from_record(e) for e in entries]
