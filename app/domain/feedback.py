@@ -150,25 +150,25 @@ async def create_feedback(
         "extra": {},
         **changes,
     }
+    # Most people vote once: try the insert first (one write). A person who already
+    # has a record on this key hits the unique natural key, and their record is
+    # changed instead (one more write). Races resolve to one record either way.
     for _ in range(3):
-        if actor is not None:
-            # The common case for a person's vote: their record exists, change it.
-            result = await stores.feedback.apply(
-                {**natural, "deleted": False}, changes, _meta(change, "updated", now)
-            )
-            if result is not None:
-                return result[1], True
         try:
             created = await stores.feedback.insert(record, _meta(change, "created", now))
             return created, True
         except DuplicateKeyError as exc:
-            if _is_id_clash(exc):
+            if _is_id_clash(exc) or actor is None:
                 # The same client id raced in from a retry: return what it stored.
                 raced = await stores.feedback.get_any_project(record["_id"])
                 if raced is None:
                     raise Conflict(f"feedback id {record['_id']} is already used") from None
                 return _replayed(raced, project_id, record["_id"]), False
-            # Two first votes raced on the natural key: the loser updates instead.
+        result = await stores.feedback.apply(
+            {**natural, "deleted": False}, changes, _meta(change, "updated", now)
+        )
+        if result is not None:
+            return result[1], True
     raise Conflict("feedback is being changed concurrently; retry")
 
 

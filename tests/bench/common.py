@@ -1,0 +1,80 @@
+"""Shared pieces for the benchmarks: a store, a server process, percentiles."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from app.embedded import EmbeddedMongo
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@contextmanager
+def store() -> Iterator[str]:
+    """MONGODB_URI if set, else a fresh embedded store in a temporary directory."""
+    uri = os.environ.get("MONGODB_URI")
+    if uri:
+        yield uri
+        return
+    with tempfile.TemporaryDirectory() as data_dir, EmbeddedMongo(Path(data_dir)) as embedded:
+        yield embedded.uri
+
+
+@contextmanager
+def server(uri: str, db_name: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """`plaudit serve` as its own process; yields (base url, pid)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MONGODB_URI": uri,
+        "PLAUDIT_DB": db_name,
+        "PLAUDIT_PORT": str(port),
+        "PLAUDIT_SECRET_KEYS": "bench-secret-" + "x" * 40,
+        "PLAUDIT_RATE_LIMIT_PER_IP": "1000000/second",
+        "PLAUDIT_RATE_LIMIT_PER_TOKEN": "1000000/second",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(30)

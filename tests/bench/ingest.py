@@ -1,0 +1,185 @@
+"""Feedback ingest throughput: the service against the raw driver ceiling.
+
+    .venv/bin/python -m tests.bench.ingest [--seconds 10] [--concurrency 1,16,64]
+
+The server runs as its own process (`plaudit serve`); this process generates the
+load. The ceiling is the same number of acknowledged writes (one insert per
+feedback, the same write concern) straight through AsyncMongoClient to the same
+store, so the ratio says what the service costs on top of the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import psutil
+
+from app.db import make_client
+from app.domain.auth import create_key
+from app.store import Stores
+from app.store.indexes import ensure_indexes
+from tests.bench.common import percentile, server, store
+
+CREATE = "mutation($i: FeedbackInput!) { createFeedback(input: $i) { id } }"
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    cpu_seconds: float | None = None
+    peak_rss_mb: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+async def drive(
+    concurrency: int, seconds: float, one: Callable[[int], Awaitable[bool]]
+) -> tuple[int, int, list[float], float]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    counter = 0
+
+    async def worker() -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < stop:
+            counter += 1
+            started = time.perf_counter()
+            ok = await one(counter)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies), errors, latencies, time.perf_counter() - began
+
+
+async def setup(uri: str, db_name: str) -> tuple[str, str, list[str]]:
+    client = make_client(uri)
+    stores = Stores.open(client[db_name])
+    await ensure_indexes(stores.db)
+    project = await stores.projects.create(f"bench-{uuid.uuid4().hex[:6]}")
+    _, secret = await create_key(stores, project.id, "ingest")
+    from app.domain.runs import RunWrite, ingest_runs
+
+    runs = [RunWrite(id=str(uuid.uuid4()), name="bench") for _ in range(200)]
+    await ingest_runs(stores, project.id, runs)
+    await client.close()
+    return project.id, secret, [r.id for r in runs]
+
+
+async def ceiling(
+    uri: str, db_name: str, project_id: str, runs: list[str], c: int, s: float
+) -> Result:
+    client = make_client(uri)
+    collection = client[db_name]["feedback_ceiling"]
+
+    async def one(i: int) -> bool:
+        await collection.insert_one(
+            {
+                "_id": str(uuid.uuid4()),
+                "project_id": project_id,
+                "run_id": runs[i % len(runs)],
+                "key": "thumbs",
+                "score": 1,
+                "actor": f"user{i}",
+                "deleted": False,
+            }
+        )
+        return True
+
+    n, errors, lat, took = await drive(c, s, one)
+    await client.close()
+    return Result("driver ceiling", c, n, errors, took, lat)
+
+
+async def graphql(url: str, pid: int, secret: str, runs: list[str], c: int, s: float) -> Result:
+    proc = psutil.Process(pid)
+    limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {secret}"}, limits=limits, timeout=30
+    ) as http:
+
+        async def one(i: int) -> bool:
+            variables = {
+                "i": {
+                    "runId": runs[i % len(runs)],
+                    "key": "thumbs",
+                    "score": i % 2,
+                    "userId": f"u{i}",
+                }
+            }
+            r = await http.post("/graphql", json={"query": CREATE, "variables": variables})
+            return r.status_code == 200 and "errors" not in r.json()
+
+        cpu0 = sum(proc.cpu_times()[:2])
+        peak = 0.0
+
+        async def sample() -> None:
+            nonlocal peak
+            while True:
+                peak = max(peak, proc.memory_info().rss / 2**20)
+                await asyncio.sleep(0.1)
+
+        sampler = asyncio.create_task(sample())
+        n, errors, lat, took = await drive(c, s, one)
+        sampler.cancel()
+        cpu = sum(proc.cpu_times()[:2]) - cpu0
+    return Result("GraphQL createFeedback", c, n, errors, took, lat, cpu, peak)
+
+
+def table(results: list[Result], ceilings: dict[int, float]) -> str:
+    head = (
+        f"{'path':<26}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'cpu s/1k':>10}{'peak MB':>9}{'/ceiling':>10}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        cpu = f"{r.cpu_seconds / r.requests * 1000:.2f}" if r.cpu_seconds is not None else "-"
+        rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "-"
+        ratio = f"{r.rate / ceilings[r.concurrency]:.2f}" if r.name != "driver ceiling" else "1.00"
+        lines.append(
+            f"{r.name:<26}{r.concurrency:>5}{r.rate:>9.0f}{percentile(r.latencies, 50):>9.1f}"
+            f"{percentile(r.latencies, 99):>9.1f}{r.errors:>8}{cpu:>10}{rss:>9}{ratio:>10}"
+        )
+    return "\n".join(lines)
+
+
+async def main_async(seconds: float, levels: list[int]) -> None:
+    db_name = f"bench_{uuid.uuid4().hex[:8]}"
+    with store() as uri:
+        project_id, secret, runs = await setup(uri, db_name)
+        results: list[Result] = []
+        ceilings: dict[int, float] = {}
+        with server(uri, db_name) as (url, pid):
+            for c in levels:
+                base = await ceiling(uri, db_name, project_id, runs, c, seconds)
+                ceilings[c] = base.rate
+                results.append(base)
+                results.append(await graphql(url, pid, secret, runs, c, seconds))
+        print(table(results, ceilings))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", default="1,16,64")
+    args = parser.parse_args()
+    asyncio.run(main_async(args.seconds, [int(c) for c in args.concurrency.split(",")]))
+
+
+if __name__ == "__main__":
+    main()
