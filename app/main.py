@@ -19,6 +19,7 @@ from app.db import make_client, ping
 from app.errors import PlauditError
 from app.graphql.app import PlauditGraphQL
 from app.graphql.schema import schema
+from app.metrics import MetricsMiddleware, metrics_endpoint
 from app.services import Services
 from app.settings import Settings
 from app.store.indexes import ensure_indexes
@@ -134,11 +135,13 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
     return app
 
 

@@ -34,6 +34,8 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     # Seconds an API key lookup is cached in-process.
     api_key_cache_seconds: float = 5.0
+    # Bearer token for /metrics; unset: loopback clients only.
+    metrics_token: str | None = None
     embedded: bool = field(default=False)
 
     @property
@@ -82,6 +84,7 @@ class Settings:
             trusted_proxies=tuple(proxies),
             public_rate_limit_per_ip=env.get("PLAUDIT_RATE_LIMIT_PER_IP") or "120/minute",
             public_rate_limit_per_token=env.get("PLAUDIT_RATE_LIMIT_PER_TOKEN") or "30/minute",
+            metrics_token=env.get("PLAUDIT_METRICS_TOKEN") or None,
             max_body_bytes=_int(env, "PLAUDIT_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 10**9),
             embedded=mongodb_uri is None,
         )
