@@ -11,7 +11,9 @@ from app.store.api_keys import ApiKeyStore
 from app.store.feedback import FeedbackStore
 from app.store.feedback_history import FeedbackHistoryStore
 from app.store.feedback_keys import FeedbackKeyStore
+from app.store.feedback_tokens import FeedbackTokenStore
 from app.store.projects import ProjectStore
+from app.store.rate_limits import MongoRateLimitStorage
 from app.store.runs import RunStore
 
 
@@ -24,6 +26,8 @@ class Stores:
     feedback: FeedbackStore
     feedback_history: FeedbackHistoryStore
     feedback_keys: FeedbackKeyStore
+    feedback_tokens: FeedbackTokenStore
+    rate_limits: MongoRateLimitStorage
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -35,4 +39,6 @@ class Stores:
             feedback=FeedbackStore(db),
             feedback_history=FeedbackHistoryStore(db),
             feedback_keys=FeedbackKeyStore(db),
+            feedback_tokens=FeedbackTokenStore(db),
+            rate_limits=MongoRateLimitStorage(db),
         )

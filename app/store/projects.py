@@ -67,3 +67,8 @@ class ProjectStore:
             {"_id": project_id}, {"$set": changes}, return_document=True, session=session
         )
         return Project.from_doc(doc) if doc else None
+
+    async def origin_is_listed(self, origin: str) -> bool:
+        """Whether some project lists this origin (for CORS preflight)."""
+        doc = await self.collection.find_one({"allowed_origins": origin}, {"_id": 1})
+        return doc is not None
