@@ -19,6 +19,7 @@ from app.db import make_client, ping
 from app.errors import PlauditError
 from app.graphql.app import PlauditGraphQL
 from app.graphql.schema import schema
+from app.public.routes import public_routes
 from app.services import Services
 from app.settings import Settings
 from app.store.indexes import ensure_indexes
@@ -134,6 +135,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *public_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},

@@ -89,9 +89,7 @@ class Settings:
             public_max_body_bytes=_int(
                 env, "PLAUDIT_PUBLIC_MAX_BODY_BYTES", 16 * 1024, 1024, 10 * 1024 * 1024
             ),
-            public_max_comment_chars=_int(
-                env, "PLAUDIT_PUBLIC_MAX_COMMENT_CHARS", 2000, 1, 10_000
-            ),
+            public_max_comment_chars=_int(env, "PLAUDIT_PUBLIC_MAX_COMMENT_CHARS", 2000, 1, 10_000),
             embedded=mongodb_uri is None,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape as escape_html
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -84,6 +85,17 @@ class EmailLinks:
     down_url: str
     page_url: str
 
+    @property
+    def html(self) -> str:
+        up, down = escape_html(self.up_url), escape_html(self.down_url)
+        return (
+            f'<p>Was this helpful? <a href="{up}">👍 Yes</a> &nbsp; <a href="{down}">👎 No</a></p>'
+        )
+
+    @property
+    def text(self) -> str:
+        return f"Was this helpful?\nYes: {self.up_url}\nNo: {self.down_url}\n"
+
 
 def widget_script_url(settings: Settings) -> str:
     return f"{settings.base_url}/widget.js"
@@ -133,8 +145,7 @@ def _expiry(settings: Settings, request: TokenRequest, now: datetime) -> datetim
         raise BadRequest("a token must expire in the future", field="expiresIn")
     if seconds > settings.token_max_ttl:
         raise BadRequest(
-            f"a token can live at most {settings.token_max_ttl} seconds "
-            "(PLAUDIT_TOKEN_MAX_TTL)",
+            f"a token can live at most {settings.token_max_ttl} seconds (PLAUDIT_TOKEN_MAX_TTL)",
             field="expiresIn",
         )
     return at
