@@ -120,13 +120,14 @@ def email_links(settings: Settings, token: str) -> EmailLinks:
 def check_origin(origin: str) -> str:
     """A web origin: scheme://host[:port], lower-cased."""
     v.check_text(origin, "allowedOrigins", 300)
+    origin = origin.strip().lower()
     scheme, sep, rest = origin.partition("://")
     if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
         raise BadRequest(
             f"{origin!r} is not an origin: use scheme://host[:port], with no path",
             field="allowedOrigins",
         )
-    return origin.lower()
+    return origin
 
 
 def _expiry(settings: Settings, request: TokenRequest, now: datetime) -> datetime:
