@@ -36,19 +36,27 @@
     "button:hover{border-color:var(--_ac)}" +
     "button:focus-visible,textarea:focus-visible{outline:2px solid var(--_ac);outline-offset:2px}" +
     "button[aria-pressed=true]{border-color:var(--_ac);background:color-mix(in srgb,var(--_ac) 18%,transparent)}" +
-    ".thumb{font-size:1.15em;line-height:1}" +
+    ".thumb{line-height:0;padding:5px 9px}" +
     ".send{background:var(--_ac);border-color:var(--_ac);color:#fff}" +
     "textarea{font:inherit;color:inherit;background:transparent;border:1px solid var(--_bd);" +
     "border-radius:var(--_r);padding:6px;min-height:4em;resize:vertical;width:100%;box-sizing:border-box}" +
     "label{color:var(--_muted)}.status{margin:0;color:var(--_muted)}.status:empty{display:none}" +
     ".error{color:#d1242f}[hidden]{display:none!important}";
 
+  // Thumb icons: Feather icons (MIT), inline so no emoji font is needed.
+  var SVG = '<svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" ' +
+    'stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="';
+  var UP = SVG + "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3z" +
+    'M7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3"/></svg>';
+  var DOWN = SVG + "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3z" +
+    'm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17"/></svg>';
+
   var HTML =
     '<div class="box" part="box">' +
     '<div class="row"><span class="prompt" id="prompt"></span>' +
     '<span class="row" role="group" aria-labelledby="prompt">' +
-    '<button type="button" class="thumb up" aria-pressed="false" aria-label="Yes, helpful" title="Yes, helpful">&#128077;</button>' +
-    '<button type="button" class="thumb down" aria-pressed="false" aria-label="No, not helpful" title="No, not helpful">&#128078;</button>' +
+    '<button type="button" class="thumb up" aria-pressed="false" aria-label="Yes, helpful" title="Yes, helpful">' + UP + "</button>" +
+    '<button type="button" class="thumb down" aria-pressed="false" aria-label="No, not helpful" title="No, not helpful">' + DOWN + "</button>" +
     "</span></div>" +
     '<form class="more" hidden><label for="comment">Tell us more (optional)</label>' +
     '<textarea id="comment" name="comment" maxlength="2000"></textarea>' +
