@@ -54,7 +54,7 @@ ERROR_TITLES = {
     "RATE_LIMITED": "Too many requests",
 }
 
-THUMBS = [(1.0, "👍 Yes"), (0.0, "👎 No")]
+THUMBS = [(1.0, "Yes"), (0.0, "No")]
 MAX_RADIO_STEPS = 11
 
 

@@ -188,3 +188,32 @@ def test_loaded_twice_and_as_an_element(live: LiveApp, host: HostPage, page: Pag
     button(page, "Yes, helpful", 0).click()
     expect(status(page, 0)).to_have_text("Thanks for your feedback!")
     assert requests and all(url.startswith(live.url) for url in requests)
+
+
+def test_color_scheme_and_custom_properties(
+    live: LiveApp, host: HostPage, browser: Browser
+) -> None:
+    run_id = make_run(live)
+    embed(
+        live,
+        host,
+        issue(live, run_id)["token"],
+        extra="<style>plaudit-feedback { --plaudit-accent: rgb(200, 0, 0); }</style>",
+    )
+    box_style = """el => { const s = getComputedStyle(el.shadowRoot.querySelector('.box'));
+                          return [s.backgroundColor, s.color]; }"""
+    for scheme, expected in (
+        ("light", ["rgb(255, 255, 255)", "rgb(31, 35, 40)"]),
+        ("dark", ["rgb(13, 17, 23)", "rgb(230, 237, 243)"]),
+    ):
+        context = browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
+        page = context.new_page()
+        page.goto(host.origin)
+        element = page.locator("plaudit-feedback")
+        expect(element.get_by_role("button", name="Yes, helpful")).to_be_visible()
+        assert element.evaluate(box_style) == expected
+        up = element.get_by_role("button", name="Yes, helpful")
+        up.click()
+        expect(up).to_have_attribute("aria-pressed", "true")
+        assert up.evaluate("b => getComputedStyle(b).borderTopColor") == "rgb(200, 0, 0)"
+        context.close()
