@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from app.settings import Settings
-from tests.live import CHROMIUM_ARGS, LiveApp, live_app
+from tests.browser.servers import CHROMIUM_ARGS, LiveApp, live_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

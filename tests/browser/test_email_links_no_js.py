@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import feedback_on, issue, make_run
-from tests.live import LiveApp
+from tests.browser.servers import LiveApp
 
 
 def test_form_submits_without_javascript(live: LiveApp, browser: Browser, artifacts: Path) -> None:

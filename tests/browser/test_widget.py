@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import feedback_on, issue, make_run
-from tests.live import HostPage, LiveApp, host_page
+from tests.browser.servers import HostPage, LiveApp, host_page
 
 EVENTS_JS = """
 window.plauditEvents = [];
