@@ -135,7 +135,7 @@ async def _submit(app: Starlette, claims: Claims, score: object = 1) -> None:
     await submit_feedback(
         services(app).stores,
         claims,
-        Submission(score=score),
+        Submission({"score": score}),
         via="widget",
         origin=None,
         same_origins=(),

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from app.domain import validation as v
-from app.domain.feedback import MISSING, Change, FeedbackWrite, create_feedback
+from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import check_key_name
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, PlauditError
 from app.settings import Settings
@@ -282,15 +282,21 @@ async def origin_listed_anywhere(stores: Stores, origin: str) -> bool:
     return await stores.feedback_tokens.origin_is_listed(origin, datetime.now(UTC))
 
 
+SUBMISSION_FIELDS = ("score", "value", "comment", "correction")
+
+
 @dataclass
 class Submission:
-    """Feedback sent with a token. Fields left MISSING keep their stored value;
-    ``score: None`` withdraws the vote."""
+    """Feedback sent with a token: only the fields the sender gave (a subset of
+    SUBMISSION_FIELDS). Fields left out keep their stored value; ``score: None``
+    withdraws the vote."""
 
-    score: Any = MISSING
-    value: Any = MISSING
-    comment: Any = MISSING
-    correction: Any = MISSING
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.fields) - set(SUBMISSION_FIELDS)
+        if unknown:
+            raise BadRequest(f"unknown field {sorted(unknown)[0]!r}")
 
 
 async def submit_feedback(
@@ -323,21 +329,20 @@ async def submit_feedback(
             and not await origin_allowed(stores, record, origin)
         ):
             raise OriginNotAllowed(f"feedback from {origin} is not allowed for this token")
+        given = dict(submission.fields)
+        retract = "score" in given and given["score"] is None
+        if retract:
+            del given["score"]
         write = FeedbackWrite(
             run_id=record.run_id,
             key=record.key,
-            score=submission.score,
-            value=submission.value,
-            comment=submission.comment,
-            correction=submission.correction,
+            **given,
             source_type=via,
             source_info={"client": client, "token_id": record.id},
             user_id=record.end_user_id,
             identity=None if record.end_user_id else f"token:{record.id}",
-            retract=submission.score is None,
+            retract=retract,
         )
-        if write.retract:
-            write.score = MISSING
         feedback, _ = await create_feedback(
             stores, record.project_id, write, Change(by=f"token:{record.id}", via=via)
         )

@@ -17,7 +17,6 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from app.domain.feedback import MISSING
 from app.domain.feedback_tokens import Submission, open_token, read_claims, submit_feedback
 from app.errors import BadRequest, PlauditError
 from app.public.client import client_hash, client_ip, own_origins, request_origin
@@ -213,15 +212,17 @@ async def submit_form(request: Request) -> Response:
         raw_score = form.get("score", [None])[0]
         raw_comment = form.get("comment", [None])[0]
         score = parse_score(raw_score)
-        comment: Any = MISSING
+        fields: dict[str, Any] = {}
+        if score is not None:
+            fields["score"] = score
         if raw_comment is not None:
-            comment = check_comment(raw_comment.strip() or None, settings)
+            fields["comment"] = check_comment(raw_comment.strip() or None, settings)
         claims = read_claims(services.feedback_tokens, settings, token)
         await services.public_limits.hit_token(claims.jti)
         record, feedback = await submit_feedback(
             services.stores,
             claims,
-            Submission(score=MISSING if score is None else score, comment=comment),
+            Submission(fields),
             via="email",
             origin=request_origin(request),
             same_origins=own_origins(request, settings),

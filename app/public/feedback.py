@@ -11,8 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.domain.feedback import MISSING
 from app.domain.feedback_tokens import (
+    SUBMISSION_FIELDS,
     Claims,
     OriginNotAllowed,
     Submission,
@@ -28,7 +28,7 @@ from app.settings import Settings
 from app.store.feedback import Feedback
 from app.tokens import InvalidToken
 
-FIELDS = frozenset({"token", "score", "value", "comment", "correction"})
+FIELDS = frozenset({"token", *SUBMISSION_FIELDS})
 
 
 class CommentTooLong(BadRequest):
@@ -36,7 +36,7 @@ class CommentTooLong(BadRequest):
 
 
 def check_comment(comment: Any, settings: Settings) -> Any:
-    if comment is MISSING or comment is None:
+    if comment is None:
         return comment
     if not isinstance(comment, str):
         raise BadRequest("comment must be a string", field="comment")
@@ -56,13 +56,10 @@ def parse_submission(body: dict[str, Any], settings: Settings) -> tuple[str, Sub
     token = body.get("token")
     if not isinstance(token, str) or not token:
         raise InvalidToken("missing token")
-    submission = Submission(
-        score=body.get("score", MISSING),
-        value=body.get("value", MISSING),
-        comment=check_comment(body.get("comment", MISSING), settings),
-        correction=body.get("correction", MISSING),
-    )
-    return token, submission
+    fields = {name: body[name] for name in SUBMISSION_FIELDS if name in body}
+    if "comment" in fields:
+        fields["comment"] = check_comment(fields["comment"], settings)
+    return token, Submission(fields)
 
 
 def feedback_json(feedback: Feedback) -> dict[str, Any]:
