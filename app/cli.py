@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from app.cli_tokens import tokens
 from app.db import DatabaseUnavailable, make_client, ping
 from app.domain.auth import ROLES, create_key
 from app.embedded import EmbeddedStartError
@@ -32,6 +33,11 @@ def _settings() -> Settings:
 
 def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
     """Run ``fn`` against the configured database (embedded when MONGODB_URI is unset)."""
+    return _with_settings_and_stores(lambda _settings, stores: fn(stores))
+
+
+def _with_settings_and_stores(fn: Callable[[Settings, Stores], Awaitable[T]]) -> T:
+    """Like _with_stores, also passing the resolved settings (secret keys included)."""
     try:
         with database(_settings()) as settings:
             assert settings.mongodb_uri is not None
@@ -43,7 +49,7 @@ def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
                     await ping(client)
                     stores = Stores.open(client[settings.db_name])
                     await ensure_indexes(stores.db)
-                    return await fn(stores)
+                    return await fn(settings, stores)
                 finally:
                     await client.close()
 
@@ -179,6 +185,8 @@ def keys_revoke(key_id: str) -> None:
         raise click.ClickException(f"no API key {key_id}")
     click.echo(f"revoked {key.id}")
 
+
+main.add_command(tokens)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

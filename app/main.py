@@ -20,6 +20,7 @@ from app.errors import PlauditError
 from app.graphql.app import PlauditGraphQL
 from app.graphql.schema import schema
 from app.metrics import MetricsMiddleware, metrics_endpoint
+from app.public.routes import public_routes
 from app.services import Services
 from app.settings import Settings
 from app.store.indexes import ensure_indexes
@@ -136,6 +137,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
+            *public_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},

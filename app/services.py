@@ -8,8 +8,10 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from app.domain.auth import KeyCache
+from app.public.rate_limits import PublicRateLimits
 from app.settings import Settings
 from app.store import Stores
+from app.tokens import TokenSerializer, feedback_token_serializer
 
 
 @dataclass
@@ -18,12 +20,21 @@ class Services:
     client: AsyncMongoClient[dict[str, Any]]
     stores: Stores
     key_cache: KeyCache
+    feedback_tokens: TokenSerializer
+    public_limits: PublicRateLimits
 
     @classmethod
     def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
+        stores = Stores.open(client[settings.db_name])
         return cls(
             settings=settings,
             client=client,
-            stores=Stores.open(client[settings.db_name]),
+            stores=stores,
             key_cache=KeyCache(settings.api_key_cache_seconds),
+            feedback_tokens=feedback_token_serializer(settings.secret_keys),
+            public_limits=PublicRateLimits(
+                stores.rate_limits,
+                settings.public_rate_limit_per_ip,
+                settings.public_rate_limit_per_token,
+            ),
         )

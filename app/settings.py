@@ -32,6 +32,9 @@ class Settings:
     public_rate_limit_per_ip: str = "120/minute"
     public_rate_limit_per_token: str = "30/minute"
     max_body_bytes: int = 4 * 1024 * 1024
+    # Public routes (widget posts, email links): body size and comment length caps.
+    public_max_body_bytes: int = 16 * 1024
+    public_max_comment_chars: int = 2000
     # Seconds an API key lookup is cached in-process.
     api_key_cache_seconds: float = 5.0
     # Bearer token for /metrics; unset: loopback clients only.
@@ -82,10 +85,14 @@ class Settings:
             token_default_ttl=_int(env, "PLAUDIT_TOKEN_DEFAULT_TTL", 3 * 3600, 60, 10**9),
             token_max_ttl=_int(env, "PLAUDIT_TOKEN_MAX_TTL", 30 * 24 * 3600, 60, 10**9),
             trusted_proxies=tuple(proxies),
-            public_rate_limit_per_ip=env.get("PLAUDIT_RATE_LIMIT_PER_IP") or "120/minute",
-            public_rate_limit_per_token=env.get("PLAUDIT_RATE_LIMIT_PER_TOKEN") or "30/minute",
+            public_rate_limit_per_ip=_rate(env, "PLAUDIT_RATE_LIMIT_PER_IP", "120/minute"),
+            public_rate_limit_per_token=_rate(env, "PLAUDIT_RATE_LIMIT_PER_TOKEN", "30/minute"),
             metrics_token=env.get("PLAUDIT_METRICS_TOKEN") or None,
             max_body_bytes=_int(env, "PLAUDIT_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 10**9),
+            public_max_body_bytes=_int(
+                env, "PLAUDIT_PUBLIC_MAX_BODY_BYTES", 16 * 1024, 1024, 10 * 1024 * 1024
+            ),
+            public_max_comment_chars=_int(env, "PLAUDIT_PUBLIC_MAX_COMMENT_CHARS", 2000, 1, 10_000),
             embedded=mongodb_uri is None,
         )
 
@@ -119,6 +126,18 @@ def _replace(settings: Settings, **changes: object) -> Settings:
 
 def _list(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit in the `limits` notation ("30/minute", "5 per second")."""
+    from limits import parse_many
+
+    raw = env.get(name) or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be like 30/minute, got {raw!r}") from None
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

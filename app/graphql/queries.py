@@ -12,6 +12,7 @@ from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.types.admin import ApiKey, FeedbackKey, Project
 from app.graphql.types.common import Connection
 from app.graphql.types.feedback import Feedback
+from app.graphql.types.feedback_tokens import FeedbackToken
 from app.graphql.types.run import Run
 
 # A feedback filter on runs looks up matching run ids first; past this many the
@@ -94,3 +95,18 @@ class Query:
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
         records = await info.context.stores.api_keys.list(info.context.project_id)
         return [ApiKey.from_record(r) for r in records]
+
+    @strawberry.field(
+        permission_classes=[CanRead], description="A run's feedback tokens, newest first."
+    )
+    async def feedback_tokens(
+        self,
+        info: Info[Context, None],
+        run_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[FeedbackToken]:
+        ctx = info.context
+        run = v.check_uuid(str(run_id), "runId")
+        page = await ctx.stores.feedback_tokens.page_for_run(ctx.project_id, run, first, after)
+        return Connection.from_page(page, FeedbackToken.from_record)

@@ -10,7 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.store.api_keys import ApiKeyStore
 from app.store.feedback import FeedbackStore
 from app.store.feedback_keys import FeedbackKeyStore
+from app.store.feedback_tokens import FeedbackTokenStore
 from app.store.projects import ProjectStore
+from app.store.rate_limits import MongoRateLimitStorage
 from app.store.runs import RunStore
 
 
@@ -22,6 +24,8 @@ class Stores:
     runs: RunStore
     feedback: FeedbackStore
     feedback_keys: FeedbackKeyStore
+    feedback_tokens: FeedbackTokenStore
+    rate_limits: MongoRateLimitStorage
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -32,4 +36,6 @@ class Stores:
             runs=RunStore(db),
             feedback=FeedbackStore(db),
             feedback_keys=FeedbackKeyStore(db),
+            feedback_tokens=FeedbackTokenStore(db),
+            rate_limits=MongoRateLimitStorage(db),
         )

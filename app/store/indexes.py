@@ -45,6 +45,14 @@ INDEXES: list[Index] = [
         },
     ),
     Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
+    # Presigned feedback tokens: removed once expired (expiry is also checked on use).
+    Index("feedback_tokens", [("expires_at", 1)], {"expireAfterSeconds": 0}),
+    Index("feedback_tokens", [("project_id", 1), ("run_id", 1), ("created_at", -1), ("_id", -1)]),
+    # CORS preflight: is an origin configured on some project or live token?
+    Index("feedback_tokens", [("allowed_origins", 1)]),
+    Index("projects", [("allowed_origins", 1)]),
+    # Public-route rate-limit windows, removed once they end.
+    Index("rate_limits", [("expireAt", 1)], {"expireAfterSeconds": 0}),
 ]
 
 

@@ -80,3 +80,8 @@ class ProjectStore:
         )
         self._cache.pop(project_id, None)
         return Project.from_doc(doc) if doc else None
+
+    async def origin_is_listed(self, origin: str) -> bool:
+        """Whether some project lists this origin (for CORS preflight)."""
+        doc = await self.collection.find_one({"allowed_origins": origin}, {"_id": 1})
+        return doc is not None

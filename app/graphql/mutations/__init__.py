@@ -7,6 +7,7 @@ import strawberry
 from app.graphql.mutations.admin import AdminMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
+from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
 
 
@@ -15,6 +16,7 @@ class Mutation(
     RunMutationMixin,
     FeedbackMutationMixin,
     FeedbackKeyMutationMixin,
+    FeedbackTokenMutationMixin,
     AdminMutationMixin,
 ):
     pass

@@ -1,0 +1,353 @@
+"""Presigned feedback tokens: issue, revoke, and record feedback through one.
+
+A token lets an end user give feedback on one run and key without an API key: from
+the widget inside someone else's product, or from a link in an email. The signed
+token carries ``{jti, run, key}``; the record named by ``jti`` holds the expiry,
+the use limit and revocation, and a use is taken atomically when feedback is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape as escape_html
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from app.domain import validation as v
+from app.domain.feedback import Change, FeedbackWrite, create_feedback
+from app.domain.feedback_keys import check_key_name
+from app.errors import BadRequest, Conflict, Forbidden, NotFound, PlauditError
+from app.settings import Settings
+from app.store import Stores
+from app.store.feedback import Feedback
+from app.store.feedback_tokens import FeedbackToken
+from app.tokens import InvalidToken, TokenExpired, TokenSerializer
+
+MAX_USES_LIMIT = 1_000_000
+MAX_ORIGINS = 20
+
+
+class TokenRevoked(Forbidden):
+    code = "TOKEN_REVOKED"
+
+
+class TokenUsedUp(Conflict):
+    code = "TOKEN_USED_UP"
+
+
+class OriginNotAllowed(Forbidden):
+    code = "ORIGIN_NOT_ALLOWED"
+
+
+@dataclass
+class TokenRequest:
+    """One token to issue: for one run and one feedback key."""
+
+    run_id: str
+    key: str
+    expires_in: int | None = None  # seconds
+    expires_at: datetime | None = None
+    max_uses: int | None = None
+    allowed_origins: list[str] = field(default_factory=list)
+    end_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a valid signature says: which record, for which run and key."""
+
+    jti: str
+    run_id: str
+    key: str
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    record: FeedbackToken
+    token: str
+    widget_script_url: str
+    email_url: str
+
+    @property
+    def widget_snippet(self) -> str:
+        # Tokens are URL-safe base64 plus "." and "-"/"_": nothing to escape in HTML.
+        return f'<script src="{self.widget_script_url}" data-token="{self.token}"></script>'
+
+
+@dataclass(frozen=True)
+class EmailLinks:
+    """The link pair for an email: each opens a page with that answer preselected."""
+
+    token: str
+    up_url: str
+    down_url: str
+    page_url: str
+
+    @property
+    def html(self) -> str:
+        up, down = escape_html(self.up_url), escape_html(self.down_url)
+        return (
+            f'<p>Was this helpful? <a href="{up}">👍 Yes</a> &nbsp; <a href="{down}">👎 No</a></p>'
+        )
+
+    @property
+    def text(self) -> str:
+        return f"Was this helpful?\nYes: {self.up_url}\nNo: {self.down_url}\n"
+
+
+def widget_script_url(settings: Settings) -> str:
+    return f"{settings.base_url}/widget.js"
+
+
+def email_url(settings: Settings, token: str, score: float | None = None) -> str:
+    url = f"{settings.base_url}/f/{quote(token, safe='')}"
+    if score is not None:
+        url += "?" + urlencode({"score": f"{score:g}"})
+    return url
+
+
+def email_links(settings: Settings, token: str) -> EmailLinks:
+    return EmailLinks(
+        token=token,
+        up_url=email_url(settings, token, 1),
+        down_url=email_url(settings, token, 0),
+        page_url=email_url(settings, token),
+    )
+
+
+def check_origin(origin: str) -> str:
+    """A web origin: scheme://host[:port], lower-cased."""
+    v.check_text(origin, "allowedOrigins", 300)
+    origin = origin.strip().lower()
+    scheme, sep, rest = origin.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+        raise BadRequest(
+            f"{origin!r} is not an origin: use scheme://host[:port], with no path",
+            field="allowedOrigins",
+        )
+    return origin
+
+
+def _expiry(settings: Settings, request: TokenRequest, now: datetime) -> datetime:
+    if request.expires_in is not None and request.expires_at is not None:
+        raise BadRequest("give expiresIn or expiresAt, not both", field="expiresIn")
+    if request.expires_at is not None:
+        at = request.expires_at
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        seconds = (at - now).total_seconds()
+    else:
+        seconds = (
+            request.expires_in if request.expires_in is not None else settings.token_default_ttl
+        )
+        at = now + timedelta(seconds=seconds)
+    if seconds < 1:
+        raise BadRequest("a token must expire in the future", field="expiresIn")
+    if seconds > settings.token_max_ttl:
+        raise BadRequest(
+            f"a token can live at most {settings.token_max_ttl} seconds (PLAUDIT_TOKEN_MAX_TTL)",
+            field="expiresIn",
+        )
+    return at
+
+
+async def create_tokens(
+    stores: Stores,
+    serializer: TokenSerializer,
+    settings: Settings,
+    project_id: str,
+    requests: list[TokenRequest],
+    created_by: str,
+) -> list[IssuedToken]:
+    """Issue one token per request; every run must belong to the project."""
+    if not requests:
+        raise BadRequest("no tokens requested")
+    if len(requests) > v.MAX_BATCH:
+        raise BadRequest(f"at most {v.MAX_BATCH} tokens per call, got {len(requests)}")
+    now = datetime.now(UTC)
+    docs: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for request in requests:
+        run_id = v.check_uuid(request.run_id, "runId")
+        check_key_name(request.key)
+        if (run_id, request.key) in seen:
+            raise BadRequest(
+                f"run {run_id} and key {request.key!r} appear twice; one token per run and key"
+            )
+        seen.add((run_id, request.key))
+        if request.max_uses is not None and not 1 <= request.max_uses <= MAX_USES_LIMIT:
+            raise BadRequest(f"maxUses must be between 1 and {MAX_USES_LIMIT}", field="maxUses")
+        if len(request.allowed_origins) > MAX_ORIGINS:
+            raise BadRequest(f"at most {MAX_ORIGINS} allowed origins", field="allowedOrigins")
+        v.check_text(request.end_user_id, "endUserId")
+        docs.append(
+            {
+                "_id": str(uuid.uuid4()),
+                "project_id": project_id,
+                "run_id": run_id,
+                "key": request.key,
+                "expires_at": _expiry(settings, request, now),
+                "uses": 0,
+                "max_uses": request.max_uses,
+                "revoked_at": None,
+                "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
+                "end_user_id": request.end_user_id,
+                "created_by": created_by,
+                "created_at": now,
+            }
+        )
+    run_ids = [d["run_id"] for d in docs]
+    missing = set(run_ids) - await stores.runs.existing_ids(project_id, run_ids)
+    if missing:
+        raise NotFound(f"run {sorted(missing)[0]} not found", field="runId")
+    records = await stores.feedback_tokens.insert_many(docs)
+    issued = []
+    for record in records:
+        token = serializer.dumps({"jti": record.id, "run": record.run_id, "key": record.key})
+        issued.append(
+            IssuedToken(
+                record=record,
+                token=token,
+                widget_script_url=widget_script_url(settings),
+                email_url=email_url(settings, token),
+            )
+        )
+    return issued
+
+
+async def revoke_token(stores: Stores, project_id: str, token_id: str) -> FeedbackToken:
+    token_id = v.check_uuid(token_id, "id")
+    record = await stores.feedback_tokens.revoke(project_id, token_id, datetime.now(UTC))
+    if record is None:
+        raise NotFound(f"feedback token {token_id} not found")
+    return record
+
+
+def read_claims(serializer: TokenSerializer, settings: Settings, token: str) -> Claims:
+    """Check the signature (no database); InvalidToken or TokenExpired."""
+    if not isinstance(token, str) or not token or len(token) > 1000:
+        raise InvalidToken("this link is not valid")
+    payload = serializer.loads(token, max_age=settings.token_max_ttl)
+    jti, run_id, key = payload.get("jti"), payload.get("run"), payload.get("key")
+    if not all(isinstance(x, str) for x in (jti, run_id, key)):
+        raise InvalidToken("this link is not valid")
+    assert isinstance(jti, str) and isinstance(run_id, str) and isinstance(key, str)
+    return Claims(jti=jti, run_id=run_id, key=key)
+
+
+def _refusal(record: FeedbackToken | None, claims: Claims, now: datetime) -> PlauditError | None:
+    """Why a token cannot be used now, or None when it can."""
+    if record is None:
+        # Signed by us, so the record existed: the TTL monitor removed it on expiry.
+        return TokenExpired("this link has expired")
+    if record.run_id != claims.run_id or record.key != claims.key:
+        return InvalidToken("this link is not valid")
+    if record.revoked_at is not None:
+        return TokenRevoked("this link has been withdrawn")
+    if record.expires_at <= now:
+        return TokenExpired("this link has expired")
+    if record.max_uses is not None and record.uses >= record.max_uses:
+        return TokenUsedUp("this link has been used as many times as it allows")
+    return None
+
+
+async def open_token(stores: Stores, claims: Claims) -> FeedbackToken:
+    """The token's record if it could be used now. Reads only; takes no use."""
+    record = await stores.feedback_tokens.get(claims.jti)
+    now = datetime.now(UTC)
+    error = _refusal(record, claims, now)
+    if error is not None:
+        raise error
+    assert record is not None
+    return record
+
+
+async def origin_allowed(stores: Stores, record: FeedbackToken, origin: str) -> bool:
+    """Whether a page on ``origin`` may use this token: the origin is listed on the
+    token or on its project."""
+    origin = origin.lower()
+    if origin in record.allowed_origins:
+        return True
+    project = await stores.projects.get(record.project_id)
+    return project is not None and origin in project.allowed_origins
+
+
+async def origin_listed_anywhere(stores: Stores, origin: str) -> bool:
+    """For CORS preflight, which carries no token: is the origin configured on any
+    project or live token? (The real request is then checked against its token.)"""
+    origin = origin.lower()
+    if await stores.projects.origin_is_listed(origin):
+        return True
+    return await stores.feedback_tokens.origin_is_listed(origin, datetime.now(UTC))
+
+
+SUBMISSION_FIELDS = ("score", "value", "comment", "correction")
+
+
+@dataclass
+class Submission:
+    """Feedback sent with a token: only the fields the sender gave (a subset of
+    SUBMISSION_FIELDS). Fields left out keep their stored value; ``score: None``
+    withdraws the vote."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.fields) - set(SUBMISSION_FIELDS)
+        if unknown:
+            raise BadRequest(f"unknown field {sorted(unknown)[0]!r}")
+
+
+async def submit_feedback(
+    stores: Stores,
+    claims: Claims,
+    submission: Submission,
+    *,
+    via: str,
+    origin: str | None,
+    same_origins: tuple[str, ...],
+    client: str,
+) -> tuple[FeedbackToken, Feedback]:
+    """Record feedback through a token, taking one use atomically.
+
+    ``origin`` is the browser's Origin header (None when not sent); a page on an
+    origin not allowed for the token is refused, as is a used-up, revoked or
+    expired token. A vote through the same token is an upsert on the token's
+    identity (or its end user): the last vote wins."""
+    now = datetime.now(UTC)
+    record = await stores.feedback_tokens.use(claims.jti, now)
+    if record is None:
+        current = await stores.feedback_tokens.get(claims.jti)
+        raise _refusal(current, claims, now) or Conflict("this link cannot be used now; retry")
+    try:
+        if record.run_id != claims.run_id or record.key != claims.key:
+            raise InvalidToken("this link is not valid")
+        if (
+            origin is not None
+            and origin.lower() not in same_origins
+            and not await origin_allowed(stores, record, origin)
+        ):
+            raise OriginNotAllowed(f"feedback from {origin} is not allowed for this token")
+        given = dict(submission.fields)
+        retract = "score" in given and given["score"] is None
+        if retract:
+            del given["score"]
+        write = FeedbackWrite(
+            run_id=record.run_id,
+            key=record.key,
+            **given,
+            source_type=via,
+            source_info={"client": client, "token_id": record.id},
+            user_id=record.end_user_id,
+            identity=None if record.end_user_id else f"token:{record.id}",
+            retract=retract,
+        )
+        feedback, _ = await create_feedback(
+            stores, record.project_id, write, Change(by=f"token:{record.id}", via=via)
+        )
+    except PlauditError:
+        if record.max_uses is not None:
+            await stores.feedback_tokens.give_back(record.id)
+        raise
+    return record, feedback

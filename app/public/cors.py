@@ -1,0 +1,53 @@
+"""CORS for the public API: only origins configured on a project or a token.
+
+No credentials: the token in the body is the only authority, so cookies are
+neither needed nor allowed (no Access-Control-Allow-Credentials)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.domain.feedback_tokens import OriginNotAllowed, origin_listed_anywhere
+from app.public.client import own_origins, request_origin
+from app.public.responses import json_error
+from app.services import Services
+
+ALLOW_METHODS = "POST, OPTIONS"
+ALLOW_HEADERS = "Content-Type"
+MAX_AGE_SECONDS = "600"
+
+
+def allow(origin: str | None) -> dict[str, str]:
+    """Headers that let a page on ``origin`` read the response."""
+    if origin is None:
+        return {"Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+async def origin_known(request: Request, services: Services, origin: str | None) -> bool:
+    """Whether the origin is this server, or configured on some project or live token."""
+    if origin is None:
+        return False
+    if origin in own_origins(request, services.settings):
+        return True
+    return await origin_listed_anywhere(services.stores, origin)
+
+
+async def preflight(request: Request) -> Response:
+    """Answer OPTIONS. A preflight carries no token, so it admits an origin that is
+    configured anywhere; the request itself is then checked against its token."""
+    services: Services = request.app.state.services
+    origin = request_origin(request)
+    if not await origin_known(request, services, origin):
+        error = OriginNotAllowed(f"origin {origin or '(none)'} is not allowed")
+        return json_error(error, {"Vary": "Origin"})
+    return Response(
+        status_code=204,
+        headers={
+            **allow(origin),
+            "Access-Control-Allow-Methods": ALLOW_METHODS,
+            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Max-Age": MAX_AGE_SECONDS,
+        },
+    )

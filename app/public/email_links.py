@@ -1,0 +1,241 @@
+"""Email links: ``/f/<token>?score=1`` shows a page; only its form's POST records.
+
+Mail scanners (Safe Links, Proofpoint, Mimecast) open every link in a message, so
+GET and HEAD never record anything: they render the question with the answer from
+the link preselected, an optional comment box and a submit button. No JavaScript is
+needed. The form posts back to the same URL, which records (same rules as the
+public API) and shows a confirmation where the answer can be changed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from app.domain.feedback_tokens import Submission, open_token, read_claims, submit_feedback
+from app.errors import BadRequest, PlauditError
+from app.public.client import client_hash, client_ip, own_origins, request_origin
+from app.public.feedback import check_comment
+from app.public.rate_limits import RateLimited
+from app.public.responses import read_body
+from app.services import Services
+from app.store.feedback_keys import FeedbackKey
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("app.public", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+# The page holds the token in its URL: never send it on as a Referer, never cache
+# it, keep it out of search engines; and the page needs no script at all.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+ERROR_TITLES = {
+    "INVALID_TOKEN": "This link is not valid",
+    "TOKEN_EXPIRED": "This link has expired",
+    "TOKEN_REVOKED": "This link has been withdrawn",
+    "TOKEN_USED_UP": "This link has been used up",
+    "RATE_LIMITED": "Too many requests",
+}
+
+THUMBS = [(1.0, "Yes"), (0.0, "No")]
+MAX_RADIO_STEPS = 11
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class NumberInput:
+    min: str | None
+    max: str | None
+    value: str
+
+
+def parse_score(raw: str | None) -> float | int | None:
+    """A score from a query or form field; None when empty."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        score = float(raw)
+    except ValueError:
+        raise BadRequest(f"score must be a number, got {raw[:40]!r}", field="score") from None
+    if not math.isfinite(score):
+        raise BadRequest("score must be a finite number", field="score")
+    return int(score) if score.is_integer() else score
+
+
+def _g(value: float) -> str:
+    return f"{value:g}"
+
+
+def _choices(fk: FeedbackKey | None) -> list[tuple[float, str]] | None:
+    """The answers to offer as buttons, or None for a number box."""
+    if fk is None or fk.kind == "boolean":
+        return THUMBS
+    if fk.kind == "categorical":
+        return [(c.value, c.label) for c in fk.categories]
+    if fk.kind == "freeform":
+        return []
+    low, high = fk.min, fk.max
+    if (
+        low is not None
+        and high is not None
+        and float(low).is_integer()
+        and float(high).is_integer()
+        and high - low < MAX_RADIO_STEPS
+    ):
+        return [(float(n), str(n)) for n in range(int(low), int(high) + 1)]
+    return None
+
+
+def _chosen_label(fk: FeedbackKey | None, score: Any) -> str | None:
+    if score is None:
+        return None
+    for value, label in _choices(fk) or []:
+        if float(value) == float(score):
+            return label
+    return _g(float(score))
+
+
+def render_page(
+    fk: FeedbackKey | None,
+    action: str,
+    *,
+    score: Any,
+    comment: str,
+    max_comment: int,
+    recorded: bool,
+    status_code: int = 200,
+) -> HTMLResponse:
+    choices = _choices(fk)
+    options, number = [], None
+    if choices is None:
+        number = NumberInput(
+            min=None if fk is None or fk.min is None else _g(fk.min),
+            max=None if fk is None or fk.max is None else _g(fk.max),
+            value="" if score is None else _g(float(score)),
+        )
+    else:
+        options = [
+            Option(_g(value), label, score is not None and float(score) == value)
+            for value, label in choices
+        ]
+    question = (fk.description if fk and fk.description else None) or "Was this helpful?"
+    html = TEMPLATES.get_template("feedback_page.html").render(
+        title=question,
+        question=question,
+        action=action,
+        options=options,
+        number=number,
+        comment=comment,
+        max_comment=max_comment,
+        recorded=recorded,
+        chosen=_chosen_label(fk, score) if recorded else None,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+
+
+def error_page(exc: PlauditError) -> HTMLResponse:
+    title = ERROR_TITLES.get(exc.code, "Your answer could not be recorded")
+    html = TEMPLATES.get_template("error_page.html").render(title=title, message=exc.message)
+    headers = dict(PAGE_HEADERS)
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return HTMLResponse(html, status_code=exc.http_status, headers=headers)
+
+
+def parse_form(body: bytes) -> dict[str, list[str]]:
+    try:
+        return parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:
+        raise BadRequest("the form has too many fields") from None
+
+
+def _action(token: str) -> str:
+    return f"/f/{quote(token, safe='')}"
+
+
+async def show_page(request: Request) -> Response:
+    """GET and HEAD: render only. Reads the token record; writes nothing at all."""
+    services: Services = request.app.state.services
+    token = request.path_params["token"]
+    try:
+        claims = read_claims(services.feedback_tokens, services.settings, token)
+        record = await open_token(services.stores, claims)
+    except PlauditError as exc:
+        return error_page(exc)
+    try:
+        score = parse_score(request.query_params.get("score"))
+    except BadRequest:
+        score = None  # a mangled link still shows the page, with nothing chosen
+    fk = await services.stores.feedback_keys.get(record.project_id, record.key)
+    return render_page(
+        fk,
+        _action(token),
+        score=score,
+        comment="",
+        max_comment=services.settings.public_max_comment_chars,
+        recorded=False,
+    )
+
+
+async def submit_form(request: Request) -> Response:
+    """POST (form-encoded ``score``, ``comment``): record, then confirm."""
+    services: Services = request.app.state.services
+    settings = services.settings
+    token = request.path_params["token"]
+    try:
+        ip = client_ip(request, settings)
+        await services.public_limits.hit_ip(ip)
+        body = await read_body(request, settings.public_max_body_bytes)
+        form = parse_form(body)
+        raw_score = form.get("score", [None])[0]
+        raw_comment = form.get("comment", [None])[0]
+        score = parse_score(raw_score)
+        fields: dict[str, Any] = {}
+        if score is not None:
+            fields["score"] = score
+        if raw_comment is not None:
+            fields["comment"] = check_comment(raw_comment.strip() or None, settings)
+        claims = read_claims(services.feedback_tokens, settings, token)
+        await services.public_limits.hit_token(claims.jti)
+        record, feedback = await submit_feedback(
+            services.stores,
+            claims,
+            Submission(fields),
+            via="email",
+            origin=request_origin(request),
+            same_origins=own_origins(request, settings),
+            client=client_hash(settings, request, ip),
+        )
+    except PlauditError as exc:
+        return error_page(exc)
+    fk = await services.stores.feedback_keys.get(record.project_id, record.key)
+    return render_page(
+        fk,
+        _action(token),
+        score=feedback.score,
+        comment=feedback.comment or "",
+        max_comment=settings.public_max_comment_chars,
+        recorded=True,
+    )

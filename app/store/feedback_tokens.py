@@ -1,0 +1,137 @@
+"""Presigned feedback tokens: the server-side record behind each signed token.
+
+The record's ``_id`` is the token's ``jti``. Expiry, uses and revocation live here;
+a TTL index on ``expires_at`` deletes records once they have expired (expiry is
+still checked on every use: the TTL monitor runs only once a minute).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.store.pagination import Page, fetch_page
+
+
+@dataclass(frozen=True)
+class FeedbackToken:
+    id: str  # the jti
+    project_id: str
+    run_id: str
+    key: str
+    expires_at: datetime
+    uses: int
+    max_uses: int | None
+    revoked_at: datetime | None
+    allowed_origins: list[str]
+    end_user_id: str | None
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> FeedbackToken:
+        return cls(
+            id=doc["_id"],
+            project_id=doc["project_id"],
+            run_id=doc["run_id"],
+            key=doc["key"],
+            expires_at=doc["expires_at"],
+            uses=doc.get("uses", 0),
+            max_uses=doc.get("max_uses"),
+            revoked_at=doc.get("revoked_at"),
+            allowed_origins=doc.get("allowed_origins") or [],
+            end_user_id=doc.get("end_user_id"),
+            created_by=doc.get("created_by", ""),
+            created_at=doc["created_at"],
+        )
+
+
+class FeedbackTokenStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db["feedback_tokens"]
+
+    async def insert_many(self, docs: list[dict[str, Any]]) -> list[FeedbackToken]:
+        if docs:
+            await self.collection.insert_many(docs, ordered=True)
+        return [FeedbackToken.from_doc(d) for d in docs]
+
+    async def get(self, token_id: str) -> FeedbackToken | None:
+        doc = await self.collection.find_one({"_id": token_id})
+        return FeedbackToken.from_doc(doc) if doc else None
+
+    async def get_in_project(self, project_id: str, token_id: str) -> FeedbackToken | None:
+        doc = await self.collection.find_one({"_id": token_id, "project_id": project_id})
+        return FeedbackToken.from_doc(doc) if doc else None
+
+    async def use(self, token_id: str, now: datetime) -> FeedbackToken | None:
+        """Take one use of a live token, atomically; None when it cannot be used.
+
+        One findAndModify: the filter admits a token that is unrevoked, unexpired
+        and, when it has a use limit, has a use left; the update counts the use only
+        when there is a limit (for an unlimited token it changes nothing, so the
+        server writes nothing)."""
+        doc = await self.collection.find_one_and_update(
+            {
+                "_id": token_id,
+                "revoked_at": None,
+                "expires_at": {"$gt": now},
+                "$or": [
+                    {"max_uses": None},
+                    {"$expr": {"$lt": ["$uses", "$max_uses"]}},
+                ],
+            },
+            [
+                {
+                    "$set": {
+                        "uses": {
+                            "$cond": [
+                                {"$eq": [{"$ifNull": ["$max_uses", None]}, None]},
+                                "$uses",
+                                {"$add": ["$uses", 1]},
+                            ]
+                        }
+                    }
+                }
+            ],
+            return_document=ReturnDocument.AFTER,
+        )
+        return FeedbackToken.from_doc(doc) if doc else None
+
+    async def give_back(self, token_id: str) -> None:
+        """Return a use taken for a submission that was then refused."""
+        await self.collection.update_one(
+            {"_id": token_id, "max_uses": {"$ne": None}, "uses": {"$gt": 0}},
+            {"$inc": {"uses": -1}},
+        )
+
+    async def revoke(self, project_id: str, token_id: str, now: datetime) -> FeedbackToken | None:
+        doc = await self.collection.find_one_and_update(
+            {"_id": token_id, "project_id": project_id},
+            [{"$set": {"revoked_at": {"$ifNull": ["$revoked_at", now]}}}],
+            return_document=ReturnDocument.AFTER,
+        )
+        return FeedbackToken.from_doc(doc) if doc else None
+
+    async def page_for_run(
+        self, project_id: str, run_id: str, first: int | None, after: str | None
+    ) -> Page[FeedbackToken]:
+        return await fetch_page(
+            self.collection,
+            {"project_id": project_id, "run_id": run_id},
+            first=first,
+            after=after,
+            time_field="created_at",
+            build=FeedbackToken.from_doc,
+        )
+
+    async def origin_is_listed(self, origin: str, now: datetime) -> bool:
+        """Whether a live token lists this origin (for CORS preflight)."""
+        doc = await self.collection.find_one(
+            {"allowed_origins": origin, "expires_at": {"$gt": now}, "revoked_at": None},
+            {"_id": 1},
+        )
+        return doc is not None

@@ -1,0 +1,90 @@
+"""Rate-limit counters in MongoDB, shared by every worker process.
+
+A ``limits`` async storage backed by our own ``AsyncMongoClient``. The ``limits``
+library ships an async MongoDB storage, but it needs Motor, which Plaudit does not
+use (pymongo's own asyncio API replaces it); this class implements the small
+storage interface the fixed-window strategy needs, with the same document shape
+(``{_id: key, count, expireAt}``, removed by a TTL index on ``expireAt``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from limits.aio.storage import Storage
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+COLLECTION = "rate_limits"
+
+
+class MongoRateLimitStorage(Storage):
+    """Fixed-window counters: one document per (limit, identity, window)."""
+
+    # Never registered under a URI scheme: built with our client's database.
+    STORAGE_SCHEME = None
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        super().__init__(uri=None, wrap_exceptions=False)
+        self.collection = db[COLLECTION]
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return PyMongoError
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Add ``amount`` to the key's counter, starting a new window of ``expiry``
+        seconds when there is none or the last one has ended. One atomic write."""
+        expire_at = datetime.now(UTC) + timedelta(seconds=expiry)
+        ended = {"$lt": [{"$ifNull": ["$expireAt", None]}, "$$NOW"]}
+        doc = await self.collection.find_one_and_update(
+            {"_id": key},
+            [
+                {
+                    "$set": {
+                        "count": {
+                            "$cond": [
+                                ended,
+                                amount,
+                                {"$add": [{"$ifNull": ["$count", 0]}, amount]},
+                            ]
+                        },
+                        "expireAt": {"$cond": [ended, expire_at, "$expireAt"]},
+                    }
+                }
+            ],
+            upsert=True,
+            projection={"count": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None  # upsert with AFTER always returns the document
+        return int(doc["count"])
+
+    async def get(self, key: str) -> int:
+        doc = await self.collection.find_one(
+            {"_id": key, "expireAt": {"$gte": datetime.now(UTC)}}, {"count": 1}
+        )
+        return int(doc["count"]) if doc else 0
+
+    async def get_expiry(self, key: str) -> float:
+        doc = await self.collection.find_one({"_id": key}, {"expireAt": 1})
+        at: datetime = doc["expireAt"] if doc else datetime.now(UTC)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return at.timestamp()
+
+    async def check(self) -> bool:
+        try:
+            await self.collection.database.command("ping")
+        except PyMongoError:
+            return False
+        return True
+
+    async def reset(self) -> int | None:
+        result = await self.collection.delete_many({})
+        return result.deleted_count
+
+    async def clear(self, key: str) -> None:
+        await self.collection.delete_one({"_id": key})
