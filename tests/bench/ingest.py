@@ -14,7 +14,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import httpx
 import psutil
@@ -22,7 +23,7 @@ import psutil
 from app.db import make_client
 from app.domain.auth import create_key
 from app.store import Stores
-from app.store.indexes import ensure_indexes
+from app.store.indexes import INDEXES, ensure_indexes
 from tests.bench.common import percentile, server, store
 
 CREATE = "mutation($i: FeedbackInput!) { createFeedback(input: $i) { id } }"
@@ -86,6 +87,11 @@ async def ceiling(
 ) -> Result:
     client = make_client(uri)
     collection = client[db_name]["feedback_ceiling"]
+    # The same indexes as the feedback collection: the ceiling is the same write.
+    await ensure_indexes(
+        client[db_name],
+        [replace(i, collection="feedback_ceiling") for i in INDEXES if i.collection == "feedback"],
+    )
 
     async def one(i: int) -> bool:
         await collection.insert_one(
@@ -95,8 +101,9 @@ async def ceiling(
                 "run_id": runs[i % len(runs)],
                 "key": "thumbs",
                 "score": 1,
-                "actor": f"user{i}",
+                "actor": uuid.uuid4().hex,
                 "deleted": False,
+                "created_at": datetime.now(UTC),
             }
         )
         return True
@@ -119,7 +126,7 @@ async def graphql(url: str, pid: int, secret: str, runs: list[str], c: int, s: f
                     "runId": runs[i % len(runs)],
                     "key": "thumbs",
                     "score": i % 2,
-                    "userId": f"u{i}",
+                    "userId": uuid.uuid4().hex,
                 }
             }
             r = await http.post("/graphql", json={"query": CREATE, "variables": variables})
@@ -141,9 +148,39 @@ async def graphql(url: str, pid: int, secret: str, runs: list[str], c: int, s: f
     return Result("GraphQL createFeedback", c, n, errors, took, lat, cpu, peak)
 
 
+async def make_tokens(url: str, secret: str, runs: list[str]) -> list[str]:
+    query = "mutation($i: [FeedbackTokenInput!]!) { createFeedbackTokens(inputs: $i) { token } }"
+    inputs = [{"runId": run, "key": "widget"} for run in runs]
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        r = await http.post(
+            "/graphql",
+            json={"query": query, "variables": {"i": inputs}},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+    return [t["token"] for t in r.json()["data"]["createFeedbackTokens"]]
+
+
+async def widget(url: str, pid: int, tokens: list[str], c: int, s: float) -> Result:
+    proc = psutil.Process(pid)
+    limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+
+        async def one(i: int) -> bool:
+            body = {"token": tokens[i % len(tokens)], "score": i % 2}
+            r = await http.post("/public/feedback", json=body)
+            return r.status_code == 200
+
+        cpu0 = sum(proc.cpu_times()[:2])
+        n, errors, lat, took = await drive(c, s, one)
+        cpu = sum(proc.cpu_times()[:2]) - cpu0
+    return Result(
+        "widget POST /public/feedback", c, n, errors, took, lat, cpu, proc.memory_info().rss / 2**20
+    )
+
+
 def table(results: list[Result], ceilings: dict[int, float]) -> str:
     head = (
-        f"{'path':<26}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'path':<30}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'cpu s/1k':>10}{'peak MB':>9}{'/ceiling':>10}"
     )
     lines = [head, "-" * len(head)]
@@ -152,7 +189,7 @@ def table(results: list[Result], ceilings: dict[int, float]) -> str:
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "-"
         ratio = f"{r.rate / ceilings[r.concurrency]:.2f}" if r.name != "driver ceiling" else "1.00"
         lines.append(
-            f"{r.name:<26}{r.concurrency:>5}{r.rate:>9.0f}{percentile(r.latencies, 50):>9.1f}"
+            f"{r.name:<30}{r.concurrency:>5}{r.rate:>9.0f}{percentile(r.latencies, 50):>9.1f}"
             f"{percentile(r.latencies, 99):>9.1f}{r.errors:>8}{cpu:>10}{rss:>9}{ratio:>10}"
         )
     return "\n".join(lines)
@@ -165,11 +202,13 @@ async def main_async(seconds: float, levels: list[int]) -> None:
         results: list[Result] = []
         ceilings: dict[int, float] = {}
         with server(uri, db_name) as (url, pid):
+            tokens = await make_tokens(url, secret, runs)
             for c in levels:
                 base = await ceiling(uri, db_name, project_id, runs, c, seconds)
                 ceilings[c] = base.rate
                 results.append(base)
                 results.append(await graphql(url, pid, secret, runs, c, seconds))
+                results.append(await widget(url, pid, tokens, c, seconds))
         print(table(results, ceilings))
 
 
