@@ -15,6 +15,7 @@ from app.db import DatabaseUnavailable, make_client, ping
 from app.domain.auth import ROLES, create_key
 from app.embedded import EmbeddedStartError
 from app.errors import PlauditError
+from app.export.cli import export as export_command
 from app.runtime import database
 from app.settings import Settings, SettingsError
 from app.store import Stores
@@ -178,6 +179,9 @@ def keys_revoke(key_id: str) -> None:
     if key is None:
         raise click.ClickException(f"no API key {key_id}")
     click.echo(f"revoked {key.id}")
+
+
+main.add_command(export_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

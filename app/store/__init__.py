@@ -8,11 +8,17 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
+from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_history import FeedbackHistoryStore
 from app.store.feedback_keys import FeedbackKeyStore
+from app.store.feedback_tasks import FeedbackTaskStore
+from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
+from app.store.review_states import ReviewStateStore
 from app.store.runs import RunStore
+from app.store.signals import SignalStore
+from app.store.task_submissions import TaskSubmissionStore
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,13 @@ class Stores:
     feedback: FeedbackStore
     feedback_history: FeedbackHistoryStore
     feedback_keys: FeedbackKeyStore
+    # Feedback tasks, review queues, preferences, implicit signals, exports.
+    feedback_tasks: FeedbackTaskStore
+    task_submissions: TaskSubmissionStore
+    review_states: ReviewStateStore
+    preferences: PreferenceStore
+    signals: SignalStore
+    exports: ExportQueries
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -35,4 +48,10 @@ class Stores:
             feedback=FeedbackStore(db),
             feedback_history=FeedbackHistoryStore(db),
             feedback_keys=FeedbackKeyStore(db),
+            feedback_tasks=FeedbackTaskStore(db),
+            task_submissions=TaskSubmissionStore(db),
+            review_states=ReviewStateStore(db),
+            preferences=PreferenceStore(db),
+            signals=SignalStore(db),
+            exports=ExportQueries(db),
         )

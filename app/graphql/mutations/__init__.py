@@ -7,7 +7,10 @@ import strawberry
 from app.graphql.mutations.admin import AdminMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
+from app.graphql.mutations.preferences import PreferenceMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
+from app.graphql.mutations.signals import SignalMutationMixin
+from app.graphql.mutations.tasks import FeedbackTaskMutationMixin
 
 
 @strawberry.type
@@ -16,5 +19,8 @@ class Mutation(
     FeedbackMutationMixin,
     FeedbackKeyMutationMixin,
     AdminMutationMixin,
+    FeedbackTaskMutationMixin,
+    PreferenceMutationMixin,
+    SignalMutationMixin,
 ):
     pass
