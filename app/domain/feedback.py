@@ -11,12 +11,12 @@ from pymongo.errors import DuplicateKeyError
 
 from app.domain import validation as v
 from app.domain.feedback_keys import check_key_name, check_score
+from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
 from app.store.feedback import Feedback
 
 SOURCE_TYPES = ("api", "model", "app", "widget", "email", "human")
-MISSING: Any = object()
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
+from app.domain import clock
 from app.domain import validation as v
 from app.domain.feedback import Change
 from app.domain.feedback_keys import check_key_name
@@ -55,6 +55,6 @@ async def log_preference(
             "comment": comment,
             "by": change.by,
             "via": change.via,
-            "created_at": datetime.now(UTC),
+            "created_at": clock.now(),
         }
     )

@@ -8,9 +8,9 @@ moment, so (draft, final) is a pair for training data (see app/export/).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from app.domain import clock
 from app.domain import validation as v
 from app.domain.feedback import Change
 from app.errors import BadRequest, NotFound
@@ -61,6 +61,6 @@ async def record_signal(
             "user_id": user_id,
             "by": change.by,
             "via": change.via,
-            "created_at": datetime.now(UTC),
+            "created_at": clock.now(),
         }
     )

@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.store import jsonsafe
 from app.store.feedback import Feedback
 from app.store.preferences import Preference
+from app.store.ranges import time_range
 from app.store.runs import Run
 from app.store.signals import Signal
 
@@ -54,7 +55,8 @@ def _lookup_run(project_id: str, local: str, into: str) -> list[dict[str, Any]]:
 
 
 def _since(since: datetime | None) -> dict[str, Any]:
-    return {"created_at": {"$gte": since}} if since is not None else {}
+    span = time_range(since)
+    return {"created_at": span} if span else {}
 
 
 def _run(doc: dict[str, Any] | None) -> Run | None:
@@ -192,6 +194,7 @@ class ExportQueries:
         key: str | None,
         since: datetime | None,
         polarity: dict[str, Any],
+        exclude_key: str | None = None,
     ) -> list[dict[str, Any]]:
         """Stages: live scored feedback -> one row per (run, key) with the mean score
         and its polarity (1, -1; rows with 0 are dropped)."""
@@ -204,6 +207,8 @@ class ExportQueries:
         }
         if key is not None:
             match["key"] = key
+        elif exclude_key is not None:
+            match["key"] = {"$ne": exclude_key}
         return [
             {"$match": match},
             {
@@ -276,9 +281,10 @@ class ExportQueries:
     ) -> AsyncIterator[NegativeRun]:
         """Runs with negative feedback, once per distinct error mode they have (or
         once with None), ordered by error mode (runs without one last), then by
-        start time."""
+        start time. The error-mode key labels runs; its own scores are no verdict."""
+        label_key = error_mode.feedback_key if error_mode is not None else None
         pipeline = [
-            *self._run_key_polarity(project_id, key, since, polarity),
+            *self._run_key_polarity(project_id, key, since, polarity, exclude_key=label_key),
             {"$match": {"polarity": -1}},
             {
                 "$group": {

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.pagination import Page, fetch_page
+from app.store.ranges import time_range
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,7 @@ class PreferenceQuery:
             query["tied"] = {"$ne": None}
         elif self.tied is False:
             query["tied"] = None
-        span: dict[str, Any] = {}
-        if self.created_after is not None:
-            span["$gte"] = self.created_after
-        if self.created_before is not None:
-            span["$lt"] = self.created_before
+        span = time_range(self.created_after, self.created_before)
         if span:
             query["created_at"] = span
         return query

@@ -100,7 +100,7 @@ class ReviewStateStore:
         if f.free_at is not None:
             free: list[dict[str, Any]] = [
                 {"review.0.lease_until": None},
-                {"review.0.lease_until": {"$lte": f.free_at}},
+                {"review.0.lease_until": {"$lt": f.free_at}},
             ]
             if f.reviewer is not None:
                 free.append({"review.0.lease_holder": f.reviewer})
@@ -203,7 +203,7 @@ class ReviewStateStore:
             **_needs_review(reviews_required),
             "$or": [
                 {"lease_until": None},
-                {"lease_until": {"$lte": now}},
+                {"lease_until": {"$lt": now}},
                 {"lease_holder": reviewer},
             ],
         }

@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
+from app.store.ranges import time_range
 
 JSON_FIELDS = ("edited_output", "draft_output")
 
@@ -59,11 +60,7 @@ class SignalQuery:
             values = getattr(self, name)
             if values is not None:
                 query[stored] = {"$in": list(values)}
-        span: dict[str, Any] = {}
-        if self.created_after is not None:
-            span["$gte"] = self.created_after
-        if self.created_before is not None:
-            span["$lt"] = self.created_before
+        span = time_range(self.created_after, self.created_before)
         if span:
             query["created_at"] = span
         return query

@@ -9,8 +9,9 @@ reviewer the oldest run they may take, with a lease that expires after the task'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from app.domain import clock
 from app.domain import validation as v
 from app.store import Stores
 from app.store.feedback_tasks import FeedbackTask
@@ -68,7 +69,7 @@ async def claim_review(
     (claiming twice does not take two runs)."""
     task = await get_task(stores, project_id, task_id)
     v.check_text(reviewer, "userId")
-    now = datetime.now(UTC)
+    now = clock.now()
     held = await stores.review_states.held_by(project_id, task.id, reviewer, now)
     if held is not None and len(held.reviewers) < task.reviews_required:
         claim = await _claim(stores, task, held, reviewer)

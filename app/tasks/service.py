@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from app.domain import clock
 from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import KeyConfig, register_key
+from app.domain.missing import MISSING
 from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.feedback import Feedback
@@ -36,7 +37,6 @@ from app.store.review_states import ReviewState
 from app.store.task_submissions import TaskSubmission
 from app.tasks.schemas import MetricField, check_task_schema, check_values, metric_fields
 
-MISSING: Any = object()
 MAX_NAME_CHARS = 100
 MAX_REVIEWS_REQUIRED = 100
 DEFAULT_LEASE_SECONDS = 600
@@ -114,7 +114,7 @@ async def create_task(
         reviews_required=reviews_required,
         lease_seconds=lease_seconds,
         schema=schema,
-        at=datetime.now(UTC),
+        at=clock.now(),
     )
     await _register_metric_keys(stores, project_id, name, schema)
     return task
@@ -167,7 +167,7 @@ async def update_task(
             "nothing to update: give schema, instructions, runTagSelector, "
             "reviewsRequired or leaseSeconds"
         )
-    updated = await stores.feedback_tasks.update(task, changes, new_schema, datetime.now(UTC))
+    updated = await stores.feedback_tasks.update(task, changes, new_schema, clock.now())
     if updated is None:
         raise NotFound(f"feedback task {task.id} not found", field="taskId")
     if new_schema is not None:
@@ -207,7 +207,7 @@ async def submit_task_feedback(
         )
     values = check_values(task.schema, values, task.version)
     reviewer = user_id or change.by
-    now = datetime.now(UTC)
+    now = clock.now()
     before, submission = await stores.task_submissions.upsert(
         project_id=project_id,
         task_id=task.id,

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.feedback import Change
+from app.domain.missing import MISSING
 from app.graphql.context import Context
 from app.graphql.permissions import CanIngest, IsAdmin
 from app.graphql.scalars import JSON
@@ -19,7 +20,7 @@ def _change(ctx: Context) -> Change:
 
 
 def _given(value: Any) -> Any:
-    return service.MISSING if value is strawberry.UNSET else value
+    return MISSING if value is strawberry.UNSET else value
 
 
 @strawberry.type
