@@ -28,28 +28,27 @@ from app.store.signals import Signal
 BATCH_SIZE = 200
 
 
+def _lookup(
+    collection: str, local: str, foreign: str, match: dict[str, Any], into: str
+) -> dict[str, Any]:
+    """An equality join (localField/foreignField, which uses the foreign index) with
+    further conditions; never a correlated ``$expr`` pipeline, which servers may
+    run as a scan of the foreign collection per document."""
+    return {
+        "$lookup": {
+            "from": collection,
+            "localField": local,
+            "foreignField": foreign,
+            "pipeline": [{"$match": match}],
+            "as": into,
+        }
+    }
+
+
 def _lookup_run(project_id: str, local: str, into: str) -> list[dict[str, Any]]:
-    """Join the run whose id is in ``local``, as ``into`` (dropped when missing)."""
+    """Join the run whose id is in ``local``, as ``into`` (null when missing)."""
     return [
-        {
-            "$lookup": {
-                "from": "runs",
-                "let": {"run_id": f"${local}"},
-                "pipeline": [
-                    {
-                        "$match": {
-                            "$expr": {
-                                "$and": [
-                                    {"$eq": ["$_id", "$$run_id"]},
-                                    {"$eq": ["$project_id", project_id]},
-                                ]
-                            }
-                        }
-                    }
-                ],
-                "as": into,
-            }
-        },
+        _lookup("runs", local, "_id", {"project_id": project_id}, into),
         {"$unwind": {"path": f"${into}", "preserveNullAndEmptyArrays": True}},
     ]
 
@@ -328,16 +327,17 @@ class ExportQueries:
             return [{"$addFields": {"error_mode": []}}]
         if source.feedback_key is not None:
             collection = "feedback"
-            conditions = [
-                {"$eq": ["$key", source.feedback_key]},
-                {"$eq": ["$deleted", False]},
-                {"$eq": ["$retracted", False]},
-            ]
+            match: dict[str, Any] = {
+                "project_id": project_id,
+                "key": source.feedback_key,
+                "deleted": False,
+                "retracted": False,
+            }
             value: Any = {"$ifNull": ["$$m.value", "$$m.score"]}
         else:
             assert source.task_id is not None and source.field is not None
             collection = "task_submissions"
-            conditions = [{"$eq": ["$task_id", source.task_id]}]
+            match = {"project_id": project_id, "task_id": source.task_id}
             value = {
                 "$getField": {
                     "field": jsonsafe.escape_field(source.field),
@@ -345,26 +345,7 @@ class ExportQueries:
                 }
             }
         return [
-            {
-                "$lookup": {
-                    "from": collection,
-                    "let": {"run_id": "$_id"},
-                    "pipeline": [
-                        {
-                            "$match": {
-                                "$expr": {
-                                    "$and": [
-                                        {"$eq": ["$project_id", project_id]},
-                                        {"$eq": ["$run_id", "$$run_id"]},
-                                        *conditions,
-                                    ]
-                                }
-                            }
-                        }
-                    ],
-                    "as": "modes",
-                }
-            },
+            _lookup(collection, "_id", "run_id", match, "modes"),
             {
                 "$addFields": {
                     "error_mode": {

@@ -109,21 +109,13 @@ class ReviewStateStore:
             {"$match": match},
             {"$sort": {"start_time": 1, "_id": 1}},
             {
+                # An equality join on run id (indexed with the task id); a correlated
+                # $expr pipeline could scan review_states once per run.
                 "$lookup": {
                     "from": self.collection.name,
-                    "let": {"run_id": "$_id"},
-                    "pipeline": [
-                        {
-                            "$match": {
-                                "$expr": {
-                                    "$and": [
-                                        {"$eq": ["$task_id", f.task_id]},
-                                        {"$eq": ["$run_id", "$$run_id"]},
-                                    ]
-                                }
-                            }
-                        }
-                    ],
+                    "localField": "_id",
+                    "foreignField": "run_id",
+                    "pipeline": [{"$match": {"task_id": f.task_id}}],
                     "as": "review",
                 }
             },
