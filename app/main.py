@@ -20,6 +20,7 @@ from app.errors import PlauditError
 from app.export.routes import export_download
 from app.graphql.app import PlauditGraphQL
 from app.graphql.schema import schema
+from app.implicit_signals import handle_public_signal
 from app.services import Services
 from app.settings import Settings
 from app.store.indexes import ensure_indexes
@@ -141,6 +142,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # POST /public/signals (presigned tokens) records implicit signals through this.
+    app.state.signal_handler = handle_public_signal
     return app
 
 

@@ -4,6 +4,7 @@ public (token) routes call."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from starlette.applications import Starlette
@@ -84,3 +85,41 @@ async def test_domain_function_for_public_routes(
         await record_signal(stores, keys.project_id, run, "EDIT", change=change)
     data = await gql.ok(LIST)
     assert [n["editedOutput"] for n in data["signals"]["nodes"]] == ["Better"]
+
+
+@dataclass(frozen=True)
+class Token:
+    """The fields of a presigned token's record the public handler reads."""
+
+    id: str
+    project_id: str
+    run_id: str
+    end_user_id: str | None
+
+
+async def test_public_route_handler(app: Starlette, gql: GraphQLClient, keys: Keys) -> None:
+    (run,) = await ingest(gql, {"outputs": "Draft"})
+    handler = app.state.signal_handler
+    token = Token(id="tok-1", project_id=keys.project_id, run_id=run, end_user_id="end-user")
+    result = await handler(services(app), token, {"kind": "EDIT", "editedOutput": "Final"})
+    assert result["kind"] == "edit" and result["runId"] == run
+    data = await gql.ok(LIST)
+    (node,) = data["signals"]["nodes"]
+    assert node == {
+        "id": result["id"],
+        "kind": "EDIT",
+        "runId": run,
+        "userId": "end-user",
+        "editedOutput": "Final",
+    }
+    for body, message in (
+        ({"kind": "copy", "runId": run}, "unknown field 'runId'"),
+        ({}, "kind is required"),
+        ({"kind": "wink"}, "unknown signal kind"),
+    ):
+        with pytest.raises(BadRequest, match=message):
+            await handler(services(app), token, body)
+    # A token of another project cannot reach this run.
+    stranger = Token(id="tok-2", project_id="other", run_id=run, end_user_id=None)
+    with pytest.raises(NotFound):
+        await handler(services(app), stranger, {"kind": "copy"})
