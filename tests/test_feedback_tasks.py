@@ -6,7 +6,14 @@ import uuid
 from typing import Any
 
 from tests.conftest import GraphQLClient, Keys
-from tests.task_helpers import SUBMIT, SUMMARY_SCHEMA, create_task, ingest, submit
+from tests.task_helpers import (
+    CREATE_TASK,
+    SUBMIT,
+    SUMMARY_SCHEMA,
+    create_task,
+    ingest,
+    submit,
+)
 
 UPDATE = """
 mutation($id: ID!, $schema: JSON, $instructions: String, $reviews: Int) {
@@ -115,8 +122,6 @@ async def test_bad_task_settings(gql: GraphQLClient) -> None:
         ({"name": "  "}, "name must not be empty"),
     ):
         variables = {"name": "T", "schema": {"type": "object"}, **extra}
-        from tests.task_helpers import CREATE_TASK
-
         error = await gql.error(CREATE_TASK, variables)
         assert error["extensions"]["code"] == "BAD_REQUEST"
         assert message in error["message"]

@@ -50,6 +50,7 @@ def metric_key(task_name: str, field: str) -> str:
 
 @dataclass(frozen=True)
 class SubmissionResult:
+    task: FeedbackTask
     submission: TaskSubmission
     review: ReviewState
     metrics: list[Feedback]
@@ -223,7 +224,7 @@ async def submit_task_feedback(
     metrics = await _write_metrics(
         stores, project_id, task, submission, before, metric_fields(task.schema), change
     )
-    return SubmissionResult(submission=submission, review=review, metrics=metrics)
+    return SubmissionResult(task=task, submission=submission, review=review, metrics=metrics)
 
 
 def _score(metric: MetricField, value: Any) -> float | bool | None:

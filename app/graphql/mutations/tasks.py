@@ -112,8 +112,7 @@ class FeedbackTaskMutationMixin:
             comment=comment,
             user_id=user_id,
         )
-        task = await service.get_task(ctx.stores, ctx.project_id, str(task_id))
-        return TaskFeedbackResult.from_result(result, task.reviews_required)
+        return TaskFeedbackResult.from_result(result)
 
     @strawberry.mutation(
         permission_classes=[CanIngest],

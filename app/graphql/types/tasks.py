@@ -131,13 +131,13 @@ class TaskFeedbackResult:
     needs_review: bool = strawberry.field(description="Whether the run is still in the queue.")
 
     @classmethod
-    def from_result(cls, result: SubmissionResult, reviews_required: int) -> TaskFeedbackResult:
+    def from_result(cls, result: SubmissionResult) -> TaskFeedbackResult:
         count = len(result.review.reviewers)
         return cls(
             submission=TaskSubmission.from_record(result.submission),
             metric_feedback=[Feedback.from_record(f) for f in result.metrics],
             review_count=count,
-            needs_review=count < reviews_required,
+            needs_review=count < result.task.reviews_required,
         )
 
 
