@@ -16,6 +16,7 @@ from app.db import DatabaseUnavailable, make_client, ping
 from app.domain.auth import ROLES, create_key
 from app.embedded import EmbeddedStartError
 from app.errors import PlauditError
+from app.export.cli import export as export_command
 from app.runtime import database
 from app.settings import Settings, SettingsError
 from app.store import Stores
@@ -187,6 +188,8 @@ def keys_revoke(key_id: str) -> None:
 
 
 main.add_command(tokens)
+main.add_command(export_command)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

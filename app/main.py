@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.db import make_client, ping
 from app.errors import PlauditError
+from app.export.routes import export_download
 from app.graphql.app import PlauditGraphQL
 from app.graphql.schema import schema
 from app.metrics import MetricsMiddleware, metrics_endpoint
@@ -138,6 +139,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
             *public_routes(),
+            Route("/export/{format}", export_download, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},

@@ -9,6 +9,9 @@ from app.graphql.context import Context
 from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
+from app.graphql.query_mixins.preferences import PreferenceQueryMixin
+from app.graphql.query_mixins.signals import SignalQueryMixin
+from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
 from app.graphql.types.admin import ApiKey, FeedbackKey, Project
 from app.graphql.types.common import Connection
 from app.graphql.types.feedback import Feedback
@@ -21,7 +24,7 @@ MAX_FEEDBACK_FILTER_RUNS = 10_000
 
 
 @strawberry.type
-class Query:
+class Query(FeedbackTaskQueryMixin, PreferenceQueryMixin, SignalQueryMixin):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:
         record = await info.context.stores.projects.get(info.context.project_id)

@@ -8,12 +8,18 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
+from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_keys import FeedbackKeyStore
+from app.store.feedback_tasks import FeedbackTaskStore
 from app.store.feedback_tokens import FeedbackTokenStore
+from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
 from app.store.rate_limits import MongoRateLimitStorage
+from app.store.review_states import ReviewStateStore
 from app.store.runs import RunStore
+from app.store.signals import SignalStore
+from app.store.task_submissions import TaskSubmissionStore
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,13 @@ class Stores:
     feedback_keys: FeedbackKeyStore
     feedback_tokens: FeedbackTokenStore
     rate_limits: MongoRateLimitStorage
+    # Feedback tasks, review queues, preferences, implicit signals, exports.
+    feedback_tasks: FeedbackTaskStore
+    task_submissions: TaskSubmissionStore
+    review_states: ReviewStateStore
+    preferences: PreferenceStore
+    signals: SignalStore
+    exports: ExportQueries
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -38,4 +51,10 @@ class Stores:
             feedback_keys=FeedbackKeyStore(db),
             feedback_tokens=FeedbackTokenStore(db),
             rate_limits=MongoRateLimitStorage(db),
+            feedback_tasks=FeedbackTaskStore(db),
+            task_submissions=TaskSubmissionStore(db),
+            review_states=ReviewStateStore(db),
+            preferences=PreferenceStore(db),
+            signals=SignalStore(db),
+            exports=ExportQueries(db),
         )

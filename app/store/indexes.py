@@ -53,6 +53,24 @@ INDEXES: list[Index] = [
     Index("projects", [("allowed_origins", 1)]),
     # Public-route rate-limit windows, removed once they end.
     Index("rate_limits", [("expireAt", 1)], {"expireAfterSeconds": 0}),
+    # Feedback tasks, review queues, preferences, implicit signals.
+    Index("feedback_tasks", [("project_id", 1), ("name", 1)], {"unique": True}),
+    Index("feedback_tasks", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("feedback_task_versions", [("task_id", 1), ("version", 1)], {"unique": True}),
+    Index(
+        "task_submissions",
+        [("task_id", 1), ("run_id", 1), ("reviewer", 1)],
+        {"unique": True},
+    ),
+    Index("task_submissions", [("project_id", 1), ("task_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("task_submissions", [("project_id", 1), ("task_id", 1), ("run_id", 1)]),
+    Index("review_states", [("task_id", 1), ("run_id", 1)], {"unique": True}),
+    Index("review_states", [("project_id", 1), ("task_id", 1), ("lease_holder", 1)]),
+    Index("preferences", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("preferences", [("project_id", 1), ("key", 1), ("created_at", 1)]),
+    Index("signals", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("signals", [("project_id", 1), ("run_id", 1)]),
+    Index("signals", [("project_id", 1), ("kind", 1), ("created_at", 1)]),
 ]
 
 

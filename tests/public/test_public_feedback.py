@@ -258,11 +258,16 @@ async def test_preflight_allows_only_configured_origins(
     assert (await preflight(partner)).headers["access-control-allow-origin"] == partner
 
 
-async def test_signals_route_is_an_extension_point(
-    http: httpx.AsyncClient, gql: GraphQLClient
-) -> None:
+async def test_signals_through_a_token(http: httpx.AsyncClient, gql: GraphQLClient) -> None:
     run_id = await make_run(gql)
     token = (await issue(gql, run_id))["token"]
-    response = await http.post("/public/signals", json={"token": token, "signal": "copied"})
-    assert_error(response, 501, "not_implemented")
+    response = await http.post(
+        "/public/signals", json={"token": token, "kind": "edit", "editedOutput": "Better"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["kind"] == "edit" and response.json()["runId"] == run_id
+    data = await gql.ok("{ signals { nodes { kind runId editedOutput } } }")
+    assert data["signals"]["nodes"] == [{"kind": "EDIT", "runId": run_id, "editedOutput": "Better"}]
+    bad_kind = await http.post("/public/signals", json={"token": token, "kind": "wink"})
+    assert_error(bad_kind, 400, "bad_request")
     assert_error(await http.post("/public/signals", json={"token": "bad"}), 401, "invalid_token")

@@ -8,7 +8,10 @@ from app.graphql.mutations.admin import AdminMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
+from app.graphql.mutations.preferences import PreferenceMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
+from app.graphql.mutations.signals import SignalMutationMixin
+from app.graphql.mutations.tasks import FeedbackTaskMutationMixin
 
 
 @strawberry.type
@@ -18,5 +21,8 @@ class Mutation(
     FeedbackKeyMutationMixin,
     FeedbackTokenMutationMixin,
     AdminMutationMixin,
+    FeedbackTaskMutationMixin,
+    PreferenceMutationMixin,
+    SignalMutationMixin,
 ):
     pass

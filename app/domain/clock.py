@@ -1,0 +1,13 @@
+"""The current time as the database keeps it: UTC, whole milliseconds.
+
+BSON dates have millisecond precision; a record returned straight after it is
+written should carry the same time it will read back with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    at = datetime.now(UTC)
+    return at.replace(microsecond=at.microsecond - at.microsecond % 1000)

@@ -1,0 +1,1 @@
+"""Query fields grouped by resource, composed into Query like the mutation mixins."""

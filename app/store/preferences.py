@@ -1,0 +1,94 @@
+"""Comparative feedback: on one key, this run was preferred to that one (or tied)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.store.pagination import Page, fetch_page
+from app.store.ranges import time_range
+
+
+@dataclass(frozen=True)
+class Preference:
+    id: str
+    project_id: str
+    key: str
+    preferred_run_id: str
+    other_run_id: str
+    tied: str | None  # None (a preference), "good" (both good) or "bad" (both bad)
+    user_id: str | None
+    comment: str | None
+    by: str
+    via: str
+    created_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Preference:
+        return cls(
+            id=doc["_id"],
+            project_id=doc["project_id"],
+            key=doc["key"],
+            preferred_run_id=doc["preferred_run_id"],
+            other_run_id=doc["other_run_id"],
+            tied=doc.get("tied"),
+            user_id=doc.get("user_id"),
+            comment=doc.get("comment"),
+            by=doc.get("by", ""),
+            via=doc.get("via", ""),
+            created_at=doc["created_at"],
+        )
+
+
+@dataclass
+class PreferenceQuery:
+    keys: list[str] | None = None
+    run_id: str | None = None  # on either side
+    user_ids: list[str] | None = None
+    tied: bool | None = None  # True: only ties; False: only real preferences
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def to_mongo(self, project_id: str) -> dict[str, Any]:
+        query: dict[str, Any] = {"project_id": project_id}
+        if self.keys is not None:
+            query["key"] = {"$in": list(self.keys)}
+        if self.user_ids is not None:
+            query["user_id"] = {"$in": list(self.user_ids)}
+        if self.run_id is not None:
+            query["$or"] = [
+                {"preferred_run_id": self.run_id},
+                {"other_run_id": self.run_id},
+            ]
+        if self.tied is True:
+            query["tied"] = {"$ne": None}
+        elif self.tied is False:
+            query["tied"] = None
+        span = time_range(self.created_after, self.created_before)
+        if span:
+            query["created_at"] = span
+        return query
+
+
+class PreferenceStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db["preferences"]
+
+    async def insert(self, doc: dict[str, Any]) -> Preference:
+        await self.collection.insert_one(doc)
+        return Preference.from_doc(doc)
+
+    async def page(
+        self, project_id: str, query: PreferenceQuery, first: int | None, after: str | None
+    ) -> Page[Preference]:
+        return await fetch_page(
+            self.collection,
+            query.to_mongo(project_id),
+            first=first,
+            after=after,
+            time_field="created_at",
+            build=Preference.from_doc,
+        )

@@ -1,0 +1,138 @@
+"""Submissions to feedback tasks: one per (task, run, reviewer), with the schema
+version the values were validated against."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from app.store import jsonsafe
+from app.store.pagination import Page, fetch_page
+
+
+@dataclass(frozen=True)
+class TaskSubmission:
+    id: str
+    project_id: str
+    task_id: str
+    task_version: int
+    run_id: str
+    reviewer: str
+    user_id: str | None
+    values: dict[str, Any]
+    comment: str | None
+    created_at: datetime
+    modified_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> TaskSubmission:
+        return cls(
+            id=doc["_id"],
+            project_id=doc["project_id"],
+            task_id=doc["task_id"],
+            task_version=doc["task_version"],
+            run_id=doc["run_id"],
+            reviewer=doc["reviewer"],
+            user_id=doc.get("user_id"),
+            values=jsonsafe.unescape(doc.get("values")) or {},
+            comment=doc.get("comment"),
+            created_at=doc["created_at"],
+            modified_at=doc.get("modified_at", doc["created_at"]),
+        )
+
+
+class TaskSubmissionStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db["task_submissions"]
+
+    async def upsert(
+        self,
+        *,
+        project_id: str,
+        task_id: str,
+        run_id: str,
+        reviewer: str,
+        user_id: str | None,
+        task_version: int,
+        values: dict[str, Any],
+        comment: str | None,
+        at: datetime,
+    ) -> tuple[TaskSubmission | None, TaskSubmission]:
+        """Record a reviewer's submission, replacing their earlier one on this run.
+
+        Returns (the submission before, the submission after)."""
+        natural = {
+            "project_id": project_id,
+            "task_id": task_id,
+            "run_id": run_id,
+            "reviewer": reviewer,
+        }
+        update = {
+            "$set": {
+                "user_id": user_id,
+                "task_version": task_version,
+                "values": jsonsafe.escape(values),
+                "comment": comment,
+                "modified_at": at,
+            },
+            "$setOnInsert": {"_id": str(uuid.uuid4()), "created_at": at},
+        }
+        for attempt in range(2):
+            try:
+                before = await self.collection.find_one_and_update(
+                    natural, update, upsert=True, return_document=ReturnDocument.BEFORE
+                )
+                break
+            except DuplicateKeyError:
+                # Two first submissions raced on the unique key; the loser updates.
+                if attempt:
+                    raise
+        after = await self.collection.find_one(natural)
+        assert after is not None
+        return (TaskSubmission.from_doc(before) if before else None), TaskSubmission.from_doc(after)
+
+    async def page(
+        self,
+        project_id: str,
+        task_id: str,
+        run_id: str | None,
+        first: int | None,
+        after: str | None,
+    ) -> Page[TaskSubmission]:
+        query: dict[str, Any] = {"project_id": project_id, "task_id": task_id}
+        if run_id is not None:
+            query["run_id"] = run_id
+        return await fetch_page(
+            self.collection,
+            query,
+            first=first,
+            after=after,
+            time_field="created_at",
+            build=TaskSubmission.from_doc,
+        )
+
+    async def grouped_by_run(
+        self, project_id: str, task_id: str, batch_size: int = 500
+    ) -> AsyncIterator[list[TaskSubmission]]:
+        """Every run's submissions, one run at a time, holding one run in memory."""
+        cursor = self.collection.find(
+            {"project_id": project_id, "task_id": task_id},
+            sort=[("run_id", 1), ("created_at", 1)],
+            batch_size=batch_size,
+        )
+        group: list[TaskSubmission] = []
+        async for doc in cursor:
+            submission = TaskSubmission.from_doc(doc)
+            if group and group[0].run_id != submission.run_id:
+                yield group
+                group = []
+            group.append(submission)
+        if group:
+            yield group

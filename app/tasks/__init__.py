@@ -1,0 +1,1 @@
+"""Feedback tasks: JSON-Schema rubrics, submissions, review queues, agreement."""
