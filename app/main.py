@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
+from app.compat.langsmith import routes as langsmith_routes
 from app.db import make_client, ping
 from app.errors import PlauditError
 from app.graphql.app import PlauditGraphQL
@@ -134,6 +135,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *langsmith_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
