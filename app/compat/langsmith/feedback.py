@@ -39,7 +39,6 @@ from app.compat.langsmith.http import (
 from app.domain import validation as v
 from app.domain.auth import Principal
 from app.domain.feedback import (
-    MISSING,
     SOURCE_TYPES,
     Change,
     FeedbackWrite,
@@ -88,6 +87,7 @@ UPDATE = validator(
         "properties": {"score": SCORE, "comment": {"type": ["string", "null"]}},
     }
 )
+CONTENT = ("score", "value", "comment", "correction")
 # LangSmith's own source types that Plaudit files under one of its own.
 SOURCE_ALIASES = {"auto_eval": "model"}
 
@@ -117,6 +117,11 @@ def _kept(body: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def content(body: dict[str, Any]) -> dict[str, Any]:
+    """The content fields the body has (null included); the rest keep their value."""
+    return {name: body[name] for name in CONTENT if name in body}
+
+
 def to_write(body: dict[str, Any]) -> FeedbackWrite:
     run_id = body.get("run_id") or body.get("trace_id")
     if run_id is None:
@@ -132,10 +137,7 @@ def to_write(body: dict[str, Any]) -> FeedbackWrite:
     return FeedbackWrite(
         run_id=str(run_id),
         key=body["key"],
-        score=body.get("score", MISSING),
-        value=body.get("value", MISSING),
-        comment=body.get("comment", MISSING),
-        correction=body.get("correction", MISSING),
+        **content(body),
         source_type=source_type(source.get("type") or "api"),
         source_info=metadata or None,
         source_run_id=source_run_id,
@@ -253,17 +255,13 @@ async def update(request: Request) -> Response:
     feedback_id = _path_id(request)
     body = await json_body(request, UPDATE)
     stores = services(request).stores
-    write = FeedbackWrite(
-        run_id="",
-        key="",
-        **{k: body[k] for k in ("score", "value", "comment", "correction") if k in body},
-    )
-    if all(getattr(write, k) is MISSING for k in ("score", "value", "comment", "correction")):
+    if not content(body):
         # Nothing to change (the SDK sends {} for a bare update_feedback call).
         record = await stores.feedback.get(who.project_id, feedback_id)
         if record is None:
             raise NotFound(f"feedback {feedback_id} not found")
         return JSONResponse(to_json(record))
+    write = FeedbackWrite(run_id="", key="", **content(body))
     record = await update_feedback(stores, who.project_id, feedback_id, write, _change(who))
     return JSONResponse(to_json(record))
 

@@ -11,6 +11,7 @@ nothing ever goes to LangSmith's hosted API. Clients retry nothing, and are clos
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ import httpx
 import pytest
 import uvicorn
 from langsmith import Client
+from langsmith import utils as ls_utils
 from starlette.applications import Starlette
 from urllib3.util.retry import Retry
 
@@ -96,15 +98,27 @@ def other_keys(live: LiveServer) -> Keys:
     return live.run(make_project(live.app, "globex"))
 
 
+def set_langsmith_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    """Set LANGSMITH_<NAME> and LANGCHAIN_<NAME>, and forget what the SDK cached."""
+    for name, value in values.items():
+        for prefix in ("LANGSMITH", "LANGCHAIN"):
+            monkeypatch.setenv(f"{prefix}_{name}", value)
+    ls_utils.get_env_var.cache_clear()
+
+
 @pytest.fixture(autouse=True)
-def langsmith_env(monkeypatch: pytest.MonkeyPatch, live: LiveServer) -> None:
+def langsmith_env(monkeypatch: pytest.MonkeyPatch, live: LiveServer) -> Iterator[None]:
     """Whatever the SDK reads from the environment points at the live server."""
-    for prefix in ("LANGSMITH", "LANGCHAIN"):
-        monkeypatch.setenv(f"{prefix}_ENDPOINT", live.url)
-        monkeypatch.setenv(f"{prefix}_API_KEY", "unused-the-tests-pass-keys")
-        monkeypatch.setenv(f"{prefix}_TRACING", "false")
-        monkeypatch.setenv(f"{prefix}_TRACING_V2", "false")
     monkeypatch.delenv("LANGSMITH_RUNS_ENDPOINTS", raising=False)
+    set_langsmith_env(
+        monkeypatch,
+        ENDPOINT=live.url,
+        API_KEY="unused-the-tests-pass-keys",
+        TRACING="false",
+        TRACING_V2="false",
+    )
+    yield
+    ls_utils.get_env_var.cache_clear()
 
 
 @pytest.fixture
@@ -115,6 +129,12 @@ def make_client(live: LiveServer, keys: Keys) -> Iterator[Callable[..., Client]]
     ``batch=True`` queues them for the SDK's background thread (POST /runs/batch),
     and the test calls ``client.flush()``."""
     clients: list[Client] = []
+    # Older SDKs have no prompt cache (and so no way to turn it off).
+    options = (
+        {"disable_prompt_cache": True}
+        if "disable_prompt_cache" in inspect.signature(Client).parameters
+        else {}
+    )
 
     def make(key: str | None = None, *, batch: bool = False, api_url: str | None = None) -> Client:
         client = Client(
@@ -123,11 +143,13 @@ def make_client(live: LiveServer, keys: Keys) -> Iterator[Callable[..., Client]]
             auto_batch_tracing=batch,
             retry_config=Retry(total=0),
             timeout_ms=(5_000, 30_000),
-            disable_prompt_cache=True,
+            **options,
         )
         clients.append(client)
         return client
 
     yield make
     for client in clients:
-        client.close(timeout=30)
+        # Drains the background queue and stops the SDK's tracing thread.
+        close = getattr(client, "close", None) or client.cleanup
+        close()

@@ -16,7 +16,7 @@ from langsmith import Client, traceable
 from langsmith.utils import LangSmithError, LangSmithNotFoundError
 
 from app.domain.validation import MAX_COMMENT_CHARS
-from tests.compat.langsmith.sdk.conftest import LiveServer
+from tests.compat.langsmith.sdk.conftest import LiveServer, set_langsmith_env
 from tests.conftest import Keys
 
 RUN = """query($id: ID!) { run(id: $id) {
@@ -246,3 +246,42 @@ def test_keys_of_another_project_or_role_cannot_touch_runs(
     ingester = make_client(keys.ingest)
     with sdk_deprecations(), pytest.raises(LangSmithError, match="cannot read"):
         ingester.read_run(root)
+
+
+def test_the_readme_example_configured_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch, live: LiveServer, keys: Keys
+) -> None:
+    """The README's example as written: endpoint, key and tracing from the
+    environment, nothing passed to Client()."""
+    set_langsmith_env(monkeypatch, API_KEY=keys.admin, TRACING="true", TRACING_V2="true")
+    client = Client()
+    try:
+
+        @traceable(
+            run_type="llm", client=client, metadata={"thread_id": "conv-42", "user_id": "alice"}
+        )
+        def answer(question: str) -> str:
+            return "4"
+
+        run_id = uuid.uuid4()
+        answer("2+2?", langsmith_extra={"run_id": run_id})
+        client.flush()
+        session_id = client.read_project(project_name="default").id
+        client.create_feedback(
+            run_id,
+            "thumbs",
+            score=1,
+            comment="right",
+            session_id=session_id,
+            stop_after_attempt=1,  # not in the README: fail at once rather than retry
+        )
+    finally:
+        client.close()
+    assert client.api_url == live.url
+    run = live.graphql(
+        keys.read,
+        "query($id: ID!) { run(id: $id) { userId sessionId feedback { key score comment } } }",
+        {"id": str(run_id)},
+    )["run"]
+    assert (run["userId"], run["sessionId"]) == ("alice", "conv-42")
+    assert run["feedback"] == [{"key": "thumbs", "score": 1, "comment": "right"}]
