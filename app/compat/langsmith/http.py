@@ -44,12 +44,16 @@ async def principal(request: Request, grant: str) -> Principal:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """LangSmith clients read ``detail``; Plaudit's own clients read ``error`` and
-    ``message``. Both are sent."""
+    ``message``. Both are sent, with the error's details (``field``, ``allowed``...)."""
     return JSONResponse(
-        {"detail": message, "error": code, "message": message, **details},
+        {**(details or {}), "detail": message, "error": code, "message": message},
         status_code=status,
         headers=headers,
     )
@@ -63,7 +67,9 @@ def endpoint(handler: Endpoint) -> Endpoint:
         try:
             return await handler(request)
         except PlauditError as exc:
-            return error_response(exc.http_status, exc.code.lower(), exc.message, **exc.details)
+            return error_response(
+                exc.http_status, exc.code.lower(), exc.message, details=exc.details
+            )
         except PyMongoError as exc:
             log.warning("database error on %s: %s", request.url.path, exc)
             return error_response(

@@ -270,3 +270,22 @@ async def test_sessions_are_the_key_project(
     assert mine.json()["tenant_id"] == keys.project_id
     theirs = await http.get(f"/sessions/{other_keys.project_id}", headers=h(keys.read))
     assert theirs.status_code == 404
+
+
+async def test_rule_errors_carry_their_details(http: httpx.AsyncClient, keys: Keys) -> None:
+    config = {
+        "feedback_key": "stars",
+        "feedback_config": {"type": "continuous", "min": 1, "max": 5},
+    }
+    assert (await http.post("/feedback-configs", json=config, headers=h(keys.admin))).is_success
+    run_id = await make_run(http, keys.ingest)
+    response = await http.post(
+        "/feedback", json={"run_id": run_id, "key": "stars", "score": 9}, headers=h(keys.ingest)
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert "out of range" in body["detail"] and body["error"] == "bad_request"
+    assert body["key"] == "stars" and body["allowed"]["max"] == 5
+
+    refused = await http.post("/feedback-configs", json=config, headers=h(keys.ingest))
+    assert refused.status_code == 403 and "cannot admin" in refused.json()["detail"]
