@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
+from app.compat.langsmith import routes as langsmith_routes
 from app.db import make_client, ping
 from app.errors import PlauditError
 from app.export.routes import export_download
@@ -140,6 +141,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
             *public_routes(),
             Route("/export/{format}", export_download, methods=["GET"]),
+            *langsmith_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},

@@ -52,6 +52,9 @@ class TokenRequest:
     max_uses: int | None = None
     allowed_origins: list[str] = field(default_factory=list)
     end_user_id: str | None = None
+    # LangSmith-style: the record's random UUID alone (in the URL) may be used to
+    # submit, as LangSmith's presigned URLs allow. Off for Plaudit's signed tokens.
+    usable_by_id: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ async def create_tokens(
                 "revoked_at": None,
                 "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
                 "end_user_id": request.end_user_id,
+                "usable_by_id": request.usable_by_id,
                 "created_by": created_by,
                 "created_at": now,
             }
@@ -269,7 +273,7 @@ async def origin_allowed(stores: Stores, record: FeedbackToken, origin: str) -> 
     origin = origin.lower()
     if origin in record.allowed_origins:
         return True
-    project = await stores.projects.get(record.project_id)
+    project = await stores.projects.get_cached(record.project_id)
     return project is not None and origin in project.allowed_origins
 
 
@@ -308,6 +312,7 @@ async def submit_feedback(
     origin: str | None,
     same_origins: tuple[str, ...],
     client: str,
+    source_type: str | None = None,
 ) -> tuple[FeedbackToken, Feedback]:
     """Record feedback through a token, taking one use atomically.
 
@@ -337,7 +342,7 @@ async def submit_feedback(
             run_id=record.run_id,
             key=record.key,
             **given,
-            source_type=via,
+            source_type=source_type or via,
             source_info={"client": client, "token_id": record.id},
             user_id=record.end_user_id,
             identity=None if record.end_user_id else f"token:{record.id}",

@@ -322,3 +322,13 @@ class FeedbackStore:
         ]
         docs = await (await self.collection.aggregate(pipeline)).to_list()
         return [d["_id"] for d in docs]
+
+    async def list_offset(
+        self, project_id: str, query: FeedbackQuery, *, offset: int, limit: int
+    ) -> list[Feedback]:
+        """Newest first, paged by offset (for APIs that page that way: LangSmith's)."""
+        cursor = self.collection.find(
+            query.to_mongo(project_id), sort=[("created_at", -1), ("_id", -1)]
+        )
+        docs = await cursor.skip(offset).limit(limit).to_list()
+        return [Feedback.from_doc(d) for d in docs]

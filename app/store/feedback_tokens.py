@@ -29,6 +29,7 @@ class FeedbackToken:
     revoked_at: datetime | None
     allowed_origins: list[str]
     end_user_id: str | None
+    usable_by_id: bool
     created_by: str
     created_at: datetime
 
@@ -45,6 +46,7 @@ class FeedbackToken:
             revoked_at=doc.get("revoked_at"),
             allowed_origins=doc.get("allowed_origins") or [],
             end_user_id=doc.get("end_user_id"),
+            usable_by_id=doc.get("usable_by_id", False),
             created_by=doc.get("created_by", ""),
             created_at=doc["created_at"],
         )
@@ -127,6 +129,17 @@ class FeedbackTokenStore:
             time_field="created_at",
             build=FeedbackToken.from_doc,
         )
+
+    async def list_for_run(
+        self, project_id: str, run_id: str, limit: int, offset: int
+    ) -> list[FeedbackToken]:
+        docs = await self.collection.find(
+            {"project_id": project_id, "run_id": run_id},
+            sort=[("created_at", -1), ("_id", -1)],
+            skip=offset,
+            limit=limit,
+        ).to_list()
+        return [FeedbackToken.from_doc(d) for d in docs]
 
     async def origin_is_listed(self, origin: str, now: datetime) -> bool:
         """Whether a live token lists this origin (for CORS preflight)."""

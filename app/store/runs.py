@@ -81,6 +81,9 @@ class RunQuery:
     trace_id: str | None = None
     model: str | None = None
     ids: list[str] | None = None
+    parent_run_id: str | None = None
+    # True: only runs without a parent (trace roots); False: only runs with one.
+    is_root: bool | None = None
 
     def to_mongo(self, project_id: str) -> dict[str, Any]:
         query: dict[str, Any] = {"project_id": project_id}
@@ -95,6 +98,12 @@ class RunQuery:
             query["start_time"] = span
         if self.ids is not None:
             query["_id"] = {"$in": list(self.ids)}
+        if self.parent_run_id is not None:
+            query["parent_run_id"] = self.parent_run_id
+        if self.is_root is not None:
+            query.setdefault("$and", []).append(
+                {"parent_run_id": None} if self.is_root else {"parent_run_id": {"$ne": None}}
+            )
         return query
 
 

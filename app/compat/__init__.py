@@ -1,0 +1,1 @@
+"""Compatibility layers: other tools' APIs, translated onto Plaudit's domain."""

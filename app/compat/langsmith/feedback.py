@@ -1,0 +1,274 @@
+"""``/feedback``: LangSmith feedback, recorded by Plaudit's feedback domain.
+
+Translation, both ways:
+
+- ``run_id`` (or ``trace_id`` when there is no ``run_id``) is the Plaudit run.
+- ``feedback_source.type`` is the source type, ``feedback_source.metadata`` the
+  source info, its ``__run.run_id`` the source run, ``feedback_source.user_id``
+  the user id (so, as everywhere in Plaudit, one user's feedback on a run and key
+  is one record).
+- ``trace_id``, ``feedback_group_id``, ``comparative_experiment_id`` and ``extra``
+  have no Plaudit counterpart; they are kept with the record and read back.
+- ``session_id`` is ignored on the way in (the API key decides the project) and
+  is the project id on the way out.
+- ``feedback_config`` registers the key when it is not registered yet and the key
+  is an admin key; otherwise the registered key governs (and its rules apply).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.compat.langsmith.feedback_configs import key_config
+from app.compat.langsmith.http import (
+    endpoint,
+    iso,
+    json_body,
+    parse_time,
+    principal,
+    query_bool,
+    query_int,
+    query_list,
+    services,
+    validator,
+)
+from app.domain import validation as v
+from app.domain.auth import Principal
+from app.domain.feedback import (
+    SOURCE_TYPES,
+    Change,
+    FeedbackWrite,
+    create_feedback,
+    delete_feedback,
+    update_feedback,
+)
+from app.domain.feedback_keys import register_key
+from app.errors import BadRequest, NotFound
+from app.store import jsonsafe
+from app.store.feedback import Feedback, FeedbackQuery
+
+ID = {"type": ["string", "null"]}
+SCORE = {"type": ["number", "boolean", "null"]}
+CREATE = validator(
+    {
+        "type": "object",
+        "required": ["key"],
+        "properties": {
+            "id": ID,
+            "run_id": ID,
+            "trace_id": ID,
+            "key": {"type": "string"},
+            "score": SCORE,
+            "comment": {"type": ["string", "null"]},
+            "feedback_source": {
+                "type": ["object", "null"],
+                "properties": {
+                    "type": {"type": ["string", "null"]},
+                    "metadata": {"type": ["object", "null"]},
+                    "user_id": ID,
+                },
+            },
+            "feedback_config": {"type": ["object", "null"]},
+            "feedbackConfig": {"type": ["object", "null"]},
+            "feedback_group_id": ID,
+            "comparative_experiment_id": ID,
+            "extra": {"type": ["object", "null"]},
+            "error": {"type": ["boolean", "null"]},
+        },
+    }
+)
+UPDATE = validator(
+    {
+        "type": "object",
+        "properties": {"score": SCORE, "comment": {"type": ["string", "null"]}},
+    }
+)
+CONTENT = ("score", "value", "comment", "correction")
+# LangSmith's own source types that Plaudit files under one of its own.
+SOURCE_ALIASES = {"auto_eval": "model"}
+
+
+def source_type(raw: str) -> str:
+    """A source type as LangSmith clients spell it: ``api``, ``API``, or
+    ``FeedbackSourceType.API`` (what the SDK's enum becomes in a query string)."""
+    name = raw.strip().removeprefix("FeedbackSourceType.").lower()
+    name = SOURCE_ALIASES.get(name, name)
+    if name not in SOURCE_TYPES:
+        raise BadRequest(
+            f"unknown feedback source type {raw[:40]!r}; one of {', '.join(SOURCE_TYPES)}",
+            field="feedback_source.type",
+        )
+    return name
+
+
+def _kept(body: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name in ("trace_id", "feedback_group_id", "comparative_experiment_id"):
+        if body.get(name) is not None:
+            kept[name] = v.check_uuid(body[name], name)
+    if body.get("extra") is not None:
+        kept["extra"] = v.check_json(body["extra"], "extra", v.MAX_VALUE_BYTES)
+    if body.get("error") is not None:
+        kept["error"] = body["error"]
+    return kept
+
+
+def content(body: dict[str, Any]) -> dict[str, Any]:
+    """The content fields the body has (null included); the rest keep their value."""
+    return {name: body[name] for name in CONTENT if name in body}
+
+
+def to_write(body: dict[str, Any]) -> FeedbackWrite:
+    run_id = body.get("run_id") or body.get("trace_id")
+    if run_id is None:
+        raise BadRequest("Plaudit feedback is about a run: give run_id or trace_id", field="run_id")
+    source = body.get("feedback_source") or {}
+    metadata = dict(source.get("metadata") or {})
+    source_run = metadata.pop("__run", None)
+    source_run_id = None
+    if isinstance(source_run, dict) and source_run.get("run_id") is not None:
+        source_run_id = str(source_run["run_id"])
+    user_id = source.get("user_id")
+    kept = _kept(body)
+    return FeedbackWrite(
+        run_id=str(run_id),
+        key=body["key"],
+        **content(body),
+        source_type=source_type(source.get("type") or "api"),
+        source_info=metadata or None,
+        source_run_id=source_run_id,
+        user_id=str(user_id) if user_id is not None else None,
+        id=body.get("id"),
+        extra={"langsmith": jsonsafe.escape(kept)} if kept else {},
+    )
+
+
+def to_json(record: Feedback) -> dict[str, Any]:
+    """A Plaudit feedback record as LangSmith's Feedback (``run_id`` and
+    ``trace_id`` are always there, null or not: the SDK's model requires them)."""
+    kept = jsonsafe.unescape(record.extra.get("langsmith")) or {}
+    info = record.source_info
+    metadata: dict[str, Any] = (
+        dict(info) if isinstance(info, dict) else ({} if info is None else {"info": info})
+    )
+    if record.source_run_id is not None:
+        metadata["__run"] = {"run_id": record.source_run_id}
+    return {
+        "id": record.id,
+        "created_at": iso(record.created_at),
+        "modified_at": iso(record.modified_at),
+        "run_id": record.run_id,
+        "trace_id": kept.get("trace_id"),
+        "key": record.key,
+        "score": record.score,
+        "value": record.value,
+        "comment": record.comment,
+        "correction": record.correction,
+        "feedback_source": {
+            "type": record.source_type,
+            "metadata": metadata,
+            "user_id": record.user_id,
+        },
+        "session_id": record.project_id,
+        "feedback_group_id": kept.get("feedback_group_id"),
+        "comparative_experiment_id": kept.get("comparative_experiment_id"),
+        "extra": kept.get("extra"),
+    }
+
+
+def _change(who: Principal) -> Change:
+    return Change(by=who.label, via="rest")
+
+
+async def _register_from_config(request: Request, who: Principal, body: dict[str, Any]) -> None:
+    config = body.get("feedback_config") or body.get("feedbackConfig")
+    if config is None or not who.can("admin"):
+        return
+    stores = services(request).stores
+    if await stores.feedback_keys.get(who.project_id, body["key"]) is None:
+        await register_key(stores, who.project_id, body["key"], key_config(config, None))
+
+
+@endpoint
+async def create(request: Request) -> Response:
+    who = await principal(request, "ingest")
+    body = await json_body(request, CREATE)
+    write = to_write(body)
+    await _register_from_config(request, who, body)
+    record, _ = await create_feedback(services(request).stores, who.project_id, write, _change(who))
+    return JSONResponse(to_json(record))
+
+
+def list_query(request: Request) -> FeedbackQuery:
+    runs = query_list(request, "run")
+    sources = query_list(request, "source")
+    low = request.query_params.get("min_created_at")
+    high = request.query_params.get("max_created_at")
+    return FeedbackQuery(
+        run_ids=[v.check_uuid(r, "run") for r in runs] if runs is not None else None,
+        keys=query_list(request, "key"),
+        source_types=[source_type(s) for s in sources] if sources is not None else None,
+        user_ids=query_list(request, "user"),
+        has_score=query_bool(request, "has_score"),
+        has_comment=query_bool(request, "has_comment"),
+        created_after=parse_time(low, "min_created_at") if low else None,
+        # Inclusive, to the database's millisecond.
+        created_before=(
+            parse_time(high, "max_created_at") + timedelta(milliseconds=1) if high else None
+        ),
+    )
+
+
+@endpoint
+async def list_(request: Request) -> Response:
+    who = await principal(request, "read")
+    query = list_query(request)
+    limit = query_int(request, "limit", 100, 1, 100)
+    offset = query_int(request, "offset", 0, 0, 1_000_000)
+    records = await services(request).stores.feedback.list_offset(
+        who.project_id, query, offset=offset, limit=limit
+    )
+    return JSONResponse([to_json(r) for r in records])
+
+
+def _path_id(request: Request) -> str:
+    return v.check_uuid(request.path_params["feedback_id"], "feedback_id")
+
+
+@endpoint
+async def read(request: Request) -> Response:
+    who = await principal(request, "read")
+    feedback_id = _path_id(request)
+    record = await services(request).stores.feedback.get(who.project_id, feedback_id)
+    if record is None:
+        raise NotFound(f"feedback {feedback_id} not found")
+    return JSONResponse(to_json(record))
+
+
+@endpoint
+async def update(request: Request) -> Response:
+    who = await principal(request, "ingest")
+    feedback_id = _path_id(request)
+    body = await json_body(request, UPDATE)
+    stores = services(request).stores
+    if not content(body):
+        # Nothing to change (the SDK sends {} for a bare update_feedback call).
+        record = await stores.feedback.get(who.project_id, feedback_id)
+        if record is None:
+            raise NotFound(f"feedback {feedback_id} not found")
+        return JSONResponse(to_json(record))
+    write = FeedbackWrite(run_id="", key="", **content(body))
+    record = await update_feedback(stores, who.project_id, feedback_id, write, _change(who))
+    return JSONResponse(to_json(record))
+
+
+@endpoint
+async def delete(request: Request) -> Response:
+    who = await principal(request, "ingest")
+    feedback_id = _path_id(request)
+    await delete_feedback(services(request).stores, who.project_id, feedback_id, _change(who))
+    return JSONResponse({})

@@ -1,0 +1,196 @@
+"""What every LangSmith-compatible route shares: the API key, JSON errors with
+``detail``, request bodies checked against a JSON schema, and query parameters."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from pymongo.errors import PyMongoError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.domain.auth import Principal, authenticate, bearer_secret
+from app.errors import BadRequest, PlauditError, Unauthenticated
+from app.services import Services
+
+log = logging.getLogger("plaudit.compat.langsmith")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def services(request: Request) -> Services:
+    result: Services = request.app.state.services
+    return result
+
+
+async def principal(request: Request, grant: str) -> Principal:
+    """The caller's Plaudit API key, from ``x-api-key`` (what the SDK sends) or
+    ``Authorization: Bearer``, with the grant the route needs."""
+    secret = request.headers.get("x-api-key") or bearer_secret(request.headers.get("authorization"))
+    if not secret:
+        raise Unauthenticated("missing API key: send the header x-api-key: <Plaudit API key>")
+    svc = services(request)
+    who = await authenticate(svc.stores, svc.key_cache, secret)
+    who.require(grant)
+    return who
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """LangSmith clients read ``detail``; Plaudit's own clients read ``error`` and
+    ``message``. Both are sent, with the error's details (``field``, ``allowed``...)."""
+    return JSONResponse(
+        {**(details or {}), "detail": message, "error": code, "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def endpoint(handler: Endpoint) -> Endpoint:
+    """Turn Plaudit's public errors (and an unreachable database) into JSON errors."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except PlauditError as exc:
+            return error_response(
+                exc.http_status, exc.code.lower(), exc.message, details=exc.details
+            )
+        except PyMongoError as exc:
+            log.warning("database error on %s: %s", request.url.path, exc)
+            return error_response(
+                503,
+                "unavailable",
+                "the database is unavailable; retry later",
+                headers={"Retry-After": "5"},
+            )
+
+    return wrapped
+
+
+def route(path: str, **handlers: Endpoint) -> Route:
+    """A route taking every method, dispatching on it, so a wrong method gets a JSON
+    405 too (Starlette's own is plain text): ``route("/x", GET=read, POST=create)``."""
+    return Route(path, by_method(**handlers), methods=list(ALL_METHODS))
+
+
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def by_method(**handlers: Endpoint) -> Endpoint:
+    allowed = ", ".join(sorted(handlers))
+
+    async def dispatch(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        if handler is None:
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {allowed}",
+                headers={"Allow": allowed},
+            )
+        return await handler(request)
+
+    return dispatch
+
+
+async def json_body(request: Request, validator: Draft202012Validator | None = None) -> Any:
+    raw = await request.body()
+    if not raw:
+        raise BadRequest("the request body is empty; send JSON")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    if validator is not None:
+        check(validator, body)
+    return body
+
+
+def check(validator: Draft202012Validator, value: Any, where: str = "body") -> None:
+    error = best_match(validator.iter_errors(value))
+    if error is None:
+        return
+    path = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    message = error.message
+    if len(message) > 300:
+        message = message[:300] + "..."
+    raise BadRequest(f"{where}{path}: {message}", field=f"{where}{path}")
+
+
+def validator(schema: dict[str, Any]) -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def query_list(request: Request, name: str) -> list[str] | None:
+    """A list parameter, given repeated (``?run=a&run=b``) or comma-separated."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def query_bool(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise BadRequest(f"{name} must be true or false, got {raw[:40]!r}", field=name)
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, got {raw[:40]!r}", field=name) from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}, got {value}", field=name)
+    return value
+
+
+def parse_time(raw: Any, field: str) -> datetime:
+    """An ISO 8601 time; one without a zone is taken as UTC."""
+    if isinstance(raw, datetime):
+        value = raw
+    elif isinstance(raw, str):
+        text = raw.strip()
+        # A '+' in an unencoded query string arrives as a space.
+        if " " in text and "T" in text:
+            text = text.replace(" ", "+")
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise BadRequest(
+                f"{field} must be an ISO 8601 time, got {raw[:60]!r}", field=field
+            ) from None
+    else:
+        raise BadRequest(f"{field} must be an ISO 8601 time", field=field)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,162 @@
+"""LangSmith runs as Plaudit runs, and back.
+
+A LangSmith run carries ``extra.metadata``; it becomes the Plaudit run's metadata,
+with two more keys LangSmith has as fields: ``ls_run_type`` and
+``ls_session_name`` (the SDK's project name: in Plaudit the API key decides the
+project, so the name is kept, not used). From the metadata Plaudit also takes
+what it has fields for: ``ls_model_name`` (model), ``user_id``, and the thread
+(``session_id``, ``thread_id`` or ``conversation_id``: Plaudit's session); token
+counts come from ``usage_metadata`` in the outputs or the metadata.
+
+Fields that are null or left out keep their stored value, so a run can be posted
+at its start and patched at its end, in either order. ``serialized``, ``events``,
+``extra.runtime``, ``dotted_order`` and attachments are not kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.compat.langsmith.http import iso, parse_time, validator
+from app.domain import validation as v
+from app.domain.runs import RunWrite
+from app.store.runs import Run
+
+RUN_TYPE = "ls_run_type"
+SESSION_NAME = "ls_session_name"
+THREAD_KEYS = ("session_id", "thread_id", "conversation_id")
+
+ID = {"type": ["string", "null"]}
+TEXT = {"type": ["string", "null"]}
+RUN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": ID,
+        "trace_id": ID,
+        "parent_run_id": ID,
+        "name": TEXT,
+        "run_type": TEXT,
+        "session_name": TEXT,
+        "start_time": TEXT,
+        "end_time": TEXT,
+        "error": TEXT,
+        "inputs": {"type": ["object", "null"]},
+        "outputs": {"type": ["object", "null"]},
+        "extra": {
+            "type": ["object", "null"],
+            "properties": {"metadata": {"type": ["object", "null"]}},
+        },
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+    },
+}
+RUN = validator(RUN_SCHEMA)
+
+
+def _error_text(error: str) -> str:
+    """Tracebacks can be long; keep their end, where the exception is."""
+    if len(error) <= v.MAX_COMMENT_CHARS:
+        return error
+    return "..." + error[-(v.MAX_COMMENT_CHARS - 3) :]
+
+
+def _tokens(usage: Any) -> dict[str, int]:
+    if not isinstance(usage, dict):
+        return {}
+    found = {}
+    for theirs, ours in (
+        ("input_tokens", "prompt_tokens"),
+        ("output_tokens", "completion_tokens"),
+        ("total_tokens", "total_tokens"),
+    ):
+        value = usage.get(theirs)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            found[ours] = value
+    return found
+
+
+def _from_metadata(write: RunWrite, metadata: dict[str, Any]) -> None:
+    model = metadata.get("ls_model_name")
+    if isinstance(model, str):
+        write.model = model
+    user = metadata.get("user_id")
+    if isinstance(user, str):
+        write.user_id = user
+    for name in THREAD_KEYS:
+        thread = metadata.get(name)
+        if isinstance(thread, str):
+            write.session_id = thread
+            break
+
+
+def to_write(run: dict[str, Any], stored: Run | None, *, create: bool) -> RunWrite:
+    """``run`` has been checked against RUN and has an ``id``. ``stored`` is the run
+    as stored now, if it is: incoming metadata is merged into its metadata."""
+    write = RunWrite(id=v.check_uuid(run["id"], "id"))
+    for name in ("name", "inputs", "outputs", "tags", "trace_id", "parent_run_id"):
+        if run.get(name) is not None:
+            setattr(write, name, run[name])
+    for name in ("start_time", "end_time"):
+        if run.get(name) is not None:
+            setattr(write, name, parse_time(run[name], name))
+    if run.get("error") is not None:
+        write.error = _error_text(run["error"])
+    if create and run.get("trace_id") is None and run.get("parent_run_id") is None:
+        # A root run is its own trace (the SDK's non-batch path may leave it out).
+        write.trace_id = write.id
+    incoming = (run.get("extra") or {}).get("metadata")
+    named = {
+        key: run[field]
+        for key, field in ((RUN_TYPE, "run_type"), (SESSION_NAME, "session_name"))
+        if run.get(field) is not None
+    }
+    metadata: dict[str, Any] = {}
+    if incoming is not None or named:
+        base = stored.metadata if stored is not None and isinstance(stored.metadata, dict) else {}
+        metadata = {**base, **(incoming or {}), **named}
+        write.metadata = metadata
+        _from_metadata(write, metadata)
+    usage = (run.get("outputs") or {}).get("usage_metadata") or metadata.get("usage_metadata")
+    for name, value in _tokens(usage).items():
+        setattr(write, name, value)
+    return write
+
+
+def _as_dict(value: Any, name: str) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {name: value}
+
+
+def to_json(run: Run) -> dict[str, Any]:
+    """A Plaudit run as LangSmith's Run."""
+    raw = run.metadata
+    metadata = dict(raw) if isinstance(raw, dict) else ({} if raw is None else {"metadata": raw})
+    run_type = metadata.pop(RUN_TYPE, None)
+    session_name = metadata.pop(SESSION_NAME, None)
+    if run.error:
+        status = "error"
+    elif run.end_time is not None:
+        status = "success"
+    else:
+        status = "pending"
+    return {
+        "id": run.id,
+        "name": run.name or "",
+        "run_type": run_type if isinstance(run_type, str) else "chain",
+        "start_time": iso(run.start_time),
+        "end_time": iso(run.end_time),
+        "extra": {"metadata": metadata},
+        "error": run.error,
+        "inputs": _as_dict(run.inputs, "input") if run.inputs is not None else {},
+        "outputs": _as_dict(run.outputs, "output") if run.outputs is not None else None,
+        "parent_run_id": run.parent_run_id,
+        "trace_id": run.trace_id or run.id,
+        "tags": run.tags,
+        "session_id": run.project_id,
+        "session_name": session_name,
+        "status": status,
+        "prompt_tokens": run.prompt_tokens,
+        "completion_tokens": run.completion_tokens,
+        "total_tokens": run.total_tokens,
+        "dotted_order": "",
+        "events": [],
+        "reference_example_id": None,
+    }

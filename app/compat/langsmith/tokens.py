@@ -1,0 +1,216 @@
+"""Presigned feedback tokens, the LangSmith way.
+
+- ``POST /feedback/tokens``: one object or an array of ``{run_id, feedback_key,
+  feedback_config?, expires_in: {days, hours, minutes} | expires_at}`` (default
+  lifetime ``settings.token_default_ttl``, at most ``token_max_ttl``); answers
+  ``{id, url, expires_at}`` (an array for an array). ``id`` is the token record's
+  random UUID and ``url`` ends with it. Grant: ingest.
+- ``GET /feedback/tokens?run_id=&limit=&offset=``: the run's tokens. Grant: read.
+- ``POST /feedback/tokens/{id}``: no API key (the SDK sends one anyway; it is
+  ignored). Records ``{score, value, correction, comment, metadata}`` under every
+  Plaudit token rule: expiry, revocation, max uses, one record per token (a second
+  submission changes it), rate limits.
+- ``GET /feedback/tokens/{id}``: does NOT record, unlike LangSmith. Mail scanners
+  open every link in a message, so a GET answers 303 to Plaudit's email page for the
+  token, where the person confirms with a POST (a deliberate, documented difference).
+
+As in LangSmith, the UUID in the URL is the capability. Only tokens created here
+accept it; Plaudit's own tokens need their signature.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute
+
+from app.compat.langsmith.feedback import _register_from_config
+from app.compat.langsmith.http import (
+    endpoint,
+    iso,
+    json_body,
+    parse_time,
+    principal,
+    query_int,
+    route,
+    services,
+    validator,
+)
+from app.domain import validation as v
+from app.domain.feedback_tokens import (
+    Claims,
+    IssuedToken,
+    Submission,
+    TokenRequest,
+    create_tokens,
+    email_url,
+    open_token,
+    submit_feedback,
+)
+from app.errors import BadRequest, NotFound
+from app.public.client import client_hash, client_ip
+from app.store.feedback_tokens import FeedbackToken
+from app.tokens import InvalidToken
+
+EXPIRES_IN = {
+    "type": "object",
+    "properties": {k: {"type": "number", "minimum": 0} for k in ("days", "hours", "minutes")},
+}
+ONE = {
+    "type": "object",
+    "required": ["run_id", "feedback_key"],
+    "properties": {
+        "run_id": {"type": "string"},
+        "feedback_key": {"type": "string"},
+        "feedback_config": {"type": ["object", "null"]},
+        "expires_in": {"anyOf": [EXPIRES_IN, {"type": "null"}]},
+        "expires_at": {"type": ["string", "null"]},
+        "id": {"type": ["string", "null"]},
+    },
+}
+CREATE = validator({"anyOf": [ONE, {"type": "array", "items": ONE, "maxItems": v.MAX_BATCH}]})
+SUBMIT = validator(
+    {
+        "type": "object",
+        "properties": {
+            "score": {"type": ["number", "boolean", "null"]},
+            "value": {},
+            "correction": {},
+            "comment": {"type": ["string", "null"]},
+            "metadata": {"type": ["object", "null"]},
+        },
+    }
+)
+
+
+def _token_url(request: Request, record: FeedbackToken) -> str:
+    settings = services(request).settings
+    return f"{settings.base_url}/api/v1/feedback/tokens/{record.id}"
+
+
+def _json(request: Request, record: FeedbackToken) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "url": _token_url(request, record),
+        "expires_at": iso(record.expires_at),
+    }
+
+
+def _request(body: dict[str, Any]) -> TokenRequest:
+    expires_in = body.get("expires_in")
+    seconds = None
+    if expires_in:
+        seconds = int(
+            timedelta(
+                days=expires_in.get("days", 0),
+                hours=expires_in.get("hours", 0),
+                minutes=expires_in.get("minutes", 0),
+            ).total_seconds()
+        )
+    expires_at = body.get("expires_at")
+    return TokenRequest(
+        run_id=body["run_id"],
+        key=body["feedback_key"],
+        expires_in=seconds or None,
+        expires_at=parse_time(expires_at, "expires_at") if expires_at else None,
+        usable_by_id=True,
+    )
+
+
+@endpoint
+async def create(request: Request) -> Response:
+    who = await principal(request, "ingest")
+    body = await json_body(request, CREATE)
+    items = body if isinstance(body, list) else [body]
+    for item in items:
+        await _register_from_config(request, who, {**item, "key": item["feedback_key"]})
+    svc = services(request)
+    issued: list[IssuedToken] = await create_tokens(
+        svc.stores,
+        svc.feedback_tokens,
+        svc.settings,
+        who.project_id,
+        [_request(item) for item in items],
+        created_by=who.label,
+    )
+    answers = [_json(request, token.record) for token in issued]
+    return JSONResponse(answers if isinstance(body, list) else answers[0])
+
+
+@endpoint
+async def list_(request: Request) -> Response:
+    who = await principal(request, "read")
+    run_id = request.query_params.get("run_id")
+    if not run_id:
+        raise BadRequest("run_id is required")
+    records = await services(request).stores.feedback_tokens.list_for_run(
+        who.project_id,
+        v.check_uuid(run_id, "run_id"),
+        query_int(request, "limit", 100, 1, 100),
+        query_int(request, "offset", 0, 0, 1_000_000),
+    )
+    return JSONResponse([_json(request, r) for r in records])
+
+
+async def _usable_record(request: Request) -> FeedbackToken:
+    token_id = request.path_params["token_id"]
+    try:
+        token_id = v.check_uuid(token_id, "token")
+    except BadRequest:
+        raise InvalidToken("this link is not valid") from None
+    record = await services(request).stores.feedback_tokens.get(token_id)
+    if record is None or not record.usable_by_id:
+        raise NotFound("no such feedback token")
+    return record
+
+
+@endpoint
+async def submit(request: Request) -> Response:
+    svc = services(request)
+    ip = client_ip(request, svc.settings)
+    await svc.public_limits.hit_ip(ip)
+    record = await _usable_record(request)
+    await svc.public_limits.hit_token(record.id)
+    body = await json_body(request, SUBMIT)
+    fields = {k: body[k] for k in ("score", "value", "correction", "comment") if k in body}
+    if "comment" in fields:
+        v.check_text(fields["comment"], "comment", svc.settings.public_max_comment_chars)
+    claims = Claims(jti=record.id, run_id=record.run_id, key=record.key)
+    _, feedback = await submit_feedback(
+        svc.stores,
+        claims,
+        Submission(fields),
+        via="rest",
+        source_type="app",
+        origin=None,
+        same_origins=(),
+        client=client_hash(svc.settings, request, ip),
+    )
+    return JSONResponse({"id": feedback.id, "run_id": feedback.run_id, "key": feedback.key})
+
+
+@endpoint
+async def confirm_page(request: Request) -> Response:
+    """A GET records nothing: send the person to the email page to confirm."""
+    svc = services(request)
+    record = await _usable_record(request)
+    await open_token(svc.stores, Claims(jti=record.id, run_id=record.run_id, key=record.key))
+    signed = svc.feedback_tokens.dumps({"jti": record.id, "run": record.run_id, "key": record.key})
+    score = request.query_params.get("score")
+    try:
+        chosen = float(score) if score is not None else None
+    except ValueError:
+        chosen = None
+    # A relative Location: the page is on this server, whatever PLAUDIT_PUBLIC_URL says.
+    page = email_url(svc.settings, signed, chosen).removeprefix(svc.settings.base_url)
+    return RedirectResponse(page, status_code=303)
+
+
+def token_routes() -> list[BaseRoute]:
+    return [
+        route("/feedback/tokens", GET=list_, POST=create),
+        route("/feedback/tokens/{token_id}", GET=confirm_page, POST=submit),
+    ]
