@@ -15,9 +15,15 @@ from typing import Any
 from limits.aio.storage import Storage
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from app.errors import Unavailable
 
 COLLECTION = "rate_limits"
+
+
+class RateLimitStorageBusy(Unavailable):
+    """A counter that could not be updated after retries (503, retry)."""
 
 
 class MongoRateLimitStorage(Storage):
@@ -39,28 +45,34 @@ class MongoRateLimitStorage(Storage):
         seconds when there is none or the last one has ended. One atomic write."""
         expire_at = datetime.now(UTC) + timedelta(seconds=expiry)
         ended = {"$lt": [{"$ifNull": ["$expireAt", None]}, "$$NOW"]}
-        doc = await self.collection.find_one_and_update(
-            {"_id": key},
-            [
-                {
-                    "$set": {
-                        "count": {
-                            "$cond": [
-                                ended,
-                                amount,
-                                {"$add": [{"$ifNull": ["$count", 0]}, amount]},
-                            ]
-                        },
-                        "expireAt": {"$cond": [ended, expire_at, "$expireAt"]},
-                    }
+        update = [
+            {
+                "$set": {
+                    "count": {
+                        "$cond": [ended, amount, {"$add": [{"$ifNull": ["$count", 0]}, amount]}]
+                    },
+                    "expireAt": {"$cond": [ended, expire_at, "$expireAt"]},
                 }
-            ],
-            upsert=True,
-            projection={"count": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None  # upsert with AFTER always returns the document
-        return int(doc["count"])
+            }
+        ]
+        for _ in range(3):
+            try:
+                doc = await self.collection.find_one_and_update(
+                    {"_id": key},
+                    update,
+                    upsert=True,
+                    projection={"count": 1},
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                # Two first hits in a window raced to insert the counter; the loser
+                # increments the winner's.
+                continue
+            # The embedded store can answer a racing upsert with no document at all
+            # (a real MongoDB retries it itself); go again, as for a duplicate key.
+            if doc is not None:
+                return int(doc["count"])
+        raise RateLimitStorageBusy(f"rate-limit counter {key!r} is contended; retry")
 
     async def get(self, key: str) -> int:
         doc = await self.collection.find_one(
