@@ -28,9 +28,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
+def live_server(settings: Settings, port: int | None = None) -> Iterator[str]:
     """Serve create_app(settings) in a background thread; yields the base URL."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )

@@ -4,9 +4,7 @@ and a second tiny HTTP server (another origin) for pages that embed the widget."
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -15,14 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import uvicorn
 
 from app.db import make_client
 from app.domain.auth import create_key
-from app.main import create_app
 from app.settings import Settings
 from app.store import Stores
 from app.store.indexes import ensure_indexes
+from tests.live import free_port, live_server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,13 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -81,22 +71,8 @@ def live_app(settings: Settings) -> Iterator[LiveApp]:
     # In a thread of its own: Playwright's sync API keeps an event loop running here.
     with ThreadPoolExecutor(1) as pool:
         project_id, admin_key = pool.submit(asyncio.run, _bootstrap(settings)).result()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
+    with live_server(settings, port=port):
         yield LiveApp(url=url, settings=settings, admin_key=admin_key, project_id=project_id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @dataclass
