@@ -11,10 +11,11 @@ from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
+from app.dashboard.routes import dashboard_routes
 from app.db import make_client, ping
 from app.errors import PlauditError
 from app.graphql.app import PlauditGraphQL
@@ -89,6 +90,7 @@ async def readyz(request: Request) -> Response:
         {
             "status": "ready",
             "database": "embedded" if services.settings.embedded else "external",
+            "live": services.pipelines.live.mode,
         }
     )
 
@@ -124,7 +126,11 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             services = Services.build(settings, client)
             await ensure_indexes(services.stores.db)
             app.state.services = services
-            yield
+            await services.pipelines.start()
+            try:
+                yield
+            finally:
+                await services.pipelines.stop()
         finally:
             await client.close()
 
@@ -134,6 +140,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            *dashboard_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},

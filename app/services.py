@@ -8,6 +8,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from app.domain.auth import KeyCache
+from app.feedback_pipelines import FeedbackPipelines
 from app.settings import Settings
 from app.store import Stores
 
@@ -18,12 +19,15 @@ class Services:
     client: AsyncMongoClient[dict[str, Any]]
     stores: Stores
     key_cache: KeyCache
+    pipelines: FeedbackPipelines
 
     @classmethod
     def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
+        stores = Stores.open(client[settings.db_name])
         return cls(
             settings=settings,
             client=client,
-            stores=Stores.open(client[settings.db_name]),
+            stores=stores,
             key_cache=KeyCache(settings.api_key_cache_seconds),
+            pipelines=FeedbackPipelines.build(settings, stores),
         )

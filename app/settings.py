@@ -35,6 +35,13 @@ class Settings:
     # Seconds an API key lookup is cached in-process.
     api_key_cache_seconds: float = 5.0
     embedded: bool = field(default=False)
+    # Analytics and webhooks (app/analytics/, app/webhooks/).
+    rollup_flush_seconds: float = 0.25
+    webhook_max_attempts: int = 10
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 6 * 3600.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 1.0
 
     @property
     def base_url(self) -> str:
@@ -84,6 +91,12 @@ class Settings:
             public_rate_limit_per_token=env.get("PLAUDIT_RATE_LIMIT_PER_TOKEN") or "30/minute",
             max_body_bytes=_int(env, "PLAUDIT_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 10**9),
             embedded=mongodb_uri is None,
+            rollup_flush_seconds=_int(env, "PLAUDIT_ROLLUP_FLUSH_MS", 250, 10, 60_000) / 1000,
+            webhook_max_attempts=_int(env, "PLAUDIT_WEBHOOK_MAX_ATTEMPTS", 10, 1, 50),
+            webhook_retry_base_seconds=_int(
+                env, "PLAUDIT_WEBHOOK_RETRY_BASE_SECONDS", 30, 1, 86400
+            ),
+            webhook_timeout_seconds=_int(env, "PLAUDIT_WEBHOOK_TIMEOUT_SECONDS", 10, 1, 300),
         )
 
     def with_secret_keys_from_data_dir(self) -> Settings:

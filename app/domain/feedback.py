@@ -10,6 +10,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from app.domain import validation as v
+from app.domain.feedback_events import FeedbackChanged, publish
 from app.domain.feedback_keys import check_key_name, check_score
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
@@ -119,6 +120,7 @@ async def record_history(
         old=before.content() if before else None,
         new=after.content() if after else None,
     )
+    await publish(stores, FeedbackChanged(kind, before, after, at, change.by, change.via))
 
 
 async def create_feedback(

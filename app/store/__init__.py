@@ -9,10 +9,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.feedback import FeedbackStore
+from app.store.feedback_analytics import FeedbackAnalyticsStore
 from app.store.feedback_history import FeedbackHistoryStore
 from app.store.feedback_keys import FeedbackKeyStore
+from app.store.feedback_rollups import FeedbackRollupStore
 from app.store.projects import ProjectStore
 from app.store.runs import RunStore
+from app.store.webhook_deliveries import WebhookDeliveryStore
+from app.store.webhooks import WebhookStore
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,10 @@ class Stores:
     feedback: FeedbackStore
     feedback_history: FeedbackHistoryStore
     feedback_keys: FeedbackKeyStore
+    feedback_rollups: FeedbackRollupStore
+    feedback_analytics: FeedbackAnalyticsStore
+    webhooks: WebhookStore
+    webhook_deliveries: WebhookDeliveryStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -35,4 +43,8 @@ class Stores:
             feedback=FeedbackStore(db),
             feedback_history=FeedbackHistoryStore(db),
             feedback_keys=FeedbackKeyStore(db),
+            feedback_rollups=FeedbackRollupStore(db),
+            feedback_analytics=FeedbackAnalyticsStore(db),
+            webhooks=WebhookStore(db),
+            webhook_deliveries=WebhookDeliveryStore(db),
         )

@@ -46,6 +46,23 @@ INDEXES: list[Index] = [
     ),
     Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
     Index("feedback_history", [("project_id", 1), ("feedback_id", 1), ("at", 1)]),
+    # Analytics (app/analytics/): raw statistics, recounts and comment samples.
+    Index("feedback", [("project_id", 1), ("key", 1), ("created_at", -1)]),
+    Index("feedback", [("project_id", 1), ("user_id", 1), ("created_at", -1)]),
+    Index(
+        "feedback_rollups",
+        [("project_id", 1), ("key", 1), ("g", 1), ("t", 1)],
+        {"unique": True, "name": "rollup_id"},
+    ),
+    Index("feedback_rollups", [("project_id", 1), ("g", 1), ("t", 1)]),
+    # Webhooks (app/webhooks/): the delivery queue and its log.
+    Index("webhooks", [("project_id", 1), ("created_at", 1)]),
+    Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),
+    Index("webhook_deliveries", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index(
+        "webhook_deliveries",
+        [("project_id", 1), ("webhook_id", 1), ("created_at", -1), ("_id", -1)],
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ from app.graphql.mutations.admin import AdminMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
+from app.graphql.mutations.webhooks import WebhookMutationMixin
 
 
 @strawberry.type
@@ -16,5 +17,6 @@ class Mutation(
     FeedbackMutationMixin,
     FeedbackKeyMutationMixin,
     AdminMutationMixin,
+    WebhookMutationMixin,
 ):
     pass
