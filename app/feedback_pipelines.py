@@ -44,7 +44,7 @@ class FeedbackPipelines:
             ),
             webhooks=WebhookEnqueuer(stores, on_enqueue=dispatcher.wake),
             dispatcher=dispatcher,
-            live=LiveHub(stores),
+            live=LiveHub(stores, use_change_streams=settings.live_source != "in_process"),
         )
 
     async def start(self) -> None:

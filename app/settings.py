@@ -42,6 +42,8 @@ class Settings:
     webhook_retry_max_seconds: float = 6 * 3600.0
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
+    # Live events: "auto" (change streams when the server has them) or "in_process".
+    live_source: str = "auto"
 
     @property
     def base_url(self) -> str:
@@ -97,6 +99,7 @@ class Settings:
                 env, "PLAUDIT_WEBHOOK_RETRY_BASE_SECONDS", 30, 1, 86400
             ),
             webhook_timeout_seconds=_int(env, "PLAUDIT_WEBHOOK_TIMEOUT_SECONDS", 10, 1, 300),
+            live_source=_choice(env, "PLAUDIT_LIVE", ("auto", "in_process")),
         )
 
     def with_secret_keys_from_data_dir(self) -> Settings:
@@ -129,6 +132,13 @@ def _replace(settings: Settings, **changes: object) -> Settings:
 
 def _list(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name) or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
