@@ -9,15 +9,15 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from app.domain import feedback_events
 from app.domain import validation as v
-from app.domain.feedback_events import FeedbackChanged, publish
 from app.domain.feedback_keys import check_key_name, check_score
+from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
 from app.store.feedback import Feedback
 
 SOURCE_TYPES = ("api", "model", "app", "widget", "email", "human")
-MISSING: Any = object()
 
 
 @dataclass
@@ -120,7 +120,9 @@ async def record_history(
         old=before.content() if before else None,
         new=after.content() if after else None,
     )
-    await publish(stores, FeedbackChanged(kind, before, after, at, change.by, change.via))
+    await feedback_events.publish(
+        stores, feedback_events.FeedbackChanged(kind, before, after, at, change.by, change.via)
+    )
 
 
 async def create_feedback(

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain import validation as v
+from app.domain.missing import MISSING
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.runs import Run
-
-MISSING: Any = object()
 
 
 @dataclass

@@ -6,7 +6,8 @@ from typing import Any
 
 import strawberry
 
-from app.domain.runs import MISSING, RunWrite
+from app.domain.missing import MISSING
+from app.domain.runs import RunWrite
 from app.graphql.scalars import JSON
 from app.store.runs import RunQuery
 
