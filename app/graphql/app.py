@@ -6,17 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.types.unset import UNSET, UnsetType
 
 from app.domain.auth import authenticate, bearer_secret
 from app.errors import PlauditError, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.loaders import Loaders
+from app.graphql.websocket_auth import ConnectionAck, accept_connection
 from app.services import Services
-
-# Acknowledge a WebSocket connection with no payload.
-ACK: UnsetType = UNSET
 
 
 class PlauditGraphQL(GraphQL[Context, None]):
@@ -44,24 +40,6 @@ class PlauditGraphQL(GraphQL[Context, None]):
             loaders=Loaders.build(services.stores, principal.project_id if principal else None),
         )
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate a WebSocket from its connection_init payload
-        ``{"Authorization": "Bearer <key>"}``; refuse it (close 4403) without a key."""
-        params = context.connection_params or {}
-        header = params.get("Authorization", params.get("authorization"))
-        if header is None:
-            if context.principal is None:
-                raise ConnectionRejectionError({"message": "missing API key"})
-            return ACK
-        secret = bearer_secret(header) if isinstance(header, str) else None
-        if secret is None:
-            raise ConnectionRejectionError({"message": "Authorization must be: Bearer <API key>"})
-        services = context.services
-        try:
-            principal = await authenticate(services.stores, services.key_cache, secret)
-        except PlauditError as exc:
-            raise ConnectionRejectionError({"message": exc.message}) from None
-        context.principal = principal
-        context.auth_error = None
-        context.loaders = Loaders.build(services.stores, principal.project_id)
-        return ACK
+    async def on_ws_connect(self, context: Context) -> ConnectionAck:
+        """Authenticate a WebSocket from its connection_init payload."""
+        return await accept_connection(context)

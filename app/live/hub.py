@@ -29,7 +29,9 @@ log = logging.getLogger("plaudit.live")
 CHANGE_STREAM = "change_stream"
 IN_PROCESS = "in_process"
 PIPELINE: list[dict[str, Any]] = [
-    {"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}
+    {"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}},
+    # A record may carry its change history inside it; events do not need it.
+    {"$project": {"fullDocument.history": 0, "updateDescription.updatedFields.history": 0}},
 ]
 
 

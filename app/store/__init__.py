@@ -25,13 +25,13 @@ class Stores:
     projects: ProjectStore
     api_keys: ApiKeyStore
     runs: RunStore
-    feedback: FeedbackStore
-    feedback_history: FeedbackHistoryStore
-    feedback_keys: FeedbackKeyStore
     feedback_rollups: FeedbackRollupStore
     feedback_analytics: FeedbackAnalyticsStore
     webhooks: WebhookStore
     webhook_deliveries: WebhookDeliveryStore
+    feedback: FeedbackStore
+    feedback_history: FeedbackHistoryStore
+    feedback_keys: FeedbackKeyStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -40,11 +40,11 @@ class Stores:
             projects=ProjectStore(db),
             api_keys=ApiKeyStore(db),
             runs=RunStore(db),
-            feedback=FeedbackStore(db),
-            feedback_history=FeedbackHistoryStore(db),
-            feedback_keys=FeedbackKeyStore(db),
             feedback_rollups=FeedbackRollupStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             webhooks=WebhookStore(db),
             webhook_deliveries=WebhookDeliveryStore(db),
+            feedback=FeedbackStore(db),
+            feedback_history=FeedbackHistoryStore(db),
+            feedback_keys=FeedbackKeyStore(db),
         )

@@ -26,6 +26,8 @@ DIMENSIONS = ("key", "time", "user", "session", "model", "tag", "source", "metad
 RUN_DIMENSIONS = ("session", "model", "tag", "metadata")
 TIME_UNITS = ("hour", "day", "week")
 MAX_ROWS = 200_000
+# Records may carry their change history inside them: never read it here.
+NO_HISTORY = {"history": 0}
 
 
 class TooManyGroups(BadRequest):
@@ -351,7 +353,9 @@ class FeedbackAnalyticsStore:
         if not dims and not f.needs_runs():
             query = {**self._match(project_id, f), "comment": {"$nin": [None, ""]}}
             docs = (
-                await self.collection.find(query, sort=[("created_at", -1), ("_id", -1)])
+                await self.collection.find(
+                    query, NO_HISTORY, sort=[("created_at", -1), ("_id", -1)]
+                )
                 .limit(per_group)
                 .to_list()
             )
@@ -361,7 +365,7 @@ class FeedbackAnalyticsStore:
         group_id = {f"d{i}": _dimension_expr(dim) for i, dim in enumerate(dims)}
         pipeline += [
             {"$sort": {"created_at": -1, "_id": -1}},
-            {"$project": {"run": 0}},
+            {"$project": {"run": 0, **NO_HISTORY}},
             {"$group": {"_id": group_id, "docs": {"$firstN": {"input": "$$ROOT", "n": per_group}}}},
             {"$limit": MAX_ROWS},
         ]
@@ -422,11 +426,12 @@ class FeedbackAnalyticsStore:
             "project_id": project_id,
             "run_id": {"$in": run_ids},
             "deleted": False,
+            "retracted": False,
             "comment": {"$nin": [None, ""]},
         }
         if keys is not None:
             query["key"] = {"$in": keys}
-        docs = await self.collection.find(query, sort=[("created_at", -1)]).to_list()
+        docs = await self.collection.find(query, NO_HISTORY, sort=[("created_at", -1)]).to_list()
         by_run: dict[str, list[Feedback]] = {}
         for doc in docs:
             bucket = by_run.setdefault(doc["run_id"], [])

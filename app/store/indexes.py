@@ -44,8 +44,6 @@ INDEXES: list[Index] = [
             "partialFilterExpression": {"actor": {"$type": "string"}, **LIVE},
         },
     ),
-    Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
-    Index("feedback_history", [("project_id", 1), ("feedback_id", 1), ("at", 1)]),
     # Analytics (app/analytics/): raw statistics, recounts and comment samples.
     Index("feedback", [("project_id", 1), ("key", 1), ("created_at", -1)]),
     Index("feedback", [("project_id", 1), ("user_id", 1), ("created_at", -1)]),
@@ -63,6 +61,8 @@ INDEXES: list[Index] = [
         "webhook_deliveries",
         [("project_id", 1), ("webhook_id", 1), ("created_at", -1), ("_id", -1)],
     ),
+    Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
+    Index("feedback_history", [("project_id", 1), ("feedback_id", 1), ("at", 1)]),
 ]
 
 
