@@ -137,11 +137,11 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
     graphql = PlauditGraphQL(schema, graphql_ide="graphiql")
     app = Starlette(
         routes=[
+            WebSocketRoute("/graphql", graphql),
+            *dashboard_routes(),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            *dashboard_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
