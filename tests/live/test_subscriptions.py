@@ -30,6 +30,9 @@ SUBSCRIBE = """subscription($keys: [String!], $runIds: [ID!]) {
   }
 }"""
 CREATE = """mutation($input: FeedbackInput!) { createFeedback(input: $input) { id } }"""
+UPDATE = """mutation($id: ID!) {
+  updateFeedback(id: $id, input: {score: false, comment: "no"}) { id }
+}"""
 
 
 @pytest.fixture
@@ -140,7 +143,7 @@ async def test_subscriber_receives_changes_written_by_other_requests(
     await graphql(
         server,
         keys.ingest,
-        'mutation($id: ID!) { updateFeedback(id: $id, input: {score: false, comment: "no"}) { id } }',
+        UPDATE,
         {"id": target},
     )
     updated = (await next_message(ws))["payload"]["data"]["feedbackEvents"]
