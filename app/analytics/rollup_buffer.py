@@ -76,7 +76,9 @@ class RollupBuffer:
             try:
                 await self.rollups.apply(batch)
             except RollupWriteError as exc:
-                self._put_back({rid: batch[rid] for rid in exc.failed})
+                for rid, parts in exc.failed.items():
+                    for part in parts:
+                        self._put_back({rid: batch[rid].part(part)})
                 raise
             except BaseException:
                 self._put_back(batch)

@@ -1,16 +1,22 @@
 """Read-only aggregations over feedback for statistics (app/analytics/).
 
 A separate class from FeedbackStore (same ``feedback`` collection) so that the
-analytics pipelines live together. Every pipeline starts with a ``$match`` on the
-indexed ``(project_id, key, created_at)`` and only joins runs (by ``_id``) when a
-filter or grouping needs a run's tags, model, session or metadata.
+analytics pipelines live together. Every pipeline starts with a ``$match`` on
+exactly the fields of an index, ``(project_id, key, deleted, retracted,
+created_at)`` for one key or ``(project_id, deleted, retracted, created_at)`` for
+several or all, and filters on anything else in a second ``$match``: MongoDB
+merges the two, and the embedded store (which uses an index only when every field
+of a filter is in it, and not for ``$in``) still uses the index. Runs are joined
+(by ``_id``) only when a filter or grouping needs their tags, model, session or
+metadata.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -26,6 +32,15 @@ DIMENSIONS = ("key", "time", "user", "session", "model", "tag", "source", "metad
 RUN_DIMENSIONS = ("session", "model", "tag", "metadata")
 TIME_UNITS = ("hour", "day", "week")
 MAX_ROWS = 200_000
+# How far back the newest comments are looked for, span after span (None: all).
+COMMENT_LOOKBACK = (
+    timedelta(hours=1),
+    timedelta(days=1),
+    timedelta(days=7),
+    timedelta(days=31),
+    timedelta(days=366),
+    None,
+)
 # Records may carry their change history inside them: never read it here.
 NO_HISTORY = {"history": 0}
 
@@ -193,13 +208,21 @@ class FeedbackAnalyticsStore:
 
     # -- building blocks ---------------------------------------------------------
 
-    def _match(self, project_id: str, f: StatsFilter) -> dict[str, Any]:
-        query: dict[str, Any] = {"project_id": project_id, "deleted": False, "retracted": False}
-        if f.keys is not None:
-            query["key"] = f.keys[0] if len(f.keys) == 1 else {"$in": list(f.keys)}
+    def _matches(
+        self, project_id: str, f: StatsFilter, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """``$match`` stages: the indexed fields first, then the rest (and ``extra``)."""
+        indexed: dict[str, Any] = {"project_id": project_id}
+        rest: dict[str, Any] = dict(extra or {})
+        if f.keys is not None and len(f.keys) == 1:
+            indexed["key"] = f.keys[0]
+        elif f.keys is not None:
+            rest["key"] = {"$in": list(f.keys)}
+        indexed["deleted"] = False
+        indexed["retracted"] = False
         span = time_range(f.since, f.until)
         if span:
-            query["created_at"] = span
+            indexed["created_at"] = span
         for name, stored in (
             ("run_ids", "run_id"),
             ("user_ids", "user_id"),
@@ -207,13 +230,16 @@ class FeedbackAnalyticsStore:
         ):
             values = getattr(f, name)
             if values is not None:
-                query[stored] = {"$in": list(values)}
-        return query
+                rest[stored] = {"$in": list(values)}
+        stages: list[dict[str, Any]] = [{"$match": indexed}]
+        if rest:
+            stages.append({"$match": rest})
+        return stages
 
     def _stages(
         self, project_id: str, f: StatsFilter, dims: list[Dimension]
     ) -> list[dict[str, Any]]:
-        stages: list[dict[str, Any]] = [{"$match": self._match(project_id, f)}]
+        stages = self._matches(project_id, f)
         if f.needs_runs() or any(d.kind in RUN_DIMENSIONS for d in dims):
             stages += [
                 {
@@ -331,13 +357,12 @@ class FeedbackAnalyticsStore:
         self, project_id: str, key: str, unit: str, since: datetime, until: datetime
     ) -> dict[datetime, Extremes]:
         """Exact min and max score per bucket (buckets with no score are absent)."""
-        pipeline: list[dict[str, Any]] = [
-            {
-                "$match": {
-                    **self._match(project_id, StatsFilter(keys=[key], since=since, until=until)),
-                    "score": {"$ne": None},
-                }
-            },
+        pipeline = self._matches(
+            project_id,
+            StatsFilter(keys=[key], since=since, until=until),
+            {"score": {"$ne": None}},
+        )
+        pipeline += [
             {"$project": {"t": _time_expr(unit), "v": mongo_number()}},
             {"$group": {"_id": "$t", "mn": {"$min": "$v"}, "mx": {"$max": "$v"}}},
         ]
@@ -351,15 +376,7 @@ class FeedbackAnalyticsStore:
     ) -> dict[tuple[Any, ...], list[Feedback]]:
         """The newest ``per_group`` commented records of each group."""
         if not dims and not f.needs_runs():
-            query = {**self._match(project_id, f), "comment": {"$nin": [None, ""]}}
-            docs = (
-                await self.collection.find(
-                    query, NO_HISTORY, sort=[("created_at", -1), ("_id", -1)]
-                )
-                .limit(per_group)
-                .to_list()
-            )
-            return {(): [Feedback.from_doc(d) for d in docs]}
+            return {(): await self._newest_comments(project_id, f, per_group)}
         pipeline = self._stages(project_id, f, dims)
         pipeline.append({"$match": {"comment": {"$nin": [None, ""]}}})
         group_id = {f"d{i}": _dimension_expr(dim) for i, dim in enumerate(dims)}
@@ -376,6 +393,30 @@ class FeedbackAnalyticsStore:
             ]
             for d in docs
         }
+
+    async def _newest_comments(self, project_id: str, f: StatsFilter, n: int) -> list[Feedback]:
+        """The newest ``n`` commented records, looking back over growing spans so
+        that the index answers without sorting a long window."""
+        until = f.until or datetime.now(UTC) + timedelta(seconds=1)
+        found: list[Feedback] = []
+        span_end = until
+        for back in COMMENT_LOOKBACK:
+            span_start = until - back if back is not None else None
+            if f.since is not None and (span_start is None or span_start < f.since):
+                span_start = f.since
+            window = replace(f, since=span_start, until=span_end)
+            pipeline = self._matches(project_id, window, {"comment": {"$nin": [None, ""]}})
+            pipeline += [
+                {"$sort": {"created_at": -1, "_id": -1}},
+                {"$limit": n - len(found)},
+                {"$project": NO_HISTORY},
+            ]
+            docs = await (await self.collection.aggregate(pipeline)).to_list()
+            found += [Feedback.from_doc(d) for d in docs]
+            if len(found) >= n or span_start is None or span_start == f.since:
+                break
+            span_end = span_start
+        return found
 
     # -- worst runs --------------------------------------------------------------
 
@@ -401,7 +442,7 @@ class FeedbackAnalyticsStore:
             return {"$cond": [{"$in": ["$key", flipped]}, reverse, normal]}
 
         pipeline: list[dict[str, Any]] = [
-            {"$match": {**self._match(project_id, f), "score": {"$ne": None}}},
+            *self._matches(project_id, f, {"score": {"$ne": None}}),
             {"$project": {"run_id": 1, "created_at": 1, "neg": side("neg"), "pos": side("pos")}},
             {
                 "$group": {
@@ -422,29 +463,34 @@ class FeedbackAnalyticsStore:
     async def commented_for_runs(
         self, project_id: str, run_ids: list[str], keys: list[str] | None, per_run: int
     ) -> dict[str, list[Feedback]]:
-        query: dict[str, Any] = {
-            "project_id": project_id,
-            "run_id": {"$in": run_ids},
-            "deleted": False,
-            "retracted": False,
-            "comment": {"$nin": [None, ""]},
-        }
-        if keys is not None:
-            query["key"] = {"$in": keys}
-        docs = await self.collection.find(query, NO_HISTORY, sort=[("created_at", -1)]).to_list()
-        by_run: dict[str, list[Feedback]] = {}
-        for doc in docs:
-            bucket = by_run.setdefault(doc["run_id"], [])
-            if len(bucket) < per_run:
-                bucket.append(Feedback.from_doc(doc))
-        return by_run
+        """The newest live comments on each run (one indexed query per run)."""
+
+        async def one(run_id: str) -> list[Feedback]:
+            docs = await self.collection.find(
+                {"project_id": project_id, "run_id": run_id}, NO_HISTORY
+            ).to_list()
+            records = [
+                Feedback.from_doc(d)
+                for d in docs
+                if not d.get("deleted")
+                and not d.get("retracted")
+                and isinstance(d.get("comment"), str)
+                and d["comment"]
+                and (keys is None or d["key"] in keys)
+            ]
+            records.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+            return records[:per_run]
+
+        found = await asyncio.gather(*(one(r) for r in run_ids))
+        return {r: records for r, records in zip(run_ids, found, strict=True) if records}
 
     # -- rebuilds ----------------------------------------------------------------
 
     async def live_scores(self, project_id: str, key: str | None) -> AsyncIterator[ScoreRow]:
-        query: dict[str, Any] = {"project_id": project_id, "deleted": False, "retracted": False}
+        query: dict[str, Any] = {"project_id": project_id}
         if key is not None:
             query["key"] = key
+        query.update({"deleted": False, "retracted": False})
         cursor = self.collection.find(
             query, {"key": 1, "score": 1, "comment": 1, "created_at": 1}, batch_size=5000
         )

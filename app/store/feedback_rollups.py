@@ -1,14 +1,16 @@
 """Feedback rollups: per project, key and hour (and day), the sums that statistics
 are computed from, kept up to date by ``$inc`` on every write.
 
-One document per (project, key, grain, bucket start). Short field names, since a
-90-day series reads a document per day:
+One document per (project, key, grain, bucket start), grain ``hour`` or ``day``,
+and beside it one with the histogram, grain ``hour_hist`` or ``day_hist``: a
+series that does not show percentiles never reads histograms. Short field names,
+since a 90-day series reads a document per day:
 
     c   live records          n   with a score       cm  with a comment
     s   sum of scores         q   sum of squares     mn/mx  min and max score
     hi/lo  scores above/below the key's threshold (see app/analytics/rules.py)
     bt/bf  boolean scores true/false
-    h   histogram: bin key -> count (app/store/score_bins.py)
+    h   (in the _hist document) histogram: bin key -> count (app/store/score_bins.py)
     r   thresholds hi/lo were counted against (more than one: read from h instead)
     v   version, +1 on every change (guards recounts of min/max)
     dirty  a score was removed since min/max were last exact
@@ -16,6 +18,7 @@ One document per (project, key, grain, bucket start). Short field names, since a
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,11 +31,15 @@ from pymongo.errors import BulkWriteError
 from app.store.ranges import time_range
 
 GRAINS = ("hour", "day")
+HIST = "_hist"
 DUPLICATE_KEY = 11000
 
 
 class RollupWriteError(Exception):
-    def __init__(self, failed: list[RollupId]) -> None:
+    """Some rollup updates were not written: ``failed`` maps each rollup to the part
+    of its delta that was lost ("stats" or "hist")."""
+
+    def __init__(self, failed: dict[RollupId, set[str]]) -> None:
         super().__init__(f"{len(failed)} rollup updates failed")
         self.failed = failed
 
@@ -102,12 +109,24 @@ class RollupDelta:
             "bt": self.bool_true,
             "bf": self.bool_false,
         }
-        values.update({f"h.{k}": n for k, n in self.hist.items()})
         return values
+
+    def hist_counters(self) -> dict[str, int]:
+        return {f"h.{k}": n for k, n in self.hist.items() if n}
+
+    def part(self, which: str) -> RollupDelta:
+        """Only the statistics ("stats") or only the histogram ("hist")."""
+        if which == "hist":
+            return RollupDelta(hist=Counter(self.hist))
+        copy = RollupDelta()
+        copy.merge(self)
+        copy.hist = Counter()
+        return copy
 
     def is_noop(self) -> bool:
         return (
             not any(self.counters().values())
+            and not self.hist_counters()
             and self.add_min is None
             and not self.dirty
             and not self.rules
@@ -134,7 +153,7 @@ class Rollup:
     dirty: bool
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Rollup:
+    def from_doc(cls, doc: dict[str, Any], hist: dict[str, int] | None = None) -> Rollup:
         return cls(
             id=RollupId(doc["project_id"], doc["key"], doc["g"], doc["t"]),
             count=doc.get("c", 0),
@@ -148,7 +167,7 @@ class Rollup:
             below=doc.get("lo", 0),
             bool_true=doc.get("bt", 0),
             bool_false=doc.get("bf", 0),
-            hist={k: n for k, n in (doc.get("h") or {}).items() if n},
+            hist={k: n for k, n in (hist or {}).items() if n},
             rules=doc.get("r") or [],
             version=doc.get("v", 0),
             dirty=doc.get("dirty", False),
@@ -168,6 +187,10 @@ def _update(delta: RollupDelta) -> dict[str, Any]:
     return update
 
 
+def _hist_id(rid: RollupId) -> RollupId:
+    return RollupId(rid.project_id, rid.key, rid.grain + HIST, rid.start)
+
+
 class FeedbackRollupStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["feedback_rollups"]
@@ -176,24 +199,58 @@ class FeedbackRollupStore:
         """One bulk write of ``$inc`` upserts. Two processes creating the same new
         rollup at once: the loser of the unique index race is retried as an update.
         Raises :class:`RollupWriteError` naming the rollups not written."""
-        items = [(rid, d) for rid, d in deltas.items() if not d.is_noop()]
-        if not items:
+        ops: list[tuple[RollupId, str, UpdateOne]] = []
+        for rid, delta in deltas.items():
+            if delta.is_noop():
+                continue
+            ops.append((rid, "stats", UpdateOne(rid.filter(), _update(delta), upsert=True)))
+            hist = delta.hist_counters()
+            if hist:
+                op = UpdateOne(_hist_id(rid).filter(), {"$inc": hist}, upsert=True)
+                ops.append((rid, "hist", op))
+        if not ops:
             return
-        ops = [UpdateOne(rid.filter(), _update(d), upsert=True) for rid, d in items]
+        failed: list[tuple[RollupId, str, UpdateOne]] = []
         try:
-            await self.collection.bulk_write(ops, ordered=False)
+            await self.collection.bulk_write([op for _, _, op in ops], ordered=False)
             return
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
-            failed = [items[e["index"]][0] for e in errors if e.get("code") != DUPLICATE_KEY]
-            retry = [e["index"] for e in errors if e.get("code") == DUPLICATE_KEY]
+            failed += [ops[e["index"]] for e in errors if e.get("code") != DUPLICATE_KEY]
+            retry = [ops[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
         if retry:
             try:
-                await self.collection.bulk_write([ops[i] for i in retry], ordered=False)
+                await self.collection.bulk_write([op for _, _, op in retry], ordered=False)
             except BulkWriteError as exc:
-                failed += [items[retry[e["index"]]][0] for e in exc.details.get("writeErrors", [])]
+                failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
         if failed:
-            raise RollupWriteError(failed)
+            lost: dict[RollupId, set[str]] = {}
+            for rid, part, _ in failed:
+                lost.setdefault(rid, set()).add(part)
+            raise RollupWriteError(lost)
+
+    async def _find(
+        self,
+        project_id: str,
+        keys: list[str] | None,
+        grain: str,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[dict[str, Any]]:
+        if keys is not None and len(keys) > 1:
+            # One query per key: each uses the rollup index on every store.
+            found = await asyncio.gather(
+                *(self._find(project_id, [k], grain, since, until) for k in keys)
+            )
+            return [doc for docs in found for doc in docs]
+        query: dict[str, Any] = {"project_id": project_id}
+        if keys is not None:
+            query["key"] = keys[0]
+        query["g"] = grain
+        span = time_range(since, until)
+        if span:
+            query["t"] = span
+        return await self.collection.find(query).to_list()
 
     async def fetch(
         self,
@@ -205,15 +262,14 @@ class FeedbackRollupStore:
         *,
         with_hist: bool,
     ) -> list[Rollup]:
-        query: dict[str, Any] = {"project_id": project_id, "g": grain}
-        if keys is not None:
-            query["key"] = keys[0] if len(keys) == 1 else {"$in": keys}
-        span = time_range(since, until)
-        if span:
-            query["t"] = span
-        projection = None if with_hist else {"h": 0}
-        docs = await self.collection.find(query, projection).to_list()
-        return [Rollup.from_doc(d) for d in docs]
+        """The rollups of ``grain`` starting in ``[since, until)``; with their
+        histograms when ``with_hist``."""
+        docs = await self._find(project_id, keys, grain, since, until)
+        hists: dict[tuple[str, datetime], dict[str, int]] = {}
+        if with_hist:
+            for doc in await self._find(project_id, keys, grain + HIST, since, until):
+                hists[(doc["key"], doc["t"])] = doc.get("h") or {}
+        return [Rollup.from_doc(d, hists.get((d["key"], d["t"]))) for d in docs]
 
     async def save_extremes(
         self, rollup: Rollup, min_score: float | None, max_score: float | None
@@ -244,7 +300,7 @@ class FeedbackRollupStore:
         """Rebuild: set every rollup of the project (or key) to ``values`` exactly,
         and delete older ones that no longer have any feedback (buckets from
         ``keep_from`` on are left alone: live writes may be creating them)."""
-        ops = []
+        ops: list[UpdateOne] = []
         for rid, d in values.items():
             doc: dict[str, Any] = {
                 "c": d.count,
@@ -256,7 +312,6 @@ class FeedbackRollupStore:
                 "lo": d.below,
                 "bt": d.bool_true,
                 "bf": d.bool_false,
-                "h": {k: n for k, n in d.hist.items() if n},
                 "r": sorted(d.rules),
                 "dirty": False,
                 "rb": stamp,
@@ -267,6 +322,8 @@ class FeedbackRollupStore:
             else:
                 doc.update({"mn": d.add_min, "mx": d.add_max})
             ops.append(UpdateOne(rid.filter(), update, upsert=True))
+            hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
+            ops.append(UpdateOne(_hist_id(rid).filter(), {"$set": hist}, upsert=True))
             if len(ops) >= 1000:
                 await self.collection.bulk_write(ops, ordered=False)
                 ops = []
@@ -281,7 +338,3 @@ class FeedbackRollupStore:
             scope["key"] = key
         await self.collection.delete_many(scope)
         return len(values)
-
-    async def all_for_project(self, project_id: str) -> list[Rollup]:
-        docs = await self.collection.find({"project_id": project_id}).to_list()
-        return [Rollup.from_doc(d) for d in docs]

@@ -44,9 +44,14 @@ INDEXES: list[Index] = [
             "partialFilterExpression": {"actor": {"$type": "string"}, **LIVE},
         },
     ),
-    # Analytics (app/analytics/): raw statistics, recounts and comment samples.
-    Index("feedback", [("project_id", 1), ("key", 1), ("created_at", -1)]),
-    Index("feedback", [("project_id", 1), ("user_id", 1), ("created_at", -1)]),
+    # Analytics (app/analytics/): raw statistics, recounts and comment samples,
+    # for one key and for several. Every field a query matches on is in the index:
+    # the embedded store uses an index only then (app/store/feedback_analytics.py).
+    Index(
+        "feedback",
+        [("project_id", 1), ("key", 1), ("deleted", 1), ("retracted", 1), ("created_at", -1)],
+    ),
+    Index("feedback", [("project_id", 1), ("deleted", 1), ("retracted", 1), ("created_at", -1)]),
     Index(
         "feedback_rollups",
         [("project_id", 1), ("key", 1), ("g", 1), ("t", 1)],

@@ -80,9 +80,20 @@ def expected_rollups(db: Any, project_id: str) -> dict[tuple[str, str, datetime]
 
 
 def stored_rollups(db: Any, project_id: str) -> dict[tuple[str, str, datetime], dict[str, Any]]:
+    """Rollup documents, each with its histogram (stored beside it) as "h"."""
+    docs = list(db.feedback_rollups.find({"project_id": project_id}))
+    hists = {
+        (d["key"], d["g"].removesuffix("_hist"), windows.as_utc(d["t"])): d.get("h", {})
+        for d in docs
+        if d["g"].endswith("_hist")
+    }
     return {
-        (d["key"], d["g"], windows.as_utc(d["t"])): d
-        for d in db.feedback_rollups.find({"project_id": project_id})
+        (d["key"], d["g"], windows.as_utc(d["t"])): {
+            **d,
+            "h": hists.get((d["key"], d["g"], windows.as_utc(d["t"])), {}),
+        }
+        for d in docs
+        if not d["g"].endswith("_hist")
     }
 
 
@@ -229,7 +240,7 @@ async def test_removing_the_max_recounts_it(
     assert (before["min"], before["max"]) == (2, 5)
     await delete_feedback(services(app).stores, keys.project_id, top.id, CHANGE)
     await services(app).pipelines.rollups.flush()
-    assert all(d["dirty"] for d in sync_db.feedback_rollups.find({"key": "rating"}))
+    assert all(d["dirty"] for d in stored_rollups(sync_db, keys.project_id).values())
     [after] = (await stats(gql, {"keys": ["rating"]}))["groups"]
     assert (after["min"], after["max"], after["count"]) == (2, 3, 2)
     # Without a window the read used the day rollup; it is recounted and stored.
@@ -300,9 +311,9 @@ async def test_a_burst_of_feedback_is_one_bulk_write(
         await give(app, keys.project_id, run, "thumbs", True)
     assert listener.updates == []  # nothing written on the write path itself
     await services(app).pipelines.rollups.flush()
-    # 40 feedback records in one hour: one bulk write, one upsert for the hour and
-    # one for the day.
-    assert listener.updates == [2]
+    # 40 feedback records in one hour: one bulk write, with one upsert for the
+    # hour and one for the day, and one for each one's histogram.
+    assert listener.updates == [4]
     [group] = (await stats(gql, {"keys": ["thumbs"]}))["groups"]
     assert group["count"] == 40
 

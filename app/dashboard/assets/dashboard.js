@@ -19,7 +19,7 @@ const KEYS_QUERY = `query DashboardKeys($after: DateTime) {
   }
 }`;
 
-const BOARD_QUERY = `query Dashboard($filter: FeedbackStatsFilter!, $bucket: TimeBucket!, $keys: [String!], $after: DateTime) {
+const BOARD_QUERY = `query Dashboard($filter: FeedbackStatsFilter!, $bucket: TimeBucket!) {
   summary: feedbackStats(filter: $filter, comments: 10) {
     source
     groups {
@@ -33,6 +33,11 @@ const BOARD_QUERY = `query Dashboard($filter: FeedbackStatsFilter!, $bucket: Tim
     source
     groups { time count mean positiveShare }
   }
+}`;
+
+// Worst runs aggregate the window's raw feedback: asked for separately, so the
+// charts (read from rollups) never wait for them.
+const WORST_QUERY = `query WorstRuns($keys: [String!], $after: DateTime) {
   worst: worstRuns(keys: $keys, after: $after, first: 10, comments: 2) {
     runId negative positive negativeShare lastFeedbackAt
     comments { comment }
@@ -169,18 +174,20 @@ async function refresh() {
   const bucket = WINDOWS[choice].bucket;
   const board = document.getElementById("board");
   board.dataset.loading = "true";
+  const worst = query(state.apiKey, WORST_QUERY, { keys: [key], after }).then(
+    (data) => data.worst,
+    (error) => {
+      showError($("board-error"), error);
+      return [];
+    },
+  );
   try {
-    const data = await query(state.apiKey, BOARD_QUERY, {
-      filter: { keys: [key], after },
-      bucket,
-      keys: [key],
-      after,
-    });
+    const data = await query(state.apiKey, BOARD_QUERY, { filter: { keys: [key], after }, bucket });
     showError($("board-error"), null);
     renderSummary(data.summary.groups[0]);
     seriesChart($("series-chart"), data.series.groups, { yRange: yRangeFor(key), bucketLabel: bucketLabel(bucket) });
     $("series-note").textContent = `mean per ${bucket.toLowerCase()} (line) and feedback count (bars), from ${data.series.source.toLowerCase()}`;
-    renderWorst(data.worst);
+    renderWorst(await worst);
     board.dataset.refreshedAt = new Date().toISOString();
   } catch (error) {
     showError($("board-error"), error);
