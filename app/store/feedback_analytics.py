@@ -382,8 +382,15 @@ class FeedbackAnalyticsStore:
         group_id = {f"d{i}": _dimension_expr(dim) for i, dim in enumerate(dims)}
         pipeline += [
             {"$sort": {"created_at": -1, "_id": -1}},
+            # The group is computed while the joined run is still there.
+            {"$addFields": {"_group": group_id}},
             {"$project": {"run": 0, **NO_HISTORY}},
-            {"$group": {"_id": group_id, "docs": {"$firstN": {"input": "$$ROOT", "n": per_group}}}},
+            {
+                "$group": {
+                    "_id": "$_group",
+                    "docs": {"$firstN": {"input": "$$ROOT", "n": per_group}},
+                }
+            },
             {"$limit": MAX_ROWS},
         ]
         docs = await (await self.collection.aggregate(pipeline)).to_list()

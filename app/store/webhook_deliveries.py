@@ -1,9 +1,10 @@
 """The webhook delivery queue and log, kept in MongoDB so it survives restarts.
 
 A delivery is ``pending`` until due (``next_at``), then claimed by one dispatcher
-(``sending``, with a lease: if that process dies, the lease runs out and another
-claims it), then ``delivered``, back to ``pending`` with a later ``next_at``, or
-``failed`` after the last attempt. Every attempt is logged on the delivery."""
+(``sending``, with a lease until ``next_at``: if that process dies, the lease runs
+out and another claims it), then ``delivered``, back to ``pending`` with a later
+``next_at``, or ``failed`` after the last attempt. Every attempt is logged on the
+delivery. Both claims read the ``(status, next_at)`` index."""
 
 from __future__ import annotations
 
@@ -84,26 +85,26 @@ class WebhookDeliveryStore:
             )
 
     async def claim(self, now: datetime, lease: timedelta) -> Delivery | None:
-        """Take the next due delivery (or one whose sender's lease ran out)."""
+        """Take the next due delivery, or one whose sender's lease ran out (a
+        claimed delivery's ``next_at`` is the end of its lease)."""
         due = time_range(until=now + timedelta(milliseconds=1))
-        doc = await self.collection.find_one_and_update(
-            {
-                "$or": [
-                    {"status": "pending", "next_at": due},
-                    {"status": "sending", "lease_until": time_range(until=now)},
-                ]
-            },
-            {"$set": {"status": "sending", "lease_until": now + lease}},
-            sort=[("next_at", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
-        return Delivery.from_doc(doc) if doc else None
+        for status in ("pending", "sending"):
+            doc = await self.collection.find_one_and_update(
+                {"status": status, "next_at": due},
+                {"$set": {"status": "sending", "next_at": now + lease}},
+                sort=[("next_at", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                return Delivery.from_doc(doc)
+        return None
 
-    async def next_due(self) -> datetime | None:
-        doc = await self.collection.find_one(
-            {"status": "pending"}, {"next_at": 1}, sort=[("next_at", 1)]
+    async def release(self, delivery_id: str, now: datetime) -> None:
+        """Give a claimed delivery back, due now (its sender is stopping)."""
+        await self.collection.update_one(
+            {"_id": delivery_id, "status": "sending"},
+            {"$set": {"status": "pending", "next_at": now}},
         )
-        return doc["next_at"] if doc else None
 
     async def finish_attempt(
         self,
@@ -114,7 +115,7 @@ class WebhookDeliveryStore:
         next_at: datetime | None = None,
     ) -> None:
         """Log an attempt; ``status`` delivered, pending (retry at ``next_at``) or failed."""
-        fields: dict[str, Any] = {"status": status, "lease_until": None}
+        fields: dict[str, Any] = {"status": status}
         if status == "delivered":
             fields["delivered_at"] = attempt.at
         if next_at is not None:

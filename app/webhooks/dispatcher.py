@@ -119,6 +119,10 @@ class WebhookDispatcher:
         try:
             await self._attempt(delivery)
         except asyncio.CancelledError:
+            # Stopping: hand the claim back so the next process need not wait
+            # for the lease to run out.
+            with contextlib.suppress(Exception):
+                await self.stores.webhook_deliveries.release(delivery.id, datetime.now(UTC))
             raise
         except Exception:
             log.exception("webhook delivery %s", delivery.id)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from pymongo import monitoring
+from pymongo.errors import AutoReconnect
 from starlette.applications import Starlette
 
 from app.analytics import windows
@@ -26,10 +27,12 @@ from app.domain.feedback import (
 )
 from app.domain.feedback_keys import KeyConfig, register_key
 from app.errors import NotFound
+from app.main import create_app
 from app.settings import Settings
+from app.store.feedback_rollups import FeedbackRollupStore, RollupDelta, RollupId
 from app.store.score_bins import as_number, bin_key
 from tests.analytics.test_stats import both, stats
-from tests.conftest import SECRET, GraphQLClient, Keys
+from tests.conftest import SECRET, GraphQLClient, Keys, make_project
 from tests.pipelines_support import CHANGE, give, make_runs, services, written_at
 
 THRESHOLDS = {"thumbs": None, "rating": 3.0, "free": 0.0, "cat": 1.0}
@@ -340,3 +343,64 @@ async def test_cli_rebuild(
         CliRunner().invoke, cli, ["rollups", "rebuild", "--project", "nope"], env=env
     )
     assert missing.exit_code != 0 and "no project named 'nope'" in missing.output
+
+
+async def test_pending_rollups_are_flushed_at_shutdown(settings: Settings, sync_db: Any) -> None:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        keys = await make_project(application, "acme")
+        runs = await make_runs(application, keys.project_id, 2)
+        for run in runs:
+            await give(application, keys.project_id, run, "thumbs", True)
+        assert services(application).pipelines.rollups.pending == 2  # its hour and day
+        assert sync_db.feedback_rollups.count_documents({}) == 0
+    # The app stopped without a timed flush (the interval is an hour here).
+    day = sync_db.feedback_rollups.find_one({"g": "day"})
+    assert (day["c"], day["bt"]) == (2, 2)
+
+
+class FailOnce:
+    """The real rollup store, except that its first write fails."""
+
+    def __init__(self, store: FeedbackRollupStore) -> None:
+        self.store = store
+        self.calls = 0
+
+    async def apply(self, deltas: dict[RollupId, RollupDelta]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise AutoReconnect("connection lost")
+        await self.store.apply(deltas)
+
+
+async def test_a_failed_flush_keeps_its_deltas_for_the_next(
+    app: Starlette, gql: GraphQLClient, keys: Keys
+) -> None:
+    buffer = services(app).pipelines.rollups
+    failing = FailOnce(buffer.rollups)
+    buffer.rollups = failing  # type: ignore[assignment]
+    runs = await make_runs(app, keys.project_id, 3)
+    for run in runs:
+        await give(app, keys.project_id, run, "rating", 4)
+    with pytest.raises(AutoReconnect):
+        await buffer.flush()
+    assert buffer.pending == 2
+    await buffer.flush()
+    assert failing.calls == 2 and buffer.pending == 0
+    [group] = (await stats(gql, {"keys": ["rating"]}))["groups"]
+    assert (group["count"], group["mean"]) == (3, 4)
+
+
+async def test_groups_beyond_the_limit_are_reported_truncated(
+    app: Starlette, gql: GraphQLClient, keys: Keys
+) -> None:
+    runs = await make_runs(app, keys.project_id, 3)
+    for i, run in enumerate(runs):
+        await give(app, keys.project_id, run, "thumbs", True, user_id=f"user{i}")
+    query = """query($limit: Int!) { feedbackStats(groupBy: [{dimension: USER}], limit: $limit) {
+        truncated groups { userId } } }"""
+    cut = (await gql.ok(query, {"limit": 2}))["feedbackStats"]
+    assert cut["truncated"] is True and len(cut["groups"]) == 2
+    whole = (await gql.ok(query, {"limit": 3}))["feedbackStats"]
+    assert whole["truncated"] is False
+    assert {g["userId"] for g in whole["groups"]} == {"user0", "user1", "user2"}

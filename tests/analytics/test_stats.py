@@ -332,6 +332,11 @@ async def test_grouping_by_user_source_and_run_fields(
 
     comments = await grouped({"dimension": "USER"}, {"userIds": ["ann"]})
     assert [c["comment"] for c in comments[0]["comments"]] == ["wrong", "great"]
+    by_model_comments = await grouped({"dimension": "MODEL"})
+    assert {g["model"]: [c["comment"] for c in g["comments"]] for g in by_model_comments} == {
+        "gpt-x": ["great"],
+        "gpt-y": ["wrong"],
+    }
 
     filtered = await stats(
         gql,

@@ -158,9 +158,7 @@ async def run_size(uri: str, size: int, days: int, repeat: int) -> Result:
         started = time.perf_counter()
         await rebuild_rollups(stores, project_id)
         rebuild_s = time.perf_counter() - started
-        settings = Settings(
-            mongodb_uri=uri, db_name=db_name, secret_keys=("bench-" + "x" * 40,)
-        )
+        settings = Settings(mongodb_uri=uri, db_name=db_name, secret_keys=("bench-" + "x" * 40,))
         timings = await measure(settings, secret, repeat, days)
         await client.drop_database(db_name)
         return Result(size, seed_s, rebuild_s, timings)
@@ -171,9 +169,10 @@ async def run_size(uri: str, size: int, days: int, repeat: int) -> Result:
 def report(results: list[Result]) -> None:
     names = list(results[0].timings)
     print()
-    print(f"{'records':>10} | {'seed s':>7} | {'rebuild s':>9} | " + " | ".join(
-        f"{n + ' p50/p95 ms':>30}" for n in names
-    ))
+    print(
+        f"{'records':>10} | {'seed s':>7} | {'rebuild s':>9} | "
+        + " | ".join(f"{n + ' p50/p95 ms':>30}" for n in names)
+    )
     print("-" * (36 + 33 * len(names)))
     for r in results:
         cells = [

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pymongo import AsyncMongoClient
 
 from app.analytics import windows
@@ -28,6 +29,7 @@ from app.store import Stores
 from tests.conftest import Keys
 from tests.pipelines_support import CHANGE, LiveServer, serve, written_at
 
+DASH = "\u2013"  # what the page shows for a missing number
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -79,7 +81,9 @@ async def seed(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> tuple[Keys, l
     keys = Keys(project_id=project.id, **secrets)
     await register_key(stores, project.id, "rating", KeyConfig(kind="continuous", min=1, max=5))
     runs = [str(uuid.uuid4()) for _ in range(6)]
-    await ingest_runs(stores, project.id, [RunWrite(id=r, name=f"chat {i}") for i, r in enumerate(runs)])
+    await ingest_runs(
+        stores, project.id, [RunWrite(id=r, name=f"chat {i}") for i, r in enumerate(runs)]
+    )
     today = windows.floor(datetime.now(UTC), "day")
     plan = [
         (6, runs[0], 1, "wrong answer"),
@@ -118,14 +122,19 @@ async def stat(page: Page, name: str) -> str:
     return (await page.locator(f'[data-stat="{name}"]').text_content() or "").strip()
 
 
+def count_is(n: int) -> str:
+    """JavaScript: whether the page shows ``n`` feedback records."""
+    return f"() => document.querySelector('[data-stat=\"count\"]').textContent === '{n}'"
+
+
 def fmt(value: float | None) -> str:
     if value is None:
-        return "–"
+        return DASH
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+    return DASH if value is None else f"{value * 100:.1f}%"
 
 
 async def test_dashboard_shows_graphql_numbers_and_updates_live(
@@ -157,9 +166,7 @@ async def test_dashboard_shows_graphql_numbers_and_updates_live(
     await page.goto(server.url + "/dashboard")
     await page.get_by_test_id("key-input").fill(keys.read)
     await page.get_by_test_id("key-submit").click()
-    await page.wait_for_function(
-        "() => document.querySelector('[data-stat=\"count\"]').textContent === '8'"
-    )
+    await page.wait_for_function(count_is(8))
     assert keys.read not in page.url
     assert await page.evaluate("sessionStorage.getItem('plaudit.apiKey')") == keys.read
 
@@ -174,10 +181,15 @@ async def test_dashboard_shows_graphql_numbers_and_updates_live(
     assert len(series) == 30
     circles = page.locator("#series-chart circle")
     assert await circles.count() == sum(1 for g in series if g["mean"] is not None)
-    plotted = [float(await circles.nth(i).get_attribute("data-mean") or "nan") for i in range(await circles.count())]
+    plotted = [
+        float(await circles.nth(i).get_attribute("data-mean") or "nan")
+        for i in range(await circles.count())
+    ]
     assert plotted == pytest.approx([g["mean"] for g in series if g["mean"] is not None])
     bars = page.locator("#series-chart .bars rect")
-    bar_counts = [int(await bars.nth(i).get_attribute("data-count") or "0") for i in range(await bars.count())]
+    bar_counts = [
+        int(await bars.nth(i).get_attribute("data-count") or "0") for i in range(await bars.count())
+    ]
     assert bar_counts == [g["count"] for g in series if g["count"]]
     shown_comments = await page.locator("#comments q").all_text_contents()
     assert shown_comments == [c["comment"] for c in summary["comments"]]
@@ -199,23 +211,29 @@ async def test_dashboard_shows_graphql_numbers_and_updates_live(
     }
 
     # Live: new feedback from another client shows up without a reload.
-    await page.wait_for_function("() => document.getElementById('live-status').dataset.state === 'on'")
+    await page.wait_for_function(
+        "() => document.getElementById('live-status').dataset.state === 'on'"
+    )
     written = 0
     for _ in range(20):
         await graphql(
             server,
             keys.ingest,
             "mutation($input: FeedbackInput!) { createFeedback(input: $input) { id } }",
-            {"input": {"runId": runs[5], "key": "rating", "score": 5, "comment": f"fresh {written}"}},
+            {
+                "input": {
+                    "runId": runs[5],
+                    "key": "rating",
+                    "score": 5,
+                    "comment": f"fresh {written}",
+                }
+            },
         )
         written += 1
         try:
-            await page.wait_for_function(
-                f"() => document.querySelector('[data-stat=\"count\"]').textContent === '{8 + written}'",
-                timeout=3000,
-            )
+            await page.wait_for_function(count_is(8 + written), timeout=3000)
             break
-        except Exception:  # the subscription was not registered yet: write again
+        except PlaywrightTimeout:  # the subscription was not registered yet: write again
             continue
     assert await stat(page, "count") == str(8 + written)
     assert "fresh" in (await page.locator("#comments q").first.text_content() or "")
@@ -224,12 +242,12 @@ async def test_dashboard_shows_graphql_numbers_and_updates_live(
 
     # The key survives a reload of the tab (sessionStorage), and nothing left the host.
     await page.reload()
-    await page.wait_for_function(
-        f"() => document.querySelector('[data-stat=\"count\"]').textContent === '{8 + written}'"
-    )
+    await page.wait_for_function(count_is(8 + written))
     assert await page.locator("#key-form").is_hidden()
     host = server.url
-    assert all(u.startswith((host, host.replace("http", "ws"), "data:")) for u in requested), requested
+    assert all(u.startswith((host, host.replace("http", "ws"), "data:")) for u in requested), (
+        requested
+    )
     assert problems == []
     await context.close()
 

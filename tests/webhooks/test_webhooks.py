@@ -258,10 +258,9 @@ async def test_the_queue_survives_a_restart(settings: Settings, sync_db: Any) ->
             "event": "feedback.updated",
             "body": json.dumps({"type": "feedback.updated", "orphan": True}),
             "status": "sending",
-            "lease_until": now - timedelta(seconds=1),
             "attempts": 0,
             "log": [],
-            "next_at": now,
+            "next_at": now - timedelta(seconds=1),  # its lease ended a second ago
             "created_at": now,
         }
     )
