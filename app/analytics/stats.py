@@ -42,6 +42,8 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1000
 MAX_TIME_BUCKETS = 10_000
 ROLLUP_DIMENSIONS = ("key", "time")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -79,10 +81,14 @@ def check_request(request: StatsRequest) -> None:
     f = request.filter
     if f.keys is not None and not 1 <= len(f.keys) <= MAX_KEYS:
         raise BadRequest(f"keys: give between 1 and {MAX_KEYS} keys (or leave it out)")
-    if f.since is not None:
-        f.since = windows.as_utc(f.since)
-    if f.until is not None:
-        f.until = windows.as_utc(f.until)
+    for name in ("since", "until"):
+        at = getattr(f, name)
+        if at is not None:
+            at = windows.as_utc(at)
+            if not EARLIEST <= at <= LATEST:
+                field = "after" if name == "since" else "before"
+                raise BadRequest(f"{field} must be between 1970 and 9000", field=field)
+            setattr(f, name, at)
     if f.since is not None and f.until is not None and f.since >= f.until:
         raise BadRequest("the window is empty: `after` must be before `before`")
     if len(request.dims) > MAX_DIMENSIONS:
@@ -137,12 +143,13 @@ class _Groups:
         position = times[0]
         unit = self.dims[position].unit or "day"
         until = f.until or datetime.now(UTC)
-        starts = windows.starts(f.since, min(until, datetime.now(UTC) + windows.STEP[unit]), unit)
-        if len(starts) > MAX_TIME_BUCKETS:
+        end = min(until, datetime.now(UTC) + windows.STEP[unit])
+        if (end - windows.floor(f.since, unit)) / windows.STEP[unit] > MAX_TIME_BUCKETS:
             raise BadRequest(
                 f"more than {MAX_TIME_BUCKETS} time buckets; use a coarser bucket or a "
                 "shorter window"
             )
+        starts = windows.starts(f.since, end, unit)
         others: dict[tuple[Hashable, ...], tuple[Any, ...]] = {}
         for ident, values in self.values.items():
             rest = ident[:position] + ident[position + 1 :]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from app.analytics import windows
 from app.analytics.rules import load_rules
+from app.analytics.stats import EARLIEST, LATEST
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.feedback import Feedback
@@ -46,6 +47,9 @@ async def worst_runs(
         raise BadRequest("keys: give at least one key (or leave it out)")
     since = windows.as_utc(since) if since else None
     until = windows.as_utc(until) if until else None
+    for at in (since, until):
+        if at is not None and not EARLIEST <= at <= LATEST:
+            raise BadRequest("after and before must be between 1970 and 9000")
     if since is not None and until is not None and since >= until:
         raise BadRequest("the window is empty: `after` must be before `before`")
     rules = await load_rules(stores, project_id, keys)

@@ -19,6 +19,8 @@ SECRET_PREFIX = "whsec_"
 
 def check_url(url: str) -> str:
     url = url.strip()
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise BadRequest("url must not contain spaces or control characters", field="url")
     if len(url) > MAX_URL_CHARS:
         raise BadRequest(f"url is longer than {MAX_URL_CHARS} characters", field="url")
     try:

@@ -361,6 +361,9 @@ async def test_bad_requests_have_specific_errors(gql: GraphQLClient) -> None:
         ({"keys": []}, None, "keys"),
         ({"runIds": ["not-a-uuid"]}, None, "UUID"),
         ({}, [{"dimension": "KEY"}, {"dimension": "KEY"}], "twice"),
+        ({"after": "9999-12-31T23:30:00Z"}, None, "between 1970 and 9000"),
+        ({"after": "1970-01-01T00:00:00Z"}, [{"dimension": "TIME", "bucket": "HOUR"}], "buckets"),
+        ({}, [{"dimension": "METADATA", "field": "a..b"}], "dotted"),
     ]
     for filter, group_by, words in cases:
         error = await gql.error(STATS, {"filter": filter, "groupBy": group_by})

@@ -334,6 +334,7 @@ async def test_bad_webhooks_are_refused(gql: GraphQLClient) -> None:
         ({"url": "https://example.com:99999/"}, "valid URL"),
         ({"url": "https://example.com/", "secret": "short"}, "secret"),
         ({"url": "https://example.com/", "events": []}, "events"),
+        ({"url": "https://example.com/a b"}, "spaces"),
     ]
     for variables, words in cases:
         error = await gql.error(CREATE_HOOK, {"secret": SECRET, **variables})
