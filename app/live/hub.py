@@ -44,7 +44,7 @@ def event_from_change(change: dict[str, Any]) -> LiveEvent | None:
     operation = change.get("operationType")
     if operation == "insert":
         kind = "created"
-    else:
+    elif operation == "update":
         updated = (change.get("updateDescription") or {}).get("updatedFields") or {}
         if updated.get("deleted") is True:
             kind = "deleted"
@@ -52,6 +52,8 @@ def event_from_change(change: dict[str, Any]) -> LiveEvent | None:
             kind = "retracted"
         else:
             kind = "updated"
+    else:  # a replace says nothing of what changed: judge by the record
+        kind = "deleted" if record.deleted else "retracted" if record.retracted else "updated"
     return LiveEvent(kind=kind, feedback=record, at=record.modified_at)
 
 
