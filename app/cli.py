@@ -191,5 +191,29 @@ main.add_command(tokens)
 main.add_command(export_command)
 
 
+@main.group()
+def rollups() -> None:
+    """Feedback rollups: the hourly and daily sums statistics are read from."""
+
+
+@rollups.command("rebuild")
+@click.option("--project", "project_name", default=None, help="Only this project (default: all).")
+@click.option("--key", default=None, help="Only this feedback key.")
+def rollups_rebuild(project_name: str | None, key: str | None) -> None:
+    """Recompute rollups from the raw feedback."""
+    from app.analytics.rebuild import rebuild_rollups
+
+    async def run(stores: Stores) -> Any:
+        chosen = await stores.projects.list()
+        if project_name is not None:
+            chosen = [p for p in chosen if p.name == project_name]
+            if not chosen:
+                raise click.ClickException(f"no project named {project_name!r}")
+        return [(p.name, await rebuild_rollups(stores, p.id, key)) for p in chosen]
+
+    for name, count in _with_stores(run):
+        click.echo(f"{name}: {count} rollups rebuilt")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

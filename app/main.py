@@ -11,11 +11,12 @@ from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
+from app.dashboard.routes import dashboard_routes
 from app.db import make_client, ping
 from app.errors import PlauditError
 from app.export.routes import export_download
@@ -93,6 +94,7 @@ async def readyz(request: Request) -> Response:
         {
             "status": "ready",
             "database": "embedded" if services.settings.embedded else "external",
+            "live": services.pipelines.live.mode,
         }
     )
 
@@ -128,13 +130,19 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             services = Services.build(settings, client)
             await ensure_indexes(services.stores.db)
             app.state.services = services
-            yield
+            await services.pipelines.start()
+            try:
+                yield
+            finally:
+                await services.pipelines.stop()
         finally:
             await client.close()
 
     graphql = PlauditGraphQL(schema, graphql_ide="graphiql")
     app = Starlette(
         routes=[
+            WebSocketRoute("/graphql", graphql),
+            *dashboard_routes(),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -8,6 +8,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from app.domain.auth import KeyCache
+from app.feedback_pipelines import FeedbackPipelines
 from app.public.rate_limits import PublicRateLimits
 from app.settings import Settings
 from app.store import Stores
@@ -22,6 +23,7 @@ class Services:
     key_cache: KeyCache
     feedback_tokens: TokenSerializer
     public_limits: PublicRateLimits
+    pipelines: FeedbackPipelines
 
     @classmethod
     def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
@@ -37,4 +39,5 @@ class Services:
                 settings.public_rate_limit_per_ip,
                 settings.public_rate_limit_per_token,
             ),
+            pipelines=FeedbackPipelines.build(settings, stores),
         )

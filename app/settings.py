@@ -40,6 +40,15 @@ class Settings:
     # Bearer token for /metrics; unset: loopback clients only.
     metrics_token: str | None = None
     embedded: bool = field(default=False)
+    # Analytics and webhooks (app/analytics/, app/webhooks/).
+    rollup_flush_seconds: float = 0.25
+    webhook_max_attempts: int = 10
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 6 * 3600.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 1.0
+    # Live events: "auto" (change streams when the server has them) or "in_process".
+    live_source: str = "auto"
 
     @property
     def base_url(self) -> str:
@@ -94,6 +103,13 @@ class Settings:
             ),
             public_max_comment_chars=_int(env, "PLAUDIT_PUBLIC_MAX_COMMENT_CHARS", 2000, 1, 10_000),
             embedded=mongodb_uri is None,
+            rollup_flush_seconds=_int(env, "PLAUDIT_ROLLUP_FLUSH_MS", 250, 10, 60_000) / 1000,
+            webhook_max_attempts=_int(env, "PLAUDIT_WEBHOOK_MAX_ATTEMPTS", 10, 1, 50),
+            webhook_retry_base_seconds=_int(
+                env, "PLAUDIT_WEBHOOK_RETRY_BASE_SECONDS", 30, 1, 86400
+            ),
+            webhook_timeout_seconds=_int(env, "PLAUDIT_WEBHOOK_TIMEOUT_SECONDS", 10, 1, 300),
+            live_source=_choice(env, "PLAUDIT_LIVE", ("auto", "in_process")),
         )
 
     def with_secret_keys_from_data_dir(self) -> Settings:
@@ -137,6 +153,13 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
         parse_many(raw)
     except ValueError:
         raise SettingsError(f"{name} must be like 30/minute, got {raw!r}") from None
+    return raw
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name) or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return raw
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from app.domain import feedback_events
 from app.domain import validation as v
 from app.domain.feedback_keys import check_key_name, check_score
 from app.domain.missing import MISSING
@@ -108,6 +109,17 @@ def _is_id_clash(exc: DuplicateKeyError) -> bool:
     return "_id" in pattern
 
 
+async def _announce(
+    stores: Stores, meta: ChangeMeta, before: Feedback | None, after: Feedback | None
+) -> None:
+    """Tell what keeps derived data (rollups, webhooks, live updates) of a change
+    that is already stored. Every feedback write passes here."""
+    await feedback_events.publish(
+        stores,
+        feedback_events.FeedbackChanged(meta.change, before, after, meta.at, meta.by, meta.via),
+    )
+
+
 async def create_feedback(
     stores: Stores, project_id: str, write: FeedbackWrite, change: Change
 ) -> tuple[Feedback, bool]:
@@ -155,7 +167,9 @@ async def create_feedback(
     # changed instead (one more write). Races resolve to one record either way.
     for _ in range(3):
         try:
-            created = await stores.feedback.insert(record, _meta(change, "created", now))
+            meta = _meta(change, "created", now)
+            created = await stores.feedback.insert(record, meta)
+            await _announce(stores, meta, None, created)
             return created, True
         except DuplicateKeyError as exc:
             if _is_id_clash(exc) or actor is None:
@@ -164,10 +178,10 @@ async def create_feedback(
                 if raced is None:
                     raise Conflict(f"feedback id {record['_id']} is already used") from None
                 return _replayed(raced, project_id, record["_id"]), False
-        result = await stores.feedback.apply(
-            {**natural, "deleted": False}, changes, _meta(change, "updated", now)
-        )
+        meta = _meta(change, "updated", now)
+        result = await stores.feedback.apply({**natural, "deleted": False}, changes, meta)
         if result is not None:
+            await _announce(stores, meta, *result)
             return result[1], True
     raise Conflict("feedback is being changed concurrently; retry")
 
@@ -196,12 +210,14 @@ async def _retract(
         query = {"project_id": project_id, "run_id": write.run_id, "key": write.key, "actor": actor}
     else:
         raise BadRequest("retract needs the feedback id or the userId whose feedback to retract")
+    meta = _meta(change, "retracted", now)
     result = await stores.feedback.apply(
         {**query, "deleted": False, "retracted": False},
         {"score": None, "retracted": True, "modified_at": now},
-        _meta(change, "retracted", now),
+        meta,
     )
     if result is not None:
+        await _announce(stores, meta, *result)
         return result[1], True
     current = (
         await stores.feedback.by_natural(query)
@@ -234,13 +250,13 @@ async def update_feedback(
     changes["modified_at"] = now
     if "score" in changes and changes["score"] is not None:
         changes["retracted"] = False
+    meta = _meta(change, "updated", now)
     result = await stores.feedback.apply(
-        {"_id": feedback_id, "project_id": project_id, "deleted": False},
-        changes,
-        _meta(change, "updated", now),
+        {"_id": feedback_id, "project_id": project_id, "deleted": False}, changes, meta
     )
     if result is None:
         raise NotFound(f"feedback {feedback_id} not found")
+    await _announce(stores, meta, *result)
     return result[1]
 
 
@@ -251,12 +267,14 @@ async def delete_feedback(
     the record back."""
     feedback_id = v.check_uuid(feedback_id, "id")
     now = datetime.now(UTC)
+    meta = _meta(change, "deleted", now)
     result = await stores.feedback.apply(
         {"_id": feedback_id, "project_id": project_id, "deleted": False},
         {"deleted": True, "modified_at": now},
-        _meta(change, "deleted", now),
+        meta,
         record_new=False,
     )
     if result is None:
         raise NotFound(f"feedback {feedback_id} not found")
+    await _announce(stores, meta, result[0], None)
     return result[0]

@@ -17,6 +17,7 @@ from app.domain.auth import authenticate, bearer_secret
 from app.errors import PlauditError, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.loaders import Loaders
+from app.graphql.websocket_auth import ConnectionAck, accept_connection
 from app.services import Services
 
 
@@ -76,3 +77,7 @@ class PlauditGraphQL(GraphQL[Context, None]):
             auth_error=auth_error,
             loaders=Loaders.build(services.stores, principal.project_id if principal else None),
         )
+
+    async def on_ws_connect(self, context: Context) -> ConnectionAck:
+        """Authenticate a WebSocket from its connection_init payload."""
+        return await accept_connection(context)

@@ -28,6 +28,8 @@ class Context:
     auth_error: PlauditError | None
     loaders: Loaders
     extra: dict[str, Any] = field(default_factory=dict)
+    # The graphql-transport-ws connection_init payload (set by Strawberry).
+    connection_params: dict[str, Any] | None = None
 
     @property
     def stores(self) -> Stores:

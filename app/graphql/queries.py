@@ -5,6 +5,7 @@ from strawberry.types import Info
 
 from app.domain import validation as v
 from app.errors import BadRequest, NotFound
+from app.graphql.analytics_queries import AnalyticsQueryMixin, WebhookQueryMixin
 from app.graphql.context import Context
 from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
@@ -24,7 +25,13 @@ MAX_FEEDBACK_FILTER_RUNS = 10_000
 
 
 @strawberry.type
-class Query(FeedbackTaskQueryMixin, PreferenceQueryMixin, SignalQueryMixin):
+class Query(
+    FeedbackTaskQueryMixin,
+    PreferenceQueryMixin,
+    SignalQueryMixin,
+    AnalyticsQueryMixin,
+    WebhookQueryMixin,
+):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:
         record = await info.context.stores.projects.get(info.context.project_id)

@@ -19,6 +19,7 @@ from app.graphql.errors import PublicErrors, log_errors
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.scalars import SCALARS
+from app.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -46,6 +47,7 @@ def build_schema() -> strawberry.Schema:
     return PlauditSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
             lambda: AddValidationRules(LIMIT_RULES),

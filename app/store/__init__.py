@@ -10,7 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.store.api_keys import ApiKeyStore
 from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
+from app.store.feedback_analytics import FeedbackAnalyticsStore
 from app.store.feedback_keys import FeedbackKeyStore
+from app.store.feedback_rollups import FeedbackRollupStore
 from app.store.feedback_tasks import FeedbackTaskStore
 from app.store.feedback_tokens import FeedbackTokenStore
 from app.store.preferences import PreferenceStore
@@ -20,6 +22,8 @@ from app.store.review_states import ReviewStateStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
 from app.store.task_submissions import TaskSubmissionStore
+from app.store.webhook_deliveries import WebhookDeliveryStore
+from app.store.webhooks import WebhookStore
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,10 @@ class Stores:
     projects: ProjectStore
     api_keys: ApiKeyStore
     runs: RunStore
+    feedback_rollups: FeedbackRollupStore
+    feedback_analytics: FeedbackAnalyticsStore
+    webhooks: WebhookStore
+    webhook_deliveries: WebhookDeliveryStore
     feedback: FeedbackStore
     feedback_keys: FeedbackKeyStore
     feedback_tokens: FeedbackTokenStore
@@ -47,6 +55,10 @@ class Stores:
             projects=ProjectStore(db),
             api_keys=ApiKeyStore(db),
             runs=RunStore(db),
+            feedback_rollups=FeedbackRollupStore(db),
+            feedback_analytics=FeedbackAnalyticsStore(db),
+            webhooks=WebhookStore(db),
+            webhook_deliveries=WebhookDeliveryStore(db),
             feedback=FeedbackStore(db),
             feedback_keys=FeedbackKeyStore(db),
             feedback_tokens=FeedbackTokenStore(db),

@@ -44,6 +44,28 @@ INDEXES: list[Index] = [
             "partialFilterExpression": {"actor": {"$type": "string"}, **LIVE},
         },
     ),
+    # Analytics (app/analytics/): raw statistics, recounts and comment samples,
+    # for one key and for several. Every field a query matches on is in the index:
+    # the embedded store uses an index only then (app/store/feedback_analytics.py).
+    Index(
+        "feedback",
+        [("project_id", 1), ("key", 1), ("deleted", 1), ("retracted", 1), ("created_at", -1)],
+    ),
+    Index("feedback", [("project_id", 1), ("deleted", 1), ("retracted", 1), ("created_at", -1)]),
+    Index(
+        "feedback_rollups",
+        [("project_id", 1), ("key", 1), ("g", 1), ("t", 1)],
+        {"unique": True, "name": "rollup_id"},
+    ),
+    Index("feedback_rollups", [("project_id", 1), ("g", 1), ("t", 1)]),
+    # Webhooks (app/webhooks/): the delivery queue and its log.
+    Index("webhooks", [("project_id", 1), ("created_at", 1)]),
+    Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),
+    Index("webhook_deliveries", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index(
+        "webhook_deliveries",
+        [("project_id", 1), ("webhook_id", 1), ("created_at", -1), ("_id", -1)],
+    ),
     Index("feedback_keys", [("project_id", 1), ("key", 1)], {"unique": True}),
     # Presigned feedback tokens: removed once expired (expiry is also checked on use).
     Index("feedback_tokens", [("expires_at", 1)], {"expireAfterSeconds": 0}),

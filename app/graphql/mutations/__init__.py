@@ -12,6 +12,7 @@ from app.graphql.mutations.preferences import PreferenceMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
 from app.graphql.mutations.signals import SignalMutationMixin
 from app.graphql.mutations.tasks import FeedbackTaskMutationMixin
+from app.graphql.mutations.webhooks import WebhookMutationMixin
 
 
 @strawberry.type
@@ -24,5 +25,6 @@ class Mutation(
     FeedbackTaskMutationMixin,
     PreferenceMutationMixin,
     SignalMutationMixin,
+    WebhookMutationMixin,
 ):
     pass

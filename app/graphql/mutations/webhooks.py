@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain import validation as v
+from app.errors import NotFound
+from app.graphql.context import Context
+from app.graphql.permissions import IsAdmin
+from app.graphql.types.webhooks import (
+    CreatedWebhook,
+    FeedbackEventKind,
+    Webhook,
+    WebhookDelivery,
+)
+from app.webhooks.domain import create_webhook, delete_webhook
+
+
+@strawberry.type
+class WebhookMutationMixin:
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "POST feedback events to an http(s) URL, signed with HMAC-SHA256 "
+            "(header Plaudit-Signature: t=<unix time>,v1=<hex of HMAC(secret, t + '.' + "
+            "body)>). Without a secret one is generated. events default to all."
+        ),
+    )
+    async def create_webhook(
+        self,
+        info: Info[Context, None],
+        url: str,
+        events: list[FeedbackEventKind] | None = None,
+        secret: str | None = None,
+        description: str | None = None,
+    ) -> CreatedWebhook:
+        ctx = info.context
+        record = await create_webhook(
+            ctx.stores,
+            ctx.project_id,
+            url,
+            [e.value for e in events] if events is not None else None,
+            secret,
+            description,
+        )
+        ctx.services.pipelines.webhooks.forget(ctx.project_id)
+        return CreatedWebhook(webhook=Webhook.from_record(record), secret=record.secret)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Delete a webhook and its delivery log."
+    )
+    async def delete_webhook(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+        ctx = info.context
+        await delete_webhook(ctx.stores, ctx.project_id, str(id))
+        ctx.services.pipelines.webhooks.forget(ctx.project_id)
+        return id
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Send a delivered or failed delivery again, now.",
+    )
+    async def redeliver_webhook(
+        self, info: Info[Context, None], delivery_id: strawberry.ID
+    ) -> WebhookDelivery:
+        ctx = info.context
+        delivery_id = strawberry.ID(v.check_uuid(str(delivery_id), "deliveryId"))
+        record = await ctx.stores.webhook_deliveries.retry_now(
+            ctx.project_id, str(delivery_id), datetime.now(UTC)
+        )
+        if record is None:
+            raise NotFound(f"no delivered or failed delivery {delivery_id}")
+        ctx.services.pipelines.dispatcher.wake()
+        return WebhookDelivery.from_record(record)

@@ -1,0 +1,1 @@
+"""Live feedback events for GraphQL subscriptions (``feedbackEvents``)."""

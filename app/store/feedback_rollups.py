@@ -1,0 +1,340 @@
+"""Feedback rollups: per project, key and hour (and day), the sums that statistics
+are computed from, kept up to date by ``$inc`` on every write.
+
+One document per (project, key, grain, bucket start), grain ``hour`` or ``day``,
+and beside it one with the histogram, grain ``hour_hist`` or ``day_hist``: a
+series that does not show percentiles never reads histograms. Short field names,
+since a 90-day series reads a document per day:
+
+    c   live records          n   with a score       cm  with a comment
+    s   sum of scores         q   sum of squares     mn/mx  min and max score
+    hi/lo  scores above/below the key's threshold (see app/analytics/rules.py)
+    bt/bf  boolean scores true/false
+    h   (in the _hist document) histogram: bin key -> count (app/store/score_bins.py)
+    r   thresholds hi/lo were counted against (more than one: read from h instead)
+    v   version, +1 on every change (guards recounts of min/max)
+    dirty  a score was removed since min/max were last exact
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from app.store.ranges import time_range
+
+GRAINS = ("hour", "day")
+HIST = "_hist"
+DUPLICATE_KEY = 11000
+
+
+class RollupWriteError(Exception):
+    """Some rollup updates were not written: ``failed`` maps each rollup to the part
+    of its delta that was lost ("stats" or "hist")."""
+
+    def __init__(self, failed: dict[RollupId, set[str]]) -> None:
+        super().__init__(f"{len(failed)} rollup updates failed")
+        self.failed = failed
+
+
+@dataclass(frozen=True)
+class RollupId:
+    project_id: str
+    key: str
+    grain: str  # hour | day
+    start: datetime
+
+    def filter(self) -> dict[str, Any]:
+        return {"project_id": self.project_id, "key": self.key, "g": self.grain, "t": self.start}
+
+
+@dataclass
+class RollupDelta:
+    """A change to one rollup. ``add_min``/``add_max`` are the extremes of scores
+    added; a removed score cannot lower a max, so it marks the rollup ``dirty``."""
+
+    count: int = 0
+    scored: int = 0
+    commented: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+    above: int = 0
+    below: int = 0
+    bool_true: int = 0
+    bool_false: int = 0
+    hist: Counter[str] = field(default_factory=Counter)
+    add_min: float | None = None
+    add_max: float | None = None
+    dirty: bool = False
+    rules: set[str] = field(default_factory=set)
+
+    def merge(self, other: RollupDelta) -> None:
+        self.count += other.count
+        self.scored += other.scored
+        self.commented += other.commented
+        self.total += other.total
+        self.total_sq += other.total_sq
+        self.above += other.above
+        self.below += other.below
+        self.bool_true += other.bool_true
+        self.bool_false += other.bool_false
+        self.hist.update(other.hist)
+        if other.add_min is not None:
+            self.add_min = (
+                other.add_min if self.add_min is None else min(self.add_min, other.add_min)
+            )
+        if other.add_max is not None:
+            self.add_max = (
+                other.add_max if self.add_max is None else max(self.add_max, other.add_max)
+            )
+        self.dirty = self.dirty or other.dirty
+        self.rules |= other.rules
+
+    def counters(self) -> dict[str, int | float]:
+        values: dict[str, int | float] = {
+            "c": self.count,
+            "n": self.scored,
+            "cm": self.commented,
+            "s": self.total,
+            "q": self.total_sq,
+            "hi": self.above,
+            "lo": self.below,
+            "bt": self.bool_true,
+            "bf": self.bool_false,
+        }
+        return values
+
+    def hist_counters(self) -> dict[str, int]:
+        return {f"h.{k}": n for k, n in self.hist.items() if n}
+
+    def part(self, which: str) -> RollupDelta:
+        """Only the statistics ("stats") or only the histogram ("hist")."""
+        if which == "hist":
+            return RollupDelta(hist=Counter(self.hist))
+        copy = RollupDelta()
+        copy.merge(self)
+        copy.hist = Counter()
+        return copy
+
+    def is_noop(self) -> bool:
+        return (
+            not any(self.counters().values())
+            and not self.hist_counters()
+            and self.add_min is None
+            and not self.dirty
+            and not self.rules
+        )
+
+
+@dataclass(frozen=True)
+class Rollup:
+    id: RollupId
+    count: int
+    scored: int
+    commented: int
+    total: float
+    total_sq: float
+    min_score: float | None
+    max_score: float | None
+    above: int
+    below: int
+    bool_true: int
+    bool_false: int
+    hist: dict[str, int]
+    rules: list[str]
+    version: int
+    dirty: bool
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], hist: dict[str, int] | None = None) -> Rollup:
+        return cls(
+            id=RollupId(doc["project_id"], doc["key"], doc["g"], doc["t"]),
+            count=doc.get("c", 0),
+            scored=doc.get("n", 0),
+            commented=doc.get("cm", 0),
+            total=doc.get("s", 0.0),
+            total_sq=doc.get("q", 0.0),
+            min_score=doc.get("mn"),
+            max_score=doc.get("mx"),
+            above=doc.get("hi", 0),
+            below=doc.get("lo", 0),
+            bool_true=doc.get("bt", 0),
+            bool_false=doc.get("bf", 0),
+            hist={k: n for k, n in (hist or {}).items() if n},
+            rules=doc.get("r") or [],
+            version=doc.get("v", 0),
+            dirty=doc.get("dirty", False),
+        )
+
+
+def _update(delta: RollupDelta) -> dict[str, Any]:
+    counters = {k: v for k, v in delta.counters().items() if v}
+    update: dict[str, Any] = {"$inc": {**counters, "v": 1}}
+    if delta.add_min is not None:
+        update["$min"] = {"mn": delta.add_min}
+        update["$max"] = {"mx": delta.add_max}
+    if delta.dirty:
+        update["$set"] = {"dirty": True}
+    if delta.rules:
+        update["$addToSet"] = {"r": {"$each": sorted(delta.rules)}}
+    return update
+
+
+def _hist_id(rid: RollupId) -> RollupId:
+    return RollupId(rid.project_id, rid.key, rid.grain + HIST, rid.start)
+
+
+class FeedbackRollupStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db["feedback_rollups"]
+
+    async def apply(self, deltas: dict[RollupId, RollupDelta]) -> None:
+        """One bulk write of ``$inc`` upserts. Two processes creating the same new
+        rollup at once: the loser of the unique index race is retried as an update.
+        Raises :class:`RollupWriteError` naming the rollups not written."""
+        ops: list[tuple[RollupId, str, UpdateOne]] = []
+        for rid, delta in deltas.items():
+            if delta.is_noop():
+                continue
+            ops.append((rid, "stats", UpdateOne(rid.filter(), _update(delta), upsert=True)))
+            hist = delta.hist_counters()
+            if hist:
+                op = UpdateOne(_hist_id(rid).filter(), {"$inc": hist}, upsert=True)
+                ops.append((rid, "hist", op))
+        if not ops:
+            return
+        failed: list[tuple[RollupId, str, UpdateOne]] = []
+        try:
+            await self.collection.bulk_write([op for _, _, op in ops], ordered=False)
+            return
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            failed += [ops[e["index"]] for e in errors if e.get("code") != DUPLICATE_KEY]
+            retry = [ops[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
+        if retry:
+            try:
+                await self.collection.bulk_write([op for _, _, op in retry], ordered=False)
+            except BulkWriteError as exc:
+                failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
+        if failed:
+            lost: dict[RollupId, set[str]] = {}
+            for rid, part, _ in failed:
+                lost.setdefault(rid, set()).add(part)
+            raise RollupWriteError(lost)
+
+    async def _find(
+        self,
+        project_id: str,
+        keys: list[str] | None,
+        grain: str,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[dict[str, Any]]:
+        if keys is not None and len(keys) > 1:
+            # One query per key: each uses the rollup index on every store.
+            found = await asyncio.gather(
+                *(self._find(project_id, [k], grain, since, until) for k in keys)
+            )
+            return [doc for docs in found for doc in docs]
+        query: dict[str, Any] = {"project_id": project_id}
+        if keys is not None:
+            query["key"] = keys[0]
+        query["g"] = grain
+        span = time_range(since, until)
+        if span:
+            query["t"] = span
+        return await self.collection.find(query).to_list()
+
+    async def fetch(
+        self,
+        project_id: str,
+        keys: list[str] | None,
+        grain: str,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        with_hist: bool,
+    ) -> list[Rollup]:
+        """The rollups of ``grain`` starting in ``[since, until)``; with their
+        histograms when ``with_hist``."""
+        docs = await self._find(project_id, keys, grain, since, until)
+        hists: dict[tuple[str, datetime], dict[str, int]] = {}
+        if with_hist:
+            for doc in await self._find(project_id, keys, grain + HIST, since, until):
+                hists[(doc["key"], doc["t"])] = doc.get("h") or {}
+        return [Rollup.from_doc(d, hists.get((d["key"], d["t"]))) for d in docs]
+
+    async def save_extremes(
+        self, rollup: Rollup, min_score: float | None, max_score: float | None
+    ) -> bool:
+        """Store recounted min and max and clear ``dirty``, unless the rollup changed
+        since it was read (its version moved). Safe against concurrent flushes:
+        ``$min``/``$max`` of a score already counted here change nothing, and a
+        removal flushed meanwhile sets ``dirty`` again."""
+        update: dict[str, Any] = {"$set": {"dirty": False}}
+        if min_score is None:
+            update["$unset"] = {"mn": "", "mx": ""}
+        else:
+            update["$set"].update({"mn": min_score, "mx": max_score})
+        result = await self.collection.update_one(
+            {**rollup.id.filter(), "v": rollup.version}, update
+        )
+        return result.modified_count == 1
+
+    async def replace_scope(
+        self,
+        project_id: str,
+        key: str | None,
+        values: dict[RollupId, RollupDelta],
+        *,
+        stamp: str,
+        keep_from: datetime,
+    ) -> int:
+        """Rebuild: set every rollup of the project (or key) to ``values`` exactly,
+        and delete older ones that no longer have any feedback (buckets from
+        ``keep_from`` on are left alone: live writes may be creating them)."""
+        ops: list[UpdateOne] = []
+        for rid, d in values.items():
+            doc: dict[str, Any] = {
+                "c": d.count,
+                "n": d.scored,
+                "cm": d.commented,
+                "s": d.total,
+                "q": d.total_sq,
+                "hi": d.above,
+                "lo": d.below,
+                "bt": d.bool_true,
+                "bf": d.bool_false,
+                "r": sorted(d.rules),
+                "dirty": False,
+                "rb": stamp,
+            }
+            update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
+            if d.add_min is None:
+                update["$unset"] = {"mn": "", "mx": ""}
+            else:
+                doc.update({"mn": d.add_min, "mx": d.add_max})
+            ops.append(UpdateOne(rid.filter(), update, upsert=True))
+            hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
+            ops.append(UpdateOne(_hist_id(rid).filter(), {"$set": hist}, upsert=True))
+            if len(ops) >= 1000:
+                await self.collection.bulk_write(ops, ordered=False)
+                ops = []
+        if ops:
+            await self.collection.bulk_write(ops, ordered=False)
+        scope: dict[str, Any] = {
+            "project_id": project_id,
+            "rb": {"$ne": stamp},
+            "t": {"$lt": keep_from},
+        }
+        if key is not None:
+            scope["key"] = key
+        await self.collection.delete_many(scope)
+        return len(values)

@@ -1,0 +1,2 @@
+"""Webhooks: signed POSTs of feedback events, queued in MongoDB, retried with
+exponential backoff by a background dispatcher."""
