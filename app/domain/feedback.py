@@ -121,7 +121,12 @@ async def _announce(
 
 
 async def create_feedback(
-    stores: Stores, project_id: str, write: FeedbackWrite, change: Change
+    stores: Stores,
+    project_id: str,
+    write: FeedbackWrite,
+    change: Change,
+    *,
+    update_first: bool = False,
 ) -> tuple[Feedback, bool]:
     """Record feedback; returns (record, whether anything changed).
 
@@ -162,9 +167,16 @@ async def create_feedback(
         "extra": {},
         **changes,
     }
-    # Most people vote once: try the insert first (one write). A person who already
+    # Most people vote once: try the insert first (one write), unless the caller
+    # knows the record is likely there (a token's later requests). A person who already
     # has a record on this key hits the unique natural key, and their record is
     # changed instead (one more write). Races resolve to one record either way.
+    if update_first and actor is not None:
+        meta = _meta(change, "updated", now)
+        result = await stores.feedback.apply({**natural, "deleted": False}, changes, meta)
+        if result is not None:
+            await _announce(stores, meta, *result)
+            return result[1], True
     for _ in range(3):
         try:
             meta = _meta(change, "created", now)

@@ -321,7 +321,15 @@ async def submit_feedback(
     expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
     now = datetime.now(UTC)
-    record = await stores.feedback_tokens.use(claims.jti, now)
+    cached = await stores.feedback_tokens.get_cached(claims.jti)
+    if cached is not None and cached.max_uses is None:
+        # No use to count: the checks need no write (revocation via the cache).
+        refusal = _refusal(cached, claims, now)
+        if refusal is not None:
+            raise refusal
+        record: FeedbackToken | None = cached
+    else:
+        record = await stores.feedback_tokens.use(claims.jti, now)
     if record is None:
         current = await stores.feedback_tokens.get(claims.jti)
         raise _refusal(current, claims, now) or Conflict("this link cannot be used now; retry")
@@ -348,8 +356,14 @@ async def submit_feedback(
             identity=None if record.end_user_id else f"token:{record.id}",
             retract=retract,
         )
+        # Through one token the same person votes, flips, then comments: after the
+        # first request the record exists, so try the update first.
         feedback, _ = await create_feedback(
-            stores, record.project_id, write, Change(by=f"token:{record.id}", via=via)
+            stores,
+            record.project_id,
+            write,
+            Change(by=f"token:{record.id}", via=via),
+            update_first=True,
         )
     except PlauditError:
         if record.max_uses is not None:

@@ -38,10 +38,10 @@ class Subscription:
         if len(keys or []) > MAX_FILTER_VALUES or len(run_ids or []) > MAX_FILTER_VALUES:
             raise BadRequest(f"keys and runIds take at most {MAX_FILTER_VALUES} values each")
         runs = [v.check_uuid(str(r), "runIds") for r in run_ids] if run_ids is not None else None
-        broker = ctx.services.pipelines.live.broker
-        subscriber = broker.subscribe(ctx.project_id, keys, runs)
+        hub = ctx.services.pipelines.live
+        subscriber = await hub.subscribe(ctx.project_id, keys, runs)
         try:
-            async for event in broker.events(subscriber):
+            async for event in hub.broker.events(subscriber):
                 yield FeedbackEvent.from_event(event)
         finally:
-            broker.unsubscribe(subscriber)
+            await hub.unsubscribe(subscriber)

@@ -20,7 +20,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from app.domain import feedback_events
 from app.domain.feedback_events import FeedbackChanged
-from app.live.broker import LiveBroker, LiveEvent
+from app.live.broker import LiveBroker, LiveEvent, Subscriber
 from app.store import Stores
 from app.store.feedback import Feedback
 
@@ -67,6 +67,9 @@ class LiveHub:
         self._attached = False
 
     async def start(self) -> None:
+        """Find out whether the server has change streams. The stream itself is
+        followed only while someone is subscribed: with nobody listening, watching
+        would cost the database work on every feedback write for nothing."""
         stream = None
         if self.use_change_streams:
             try:
@@ -76,22 +79,47 @@ class LiveHub:
                     "change streams unavailable (%s): live updates are in-process only", exc
                 )
         if stream is not None:
+            await stream.close()
             self.mode = CHANGE_STREAM
-            self._task = asyncio.create_task(self._follow(stream), name="live-change-stream")
         else:
             self.mode = IN_PROCESS
             feedback_events.attach(self.stores, self)
             self._attached = True
 
-    async def stop(self) -> None:
-        if self._attached:
-            feedback_events.detach(self.stores, self)
-            self._attached = False
+    async def subscribe(
+        self, project_id: str, keys: list[str] | None, run_ids: list[str] | None
+    ) -> Subscriber:
+        """Subscribe; every change stored after this returns reaches the subscriber."""
+        subscriber = self.broker.subscribe(project_id, keys, run_ids)
+        if self.mode == CHANGE_STREAM and self._task is None:
+            try:
+                stream = await self._open(None)
+            except BaseException:
+                self.broker.unsubscribe(subscriber)
+                raise
+            if self._task is None:
+                self._task = asyncio.create_task(self._follow(stream), name="live-change-stream")
+            else:  # another subscriber opened one meanwhile
+                await stream.close()
+        return subscriber
+
+    async def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.broker.unsubscribe(subscriber)
+        if self.broker.subscriber_count == 0:
+            await self._stop_following()
+
+    async def _stop_following(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def stop(self) -> None:
+        if self._attached:
+            feedback_events.detach(self.stores, self)
+            self._attached = False
+        await self._stop_following()
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         """The in-process source: called on the write path."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -53,8 +54,23 @@ class FeedbackToken:
 
 
 class FeedbackTokenStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
         self.collection = db["feedback_tokens"]
+        # Tokens without a use limit are checked from a short-lived cache on the
+        # widget's hot path: revoking one takes effect at once in this process and
+        # within the TTL in others (as for API keys). Limited tokens always take
+        # their use atomically in the database.
+        self._cache: TTLCache[str, FeedbackToken | None] = TTLCache(
+            maxsize=100_000, ttl=cache_seconds
+        )
+
+    async def get_cached(self, token_id: str) -> FeedbackToken | None:
+        try:
+            return self._cache[token_id]
+        except KeyError:
+            found = await self.get(token_id)
+            self._cache[token_id] = found
+            return found
 
     async def insert_many(self, docs: list[dict[str, Any]]) -> list[FeedbackToken]:
         if docs:
@@ -111,6 +127,7 @@ class FeedbackTokenStore:
         )
 
     async def revoke(self, project_id: str, token_id: str, now: datetime) -> FeedbackToken | None:
+        self._cache.pop(token_id, None)
         doc = await self.collection.find_one_and_update(
             {"_id": token_id, "project_id": project_id},
             [{"$set": {"revoked_at": {"$ifNull": ["$revoked_at", now]}}}],

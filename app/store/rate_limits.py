@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from limits.aio.storage import Storage
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -34,7 +34,10 @@ class MongoRateLimitStorage(Storage):
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         super().__init__(uri=None, wrap_exceptions=False)
-        self.collection = db[COLLECTION]
+        # Counters are not data anyone was promised: a crash losing the last few
+        # counts lets a few extra requests through, nothing more. So they skip the
+        # journal wait every acknowledged feedback write pays (see app/db.py).
+        self.collection = db[COLLECTION].with_options(write_concern=WriteConcern(w=1, j=False))
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
