@@ -1,8 +1,9 @@
 """Where live events come from.
 
 With a MongoDB that has change streams (a replica set; the embedded SecantusDB
-advertises a single-node replica set), every app process watches the ``feedback``
-collection, so a subscriber sees every change, whichever process made it. Without
+advertises a single-node replica set), every app process with a subscriber watches
+the ``feedback`` collection, so a subscriber sees every change, whichever process
+made it. Without
 them, events are broadcast in-process from the write path: a subscriber then sees
 only the changes made by the process it is connected to (run one process, or use a
 replica set). ``/readyz`` reports which: ``"live": "change_stream" | "in_process"``.
