@@ -128,7 +128,12 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             services = Services.build(settings, client)
             await ensure_indexes(services.stores.db)
             app.state.services = services
-            yield
+            # Automatic feedback jobs: resume unfinished ones, take new ones.
+            await services.autofeedback.start()
+            try:
+                yield
+            finally:
+                await services.autofeedback.stop()
         finally:
             await client.close()
 

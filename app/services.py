@@ -7,6 +7,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from app.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.auth import KeyCache
 from app.public.rate_limits import PublicRateLimits
 from app.settings import Settings
@@ -22,6 +23,7 @@ class Services:
     key_cache: KeyCache
     feedback_tokens: TokenSerializer
     public_limits: PublicRateLimits
+    autofeedback: AutoFeedbackRunner
 
     @classmethod
     def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
@@ -37,4 +39,5 @@ class Services:
                 settings.public_rate_limit_per_ip,
                 settings.public_rate_limit_per_token,
             ),
+            autofeedback=AutoFeedbackRunner(stores, settings),
         )

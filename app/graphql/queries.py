@@ -9,6 +9,7 @@ from app.graphql.context import Context
 from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
+from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
 from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
@@ -24,7 +25,7 @@ MAX_FEEDBACK_FILTER_RUNS = 10_000
 
 
 @strawberry.type
-class Query(FeedbackTaskQueryMixin, PreferenceQueryMixin, SignalQueryMixin):
+class Query(FeedbackTaskQueryMixin, PreferenceQueryMixin, SignalQueryMixin, AutoFeedbackQueryMixin):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:
         record = await info.context.stores.projects.get(info.context.project_id)

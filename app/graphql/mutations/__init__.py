@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.mutations.admin import AdminMutationMixin
+from app.graphql.mutations.autofeedback import AutoFeedbackMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
@@ -24,5 +25,6 @@ class Mutation(
     FeedbackTaskMutationMixin,
     PreferenceMutationMixin,
     SignalMutationMixin,
+    AutoFeedbackMutationMixin,
 ):
     pass
