@@ -7,8 +7,9 @@ target run's (TF-IDF cosine, see ``similarity``):
    calibration compares (numbers, booleans, enums; free text is left out).
 2. Repeatedly take the most similar example that covers a pair not yet shown; once
    every pair seen is shown (or none left can add one), the most similar of the rest.
-3. One example per run, never the target run itself. Ties in similarity go to the
-   newer label.
+3. One example per run, never the target run itself. Ties in similarity (a run
+   labelled by several people offers each of their labels) go to the example
+   showing more values not yet shown, then to the newer label.
 
 So a prompt shows each value people have used (as far as k allows), each time by
 the example closest to the run being labelled.
@@ -66,7 +67,10 @@ class ExamplePool:
             if not candidates:
                 break
             covering = [i for i in candidates if self._pairs[i] & uncovered]
-            best = (covering or candidates)[0]
+            best = min(
+                covering or candidates,
+                key=lambda i: (-similarity[i], -len(self._pairs[i] & uncovered), i),
+            )
             picked.append(best)
             uncovered -= self._pairs[best]
             seen_runs.add(self.examples[best].run.id)
