@@ -352,7 +352,7 @@ class JobExecution:
             await self._fail(run, exc.message)
             if exc.retryable:
                 self.llm_errors_in_a_row += 1
-                if self.llm_errors_in_a_row >= MAX_CONSECUTIVE_LLM_ERRORS:
+                if self.llm_errors_in_a_row >= MAX_CONSECUTIVE_LLM_ERRORS and self.fatal is None:
                     self.fatal = (
                         f"stopped after {self.llm_errors_in_a_row} runs in a row could not "
                         f"reach the LLM; the last error: {exc.message}"

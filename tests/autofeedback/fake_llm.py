@@ -30,6 +30,7 @@ class Reply:
     content: str | None = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    raw: Any = None  # a body sent as it is, instead of a chat completion
 
     @classmethod
     def label(cls, values: dict[str, Any]) -> Reply:
@@ -69,13 +70,26 @@ class FakeLLM:
         # While set to an Event, requests (after the first ``gate_after``) wait for it.
         self.gate: threading.Event | None = None
         self.gate_after = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.url = ""
 
     def last_user_message(self, body: dict[str, Any]) -> str:
+        """The run to label: the last user turn showing a run (a correction after an
+        invalid answer comes after it)."""
         users = [m["content"] for m in body["messages"] if m["role"] == "user"]
-        return str(users[-1])
+        runs = [u for u in users if u.startswith("Run to label")]
+        return str((runs or users)[-1])
 
     async def _chat(self, request: Request) -> Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
@@ -86,6 +100,8 @@ class FakeLLM:
         if self.gate is not None and len(self.requests) > self.gate_after:
             await asyncio.to_thread(self.gate.wait, 60)
         reply = self.script.popleft() if self.script else self.responder(body)
+        if reply.raw is not None:
+            return JSONResponse(reply.raw, status_code=reply.status)
         if reply.status != 200:
             return JSONResponse(
                 {"error": {"message": f"fake error {reply.status}"}},
