@@ -11,11 +11,11 @@ Running a job: load the people's labels once (the example pool), then walk the r
 the job selects (the run filter, and a task's tag selector), newest first, keeping
 those with no label; claim each atomically (a claim per project, target and run), so
 no run is labelled twice however many processes or jobs run; predict; store the label
-as feedback of source ``model``; settle the claim ``done`` or ``failed`` (with the
-reason). Progress is counted from the claims. The job ends when ``total`` runs are
-settled or none is left; a cancelled job stops after the runs in flight, whose
-predictions are dropped. After ``MAX_CONSECUTIVE_LLM_ERRORS`` runs in a row fail to
-reach the LLM, the job fails rather than mark every run failed.
+as feedback of source ``model``; record the run ``done`` or ``failed`` (with the
+reason) and let the claim go. Progress is counted from those results. The job ends
+when ``total`` runs are settled or none is left; a cancelled job stops after the
+runs in flight, whose predictions are dropped. After ``MAX_CONSECUTIVE_LLM_ERRORS``
+runs in a row fail to reach the LLM, the job fails rather than mark every run failed.
 """
 
 from __future__ import annotations
@@ -264,7 +264,8 @@ class JobExecution:
 
     async def _settle_open_claims(self) -> None:
         """Claims left open when this job last stopped: a run that got its label
-        before the stop is done; the others are labelled again below."""
+        before the stop is done; the others are labelled again below (the job may
+        take its own claims again)."""
         open_ids = await self.stores.autofeedback_claims.open_claims(self.job.id)
         if not open_ids:
             return
@@ -301,6 +302,11 @@ class JobExecution:
                     if not await self._claim(run):
                         slots.release()
                         continue
+                    if await self.target.labelled(self.stores, [run.id]):
+                        # Labelled by another job since this page was read.
+                        await self._release(run.id)
+                        slots.release()
+                        continue
                     remaining -= 1
                     task = asyncio.create_task(self._label_one(run))
                     in_flight.add(task)
@@ -329,6 +335,11 @@ class JobExecution:
             now + timedelta(seconds=RUN_CLAIM_SECONDS),
         )
 
+    async def _release(self, run_id: str) -> None:
+        await self.stores.autofeedback_claims.release(
+            self.job.project_id, self.target.ref, run_id, self.job.id
+        )
+
     async def _settle(self, run_id: str, state: str, error: str | None = None) -> None:
         await self.stores.autofeedback_claims.settle(
             self.job.project_id, self.target.ref, run_id, self.job.id, state, clock.now(), error
@@ -338,8 +349,8 @@ class JobExecution:
         try:
             prediction = await self.predictor.predict(run)
             if not await self._still_ours():
-                # Cancelled meanwhile: drop the label, and the claim with it.
-                await self._settle(run.id, "dropped")
+                # Cancelled meanwhile: drop the label, and let the run go.
+                await self._release(run.id)
                 return
             await self.target.store(
                 self.stores,

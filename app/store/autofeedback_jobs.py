@@ -6,10 +6,15 @@ only while it holds the lease (``lease_owner``, ``lease_until``), renewing it as
 goes; a job whose lease has lapsed (its process died) or was released (its process
 stopped) is taken by the next process that looks.
 
-``autofeedback_claims``: one document per (project, target, run), unique. A run is
-labelled only by the job holding its claim, so two processes, or two jobs on the
-same task, never label the same run. A claim ends ``done`` or ``failed`` (with the
-reason); progress is counted from the claims, so it is right after any crash.
+``autofeedback_claims``: one document per (project, target, run), unique, held while
+the run is being labelled. A run is labelled only by the job holding its claim, so
+two processes, or two jobs on the same task, never label it at once; the claim is let
+go once the label is stored (and the job checks for a label after claiming, so a job
+working from an older page of runs skips a run another job has just labelled).
+
+``autofeedback_results``: one document per (job, run): ``done`` or ``failed`` (with
+the reason). Progress is counted from results and claims, so it is right after any
+crash.
 """
 
 from __future__ import annotations
@@ -212,34 +217,33 @@ class AutoFeedbackJobStore:
 
 
 class AutoFeedbackClaimStore:
+    """Run claims (locks, one per project, target and run, held while the run is
+    labelled) and each job's results (one per job and run: done or failed)."""
+
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["autofeedback_claims"]
-
-    @staticmethod
-    def _claimable(job_id: str, now: datetime) -> list[dict[str, Any]]:
-        """A run's claim this job may take: its own unfinished claim (from before a
-        restart), another job's finished claim (the run lost its label since, or
-        failed there), or another job's claim whose time ran out."""
-        return [
-            {"job_id": job_id, "state": "claimed"},
-            {"job_id": {"$ne": job_id}, "state": {"$ne": "claimed"}},
-            {"job_id": {"$ne": job_id}, "until": {"$lt": now}},
-        ]
+        self.results = db["autofeedback_results"]
 
     async def blocked(
         self, project_id: str, target: str, run_ids: list[str], job_id: str, now: datetime
     ) -> set[str]:
-        """Which of ``run_ids`` this job cannot claim (see ``_claimable``)."""
-        docs = await self.collection.find(
+        """Which of ``run_ids`` the job should not try: held by another job's live
+        claim, or already settled by this job (a run that failed is not retried by
+        the same job)."""
+        held = await self.collection.find(
             {
                 "project_id": project_id,
                 "target": target,
                 "run_id": {"$in": run_ids},
-                "$nor": self._claimable(job_id, now),
+                "job_id": {"$ne": job_id},
+                "until": {"$gt": now},
             },
             {"run_id": 1},
         ).to_list()
-        return {d["run_id"] for d in docs}
+        settled = await self.results.find(
+            {"job_id": job_id, "run_id": {"$in": run_ids}}, {"run_id": 1}
+        ).to_list()
+        return {d["run_id"] for d in held} | {d["run_id"] for d in settled}
 
     async def claim(
         self,
@@ -250,31 +254,32 @@ class AutoFeedbackClaimStore:
         now: datetime,
         until: datetime,
     ) -> bool:
-        """Atomically claim the run for the job; False when another job holds it."""
+        """Atomically claim the run for the job: free, already the job's own (from
+        before a restart), or held by a job whose claim ran out (its process died).
+        False when another job holds it."""
         try:
             doc = await self.collection.find_one_and_update(
                 {
                     "project_id": project_id,
                     "target": target,
                     "run_id": run_id,
-                    "$or": self._claimable(job_id, now),
+                    "$or": [{"job_id": job_id}, {"until": {"$lt": now}}],
                 },
                 {
-                    "$set": {
-                        "job_id": job_id,
-                        "state": "claimed",
-                        "until": until,
-                        "at": now,
-                        "error": None,
-                    },
+                    "$set": {"job_id": job_id, "until": until, "at": now},
                     "$setOnInsert": {"_id": str(uuid.uuid4())},
                 },
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            return False  # the claim exists and is not ours to take
+            return False  # held by another job
         return doc is not None
+
+    async def release(self, project_id: str, target: str, run_id: str, job_id: str) -> None:
+        await self.collection.delete_one(
+            {"project_id": project_id, "target": target, "run_id": run_id, "job_id": job_id}
+        )
 
     async def settle(
         self,
@@ -286,35 +291,42 @@ class AutoFeedbackClaimStore:
         at: datetime,
         error: str | None = None,
     ) -> None:
-        await self.collection.update_one(
-            {"project_id": project_id, "target": target, "run_id": run_id, "job_id": job_id},
+        """Record the job's result for the run (done or failed), then let the run go."""
+        await self.results.update_one(
+            {"job_id": job_id, "run_id": run_id},
             {
                 "$set": {
+                    "project_id": project_id,
                     "state": state,
                     "at": at,
                     "error": error[:MAX_ERROR_CHARS] if error else None,
-                }
+                },
+                "$setOnInsert": {"_id": str(uuid.uuid4())},
             },
+            upsert=True,
         )
+        await self.release(project_id, target, run_id, job_id)
 
     async def open_claims(self, job_id: str) -> list[str]:
-        """Run ids the job claimed and never settled (it stopped half way)."""
-        docs = await self.collection.find(
-            {"job_id": job_id, "state": "claimed"}, {"run_id": 1}
-        ).to_list()
+        """Run ids the job holds claims on (it stopped half way through them)."""
+        docs = await self.collection.find({"job_id": job_id}, {"run_id": 1}).to_list()
         return [d["run_id"] for d in docs]
 
     async def counts(self, job_id: str) -> dict[str, int]:
-        """Claims of the job by state: claimed, done, failed."""
+        """The job's runs by state: done, failed, and claimed (being labelled)."""
         pipeline: list[dict[str, Any]] = [
             {"$match": {"job_id": job_id}},
             {"$group": {"_id": "$state", "n": {"$sum": 1}}},
         ]
-        rows = await (await self.collection.aggregate(pipeline)).to_list()
-        return {row["_id"]: row["n"] for row in rows}
+        rows = await (await self.results.aggregate(pipeline)).to_list()
+        counts = {row["_id"]: row["n"] for row in rows}
+        claimed = await self.collection.count_documents({"job_id": job_id})
+        if claimed:
+            counts["claimed"] = claimed
+        return counts
 
     async def failures(self, job_id: str, limit: int) -> list[ClaimFailure]:
-        docs = await self.collection.find(
+        docs = await self.results.find(
             {"job_id": job_id, "state": "failed"}, sort=[("at", -1), ("_id", -1)], limit=limit
         ).to_list()
         return [
