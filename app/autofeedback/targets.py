@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from app.autofeedback.similarity import text_of
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import InvalidFeedbackValue, check_score, describe_allowed
 from app.errors import BadRequest, NotFound
@@ -29,6 +30,8 @@ from app.store.feedback_tasks import FeedbackTask
 from app.store.runs import Run, RunQuery
 from app.tasks.schemas import FieldKind, agreement_fields, validation_errors
 from app.tasks.service import get_task, submit_task_feedback
+
+RUN_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,18 @@ class Target(ABC):
         """Record the label as feedback of source type ``model`` by ``reviewer``."""
 
     async def _runs(self, stores: Stores, run_ids: list[str]) -> dict[str, Run]:
-        runs = await stores.runs.get_many(self.project_id, list(dict.fromkeys(run_ids)))
-        return {run.id: run for run in runs}
+        """The labelled runs, in batches, each holding only the text that similarity
+        and prompts read (a pool of thousands of runs with large inputs stays small)."""
+        unique = list(dict.fromkeys(run_ids))
+        found: dict[str, Run] = {}
+        for start in range(0, len(unique), RUN_BATCH):
+            for run in await stores.runs.get_many(
+                self.project_id, unique[start : start + RUN_BATCH]
+            ):
+                found[run.id] = replace(
+                    run, inputs=text_of(run.inputs), outputs=text_of(run.outputs), metadata=None
+                )
+        return found
 
 
 class TaskTarget(Target):

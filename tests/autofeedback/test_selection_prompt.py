@@ -14,7 +14,15 @@ from app.autofeedback.targets import Example, TaskTarget, load_target
 from app.domain.feedback import Change
 from app.store.runs import Run
 from app.tasks.service import submit_task_feedback
-from tests.autofeedback.dataset import INSTRUCTIONS, LABELS, SCHEMA, TASK_NAME, DataSet, build
+from tests.autofeedback.dataset import (
+    INSTRUCTIONS,
+    LABELS,
+    RUNS,
+    SCHEMA,
+    TASK_NAME,
+    DataSet,
+    build,
+)
 from tests.conftest import GraphQLClient, Keys, services
 from tests.task_helpers import ingest
 
@@ -63,6 +71,8 @@ async def test_the_pool_is_people_labels_that_fit_the_schema(
         for _, values in labels
     }
     assert by_run == expected
+    # The pool keeps only the runs' text, not their whole documents.
+    assert all(isinstance(e.run.inputs, str) and e.run.metadata is None for e in pool.examples)
     # Newest first.
     times = [e.created_at for e in pool.examples]
     assert times == sorted(times, reverse=True)
@@ -154,8 +164,9 @@ async def test_the_prompt_has_instructions_schema_examples_and_the_run(
     assert "JSON" in system
     for i, example in enumerate(examples):
         shown = messages[1 + 2 * i]["content"]
-        assert json.dumps(example.run.inputs["question"])[1:-1] in shown
-        assert json.dumps(example.run.outputs["answer"])[1:-1] in shown
+        question, answer = RUNS[ds.name_of(example.run.id)]
+        assert f'{{"question": "{question}"}}' in shown
+        assert f'{{"answer": "{answer}"}}' in shown
         assert json.loads(messages[2 + 2 * i]["content"]) == example.values
     last = messages[-1]["content"]
     assert last.startswith("Run to label:")

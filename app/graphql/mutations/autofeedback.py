@@ -58,7 +58,7 @@ class AutoFeedbackMutationMixin:
             created_by=ctx.require_any().label,
         )
         ctx.services.autofeedback.wake()
-        return AutoFeedbackJob.from_record(job)
+        return await AutoFeedbackJob.load(ctx.stores, job)
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -72,7 +72,7 @@ class AutoFeedbackMutationMixin:
     ) -> AutoFeedbackJob:
         ctx = info.context
         job = await cancel_job(ctx.stores, ctx.project_id, str(id))
-        return AutoFeedbackJob.from_record(job)
+        return await AutoFeedbackJob.load(ctx.stores, job)
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],

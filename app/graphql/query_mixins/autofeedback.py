@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 from strawberry.types import Info
 
@@ -27,7 +29,7 @@ class AutoFeedbackQueryMixin:
     ) -> AutoFeedbackJob | None:
         ctx = info.context
         job = await ctx.stores.autofeedback_jobs.get(ctx.project_id, _uuid(str(id)))
-        return AutoFeedbackJob.from_record(job) if job else None
+        return await AutoFeedbackJob.load(ctx.stores, job) if job else None
 
     @strawberry.field(
         permission_classes=[CanRead], description="Automatic feedback jobs, newest first."
@@ -37,7 +39,13 @@ class AutoFeedbackQueryMixin:
     ) -> Connection[AutoFeedbackJob]:
         ctx = info.context
         page = await ctx.stores.autofeedback_jobs.page(ctx.project_id, first, after)
-        return Connection.from_page(page, AutoFeedbackJob.from_record)
+        loaded = {
+            job.record.id: job
+            for job in await asyncio.gather(
+                *(AutoFeedbackJob.load(ctx.stores, r) for r in page.items)
+            )
+        }
+        return Connection.from_page(page, lambda r: loaded[r.id])
 
     @strawberry.field(
         permission_classes=[IsAdmin],

@@ -8,10 +8,11 @@ from strawberry.types import Info
 
 from app.autofeedback.calibration import CalibrationReport as CalibrationReportRecord
 from app.autofeedback.calibration import FieldCalibration as FieldCalibrationRecord
-from app.autofeedback.jobs import job_failures, job_progress
+from app.autofeedback.jobs import JobProgress, job_failures, job_progress
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
 from app.graphql.types.tasks import AgreementMeasure
+from app.store import Stores
 from app.store.autofeedback_jobs import AutoFeedbackJob as AutoFeedbackJobRecord
 from app.store.key_judges import KeyJudge as KeyJudgeRecord
 
@@ -64,9 +65,17 @@ class AutoFeedbackJob:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    done: int = strawberry.field(description="Runs labelled.")
+    failed: int = strawberry.field(description="Runs that could not be labelled (see failures).")
+    in_flight: int = strawberry.field(description="Runs being labelled now.")
 
     @classmethod
-    def from_record(cls, r: AutoFeedbackJobRecord) -> AutoFeedbackJob:
+    async def load(cls, stores: Stores, r: AutoFeedbackJobRecord) -> AutoFeedbackJob:
+        """The job with its progress, read now."""
+        return cls.from_record(r, await job_progress(stores, r))
+
+    @classmethod
+    def from_record(cls, r: AutoFeedbackJobRecord, progress: JobProgress) -> AutoFeedbackJob:
         run_filter = {
             k: (v.isoformat() if isinstance(v, datetime) else v)
             for k, v in r.run_filter.items()
@@ -89,19 +98,10 @@ class AutoFeedbackJob:
             created_at=r.created_at,
             started_at=r.started_at,
             finished_at=r.finished_at,
+            done=progress.done,
+            failed=progress.failed,
+            in_flight=progress.in_flight,
         )
-
-    @strawberry.field(description="Runs labelled.")
-    async def done(self, info: Info[Context, None]) -> int:
-        return (await job_progress(info.context.stores, self.record)).done
-
-    @strawberry.field(description="Runs that could not be labelled (see failures).")
-    async def failed(self, info: Info[Context, None]) -> int:
-        return (await job_progress(info.context.stores, self.record)).failed
-
-    @strawberry.field(description="Runs being labelled now.")
-    async def in_flight(self, info: Info[Context, None]) -> int:
-        return (await job_progress(info.context.stores, self.record)).in_flight
 
     @strawberry.field(description="The most recent failures, newest first.")
     async def failures(
