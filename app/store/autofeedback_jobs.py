@@ -274,7 +274,14 @@ class AutoFeedbackClaimStore:
             )
         except DuplicateKeyError:
             return False  # held by another job
-        return doc is not None
+        if doc is None:
+            # Defensive: the embedded server (SecantusDB 0.7) answers some racing
+            # first upserts (pipeline updates on _id) with no document although it
+            # applied them. Not seen for this shape, but if it happens: ask.
+            doc = await self.collection.find_one(
+                {"project_id": project_id, "target": target, "run_id": run_id}, {"job_id": 1}
+            )
+        return doc is not None and doc.get("job_id") == job_id
 
     async def release(self, project_id: str, target: str, run_id: str, job_id: str) -> None:
         await self.collection.delete_one(

@@ -192,6 +192,12 @@ async def test_claims_are_atomic(app: Starlette, keys: Keys) -> None:
     pid, target, run = keys.project_id, "task:t", "run-1"
     now = clock.now()
     later = now + timedelta(minutes=15)
+    # Twelve jobs race for each of twenty runs: exactly one wins each.
+    for other_run in (f"race-{i}" for i in range(20)):
+        raced = await asyncio.gather(
+            *(claims.claim(pid, target, other_run, f"racer-{i}", now, later) for i in range(12))
+        )
+        assert raced.count(True) == 1, other_run
     won = await asyncio.gather(
         *(claims.claim(pid, target, run, f"job-{i}", now, later) for i in range(12))
     )
