@@ -131,7 +131,9 @@ async def start_job(
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     target = await load_target(stores, project_id, task_id=task_id, key=key)
-    if not await target.examples(stores, 1) and (method != "llm" or not target.instructions):
+    # (More than the newest label: it may not fit the task's current schema.)
+    has_examples = bool(await target.examples(stores, SCAN_PAGE))
+    if not has_examples and (method != "llm" or not target.instructions):
         raise BadRequest(
             "nothing to learn from yet: no labels from people on this "
             + ("task" if target.kind == "task" else "key")
@@ -189,10 +191,6 @@ async def job_progress(stores: Stores, job: AutoFeedbackJob) -> JobProgress:
 
 async def job_failures(stores: Stores, job: AutoFeedbackJob, limit: int) -> list[ClaimFailure]:
     return await stores.autofeedback_claims.failures(job.id, limit)
-
-
-class _Stopped(Exception):
-    """The job was cancelled or its lease was lost: stop without finishing it."""
 
 
 class JobExecution:

@@ -13,7 +13,7 @@ import pytest
 
 from app.autofeedback.prompt import PROMPT_VERSION
 from app.settings import Settings
-from tests.autofeedback.api import finished, model_submissions, start
+from tests.autofeedback.api import START, finished, model_submissions, start
 from tests.autofeedback.dataset import (
     INSTRUCTIONS,
     SCHEMA,
@@ -293,3 +293,24 @@ async def test_a_key_judge(gql: GraphQLClient, fake_llm: FakeLLM) -> None:
     )
     assert record["sourceInfo"]["prompt_version"] == PROMPT_VERSION
     assert len(record["sourceInfo"]["example_run_ids"]) == 3
+
+
+async def test_a_judge_with_instructions_and_no_labels_yet_works_zero_shot(
+    gql: GraphQLClient, fake_llm: FakeLLM
+) -> None:
+    await build(gql)
+    await gql.ok('mutation { registerFeedbackKey(input: {key: "polite", kind: BOOLEAN}) { key } }')
+    # Without instructions, there is nothing to go on.
+    error = await gql.error(START, {"key": "polite", "limit": 100})
+    assert "nothing to learn from yet" in error["message"]
+    await gql.ok('mutation { setKeyJudge(key: "polite", instructions: "true if polite") { key } }')
+    fake_llm.responder = lambda body: Reply.label({"score": True})
+    job = await start(gql, key="polite", limit=100)
+    done = await finished(gql, job["id"])
+    assert (done["total"], done["done"], done["failed"]) == (11, 11, 0)
+    body = fake_llm.requests[0]
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    assert "true if polite" in body["messages"][0]["content"]
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["score"]["type"] == (
+        "boolean"
+    )
