@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from app.autofeedback.cli import autofeedback
 from app.cli_tokens import tokens
 from app.db import DatabaseUnavailable, make_client, ping
 from app.domain.auth import ROLES, create_key
@@ -189,6 +190,7 @@ def keys_revoke(key_id: str) -> None:
 
 main.add_command(tokens)
 main.add_command(export_command)
+main.add_command(autofeedback)
 
 
 @main.group()

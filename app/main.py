@@ -131,9 +131,12 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             await ensure_indexes(services.stores.db)
             app.state.services = services
             await services.pipelines.start()
+            # Automatic feedback jobs: resume unfinished ones, take new ones.
+            await services.autofeedback.start()
             try:
                 yield
             finally:
+                await services.autofeedback.stop()
                 await services.pipelines.stop()
         finally:
             await client.close()

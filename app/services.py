@@ -7,6 +7,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from app.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.auth import KeyCache
 from app.feedback_pipelines import FeedbackPipelines
 from app.public.rate_limits import PublicRateLimits
@@ -24,6 +25,7 @@ class Services:
     feedback_tokens: TokenSerializer
     public_limits: PublicRateLimits
     pipelines: FeedbackPipelines
+    autofeedback: AutoFeedbackRunner
 
     @classmethod
     def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
@@ -40,4 +42,5 @@ class Services:
                 settings.public_rate_limit_per_token,
             ),
             pipelines=FeedbackPipelines.build(settings, stores),
+            autofeedback=AutoFeedbackRunner(stores, settings),
         )

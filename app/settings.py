@@ -39,6 +39,14 @@ class Settings:
     api_key_cache_seconds: float = 5.0
     # Bearer token for /metrics; unset: loopback clients only.
     metrics_token: str | None = None
+    # Automatic feedback: an OpenAI-compatible chat completions endpoint (hosted, or
+    # a local vLLM, Ollama or llama.cpp server). Unset: only the offline baseline.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 4
+    llm_concurrency: int = 4
     embedded: bool = field(default=False)
     # Analytics and webhooks (app/analytics/, app/webhooks/).
     rollup_flush_seconds: float = 0.25
@@ -83,6 +91,7 @@ class Settings:
                 raise SettingsError(
                     f"PLAUDIT_TRUSTED_PROXIES: {item!r} is not an IP address or network"
                 ) from None
+        llm_base_url, llm_model = _llm_endpoint(env)
         return cls(
             mongodb_uri=mongodb_uri,
             db_name=db_name,
@@ -102,6 +111,12 @@ class Settings:
                 env, "PLAUDIT_PUBLIC_MAX_BODY_BYTES", 16 * 1024, 1024, 10 * 1024 * 1024
             ),
             public_max_comment_chars=_int(env, "PLAUDIT_PUBLIC_MAX_COMMENT_CHARS", 2000, 1, 10_000),
+            llm_base_url=llm_base_url,
+            llm_model=llm_model,
+            llm_api_key=env.get("PLAUDIT_LLM_API_KEY") or None,
+            llm_timeout=float(_int(env, "PLAUDIT_LLM_TIMEOUT", 60, 1, 3600)),
+            llm_max_retries=_int(env, "PLAUDIT_LLM_MAX_RETRIES", 4, 0, 20),
+            llm_concurrency=_int(env, "PLAUDIT_LLM_CONCURRENCY", 4, 1, 256),
             embedded=mongodb_uri is None,
             rollup_flush_seconds=_int(env, "PLAUDIT_ROLLUP_FLUSH_MS", 250, 10, 60_000) / 1000,
             webhook_max_attempts=_int(env, "PLAUDIT_WEBHOOK_MAX_ATTEMPTS", 10, 1, 50),
@@ -138,6 +153,24 @@ def _replace(settings: Settings, **changes: object) -> Settings:
     from dataclasses import replace
 
     return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _llm_endpoint(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """PLAUDIT_LLM_BASE_URL and PLAUDIT_LLM_MODEL: both set, or neither."""
+    base_url = env.get("PLAUDIT_LLM_BASE_URL") or None
+    model = env.get("PLAUDIT_LLM_MODEL") or None
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise SettingsError(
+            "PLAUDIT_LLM_BASE_URL must start with http:// or https:// "
+            "(the API root, e.g. http://localhost:11434/v1)"
+        )
+    if base_url is not None and model is None:
+        raise SettingsError("PLAUDIT_LLM_MODEL must be set when PLAUDIT_LLM_BASE_URL is set")
+    if model is not None and base_url is None:
+        raise SettingsError("PLAUDIT_LLM_BASE_URL must be set when PLAUDIT_LLM_MODEL is set")
+    if env.get("PLAUDIT_LLM_API_KEY") and base_url is None:
+        raise SettingsError("PLAUDIT_LLM_BASE_URL must be set when PLAUDIT_LLM_API_KEY is set")
+    return (base_url.rstrip("/") if base_url else None), model
 
 
 def _list(raw: str) -> list[str]:

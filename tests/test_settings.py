@@ -43,11 +43,37 @@ def test_values() -> None:
         ({"PLAUDIT_PUBLIC_URL": "example.com"}, "PLAUDIT_PUBLIC_URL must start with http"),
         ({"PLAUDIT_DB": "a.b"}, "PLAUDIT_DB is not a valid database name"),
         ({"PLAUDIT_TRUSTED_PROXIES": "nope"}, "PLAUDIT_TRUSTED_PROXIES: 'nope'"),
+        ({"PLAUDIT_LLM_BASE_URL": "localhost:11434"}, "PLAUDIT_LLM_BASE_URL must start with"),
+        ({"PLAUDIT_LLM_BASE_URL": "http://x/v1"}, "PLAUDIT_LLM_MODEL must be set when"),
+        ({"PLAUDIT_LLM_MODEL": "m"}, "PLAUDIT_LLM_BASE_URL must be set when PLAUDIT_LLM_MODEL"),
+        ({"PLAUDIT_LLM_API_KEY": "k"}, "PLAUDIT_LLM_BASE_URL must be set when PLAUDIT_LLM_API"),
+        ({"PLAUDIT_LLM_TIMEOUT": "0"}, "PLAUDIT_LLM_TIMEOUT must be between 1 and 3600"),
+        ({"PLAUDIT_LLM_MAX_RETRIES": "x"}, "PLAUDIT_LLM_MAX_RETRIES must be a whole number"),
+        ({"PLAUDIT_LLM_CONCURRENCY": "0"}, "PLAUDIT_LLM_CONCURRENCY must be between 1 and 256"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_llm_settings() -> None:
+    s = Settings.from_env({})
+    assert (s.llm_base_url, s.llm_model, s.llm_api_key) == (None, None, None)
+    s = Settings.from_env(
+        {
+            "PLAUDIT_LLM_BASE_URL": "http://localhost:11434/v1/",
+            "PLAUDIT_LLM_MODEL": "llama3.1",
+            "PLAUDIT_LLM_API_KEY": "sk-secret-value",
+            "PLAUDIT_LLM_TIMEOUT": "30",
+            "PLAUDIT_LLM_MAX_RETRIES": "0",
+            "PLAUDIT_LLM_CONCURRENCY": "8",
+        }
+    )
+    assert s.llm_base_url == "http://localhost:11434/v1"
+    assert (s.llm_model, s.llm_api_key) == ("llama3.1", "sk-secret-value")
+    assert (s.llm_timeout, s.llm_max_retries, s.llm_concurrency) == (30.0, 0, 8)
+    assert "sk-secret-value" not in repr(s)
 
 
 def test_secret_keys_generated_once_in_embedded_mode(tmp_path: Path) -> None:

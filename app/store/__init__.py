@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
+from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
 from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_analytics import FeedbackAnalyticsStore
@@ -15,6 +16,8 @@ from app.store.feedback_keys import FeedbackKeyStore
 from app.store.feedback_rollups import FeedbackRollupStore
 from app.store.feedback_tasks import FeedbackTaskStore
 from app.store.feedback_tokens import FeedbackTokenStore
+from app.store.key_judges import KeyJudgeStore
+from app.store.label_queries import LabelQueries
 from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
 from app.store.rate_limits import MongoRateLimitStorage
@@ -47,6 +50,11 @@ class Stores:
     preferences: PreferenceStore
     signals: SignalStore
     exports: ExportQueries
+    # Automatic feedback: jobs, their run claims, key judges, label reads.
+    autofeedback_jobs: AutoFeedbackJobStore
+    autofeedback_claims: AutoFeedbackClaimStore
+    key_judges: KeyJudgeStore
+    labels: LabelQueries
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -69,4 +77,8 @@ class Stores:
             preferences=PreferenceStore(db),
             signals=SignalStore(db),
             exports=ExportQueries(db),
+            autofeedback_jobs=AutoFeedbackJobStore(db),
+            autofeedback_claims=AutoFeedbackClaimStore(db),
+            key_judges=KeyJudgeStore(db),
+            labels=LabelQueries(db),
         )

@@ -93,6 +93,19 @@ INDEXES: list[Index] = [
     Index("signals", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("signals", [("project_id", 1), ("run_id", 1)]),
     Index("signals", [("project_id", 1), ("kind", 1), ("created_at", 1)]),
+    # Automatic feedback: jobs (listed per project; taken by status and lease), one
+    # claim per (project, target, run), one result per (job, run); key judges.
+    Index("autofeedback_jobs", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("autofeedback_jobs", [("status", 1), ("created_at", 1)]),
+    Index(
+        "autofeedback_claims",
+        [("project_id", 1), ("target", 1), ("run_id", 1)],
+        {"unique": True},
+    ),
+    Index("autofeedback_claims", [("job_id", 1)]),
+    Index("autofeedback_results", [("job_id", 1), ("run_id", 1)], {"unique": True}),
+    Index("autofeedback_results", [("job_id", 1), ("state", 1), ("at", -1)]),
+    Index("key_judges", [("project_id", 1), ("key", 1)], {"unique": True}),
 ]
 
 

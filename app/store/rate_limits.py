@@ -71,8 +71,11 @@ class MongoRateLimitStorage(Storage):
                 # Two first hits in a window raced to insert the counter; the loser
                 # increments the winner's.
                 continue
-            # The embedded store can answer a racing upsert with no document at all
-            # (a real MongoDB retries it itself); go again, as for a duplicate key.
+            if doc is None:
+                # The embedded server (SecantusDB 0.7) can answer an upsert racing
+                # other first upserts of the same key with no document, although it
+                # applied the increment: read the counter rather than add again.
+                doc = await self.collection.find_one({"_id": key}, {"count": 1})
             if doc is not None:
                 return int(doc["count"])
         raise RateLimitStorageBusy(f"rate-limit counter {key!r} is contended; retry")

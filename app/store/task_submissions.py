@@ -1,5 +1,6 @@
 """Submissions to feedback tasks: one per (task, run, reviewer), with the schema
-version the values were validated against."""
+version the values were validated against, and where they came from: a person
+(source type ``human``) or automatic feedback (``model``, with ``source_info``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class TaskSubmission:
     comment: str | None
     created_at: datetime
     modified_at: datetime
+    source_type: str = "human"
+    source_info: dict[str, Any] | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> TaskSubmission:
@@ -45,6 +48,8 @@ class TaskSubmission:
             comment=doc.get("comment"),
             created_at=doc["created_at"],
             modified_at=doc.get("modified_at", doc["created_at"]),
+            source_type=doc.get("source_type", "human"),
+            source_info=jsonsafe.unescape(doc.get("source_info")),
         )
 
 
@@ -64,6 +69,8 @@ class TaskSubmissionStore:
         values: dict[str, Any],
         comment: str | None,
         at: datetime,
+        source_type: str = "human",
+        source_info: dict[str, Any] | None = None,
     ) -> tuple[TaskSubmission | None, TaskSubmission]:
         """Record a reviewer's submission, replacing their earlier one on this run.
 
@@ -81,6 +88,8 @@ class TaskSubmissionStore:
                 "values": jsonsafe.escape(values),
                 "comment": comment,
                 "modified_at": at,
+                "source_type": source_type,
+                "source_info": jsonsafe.escape(source_info),
             },
             "$setOnInsert": {"_id": str(uuid.uuid4()), "created_at": at},
         }

@@ -92,7 +92,9 @@ async def task_agreement(stores: Stores, project_id: str, task_id: str) -> TaskA
     task = await get_task(stores, project_id, task_id)
     tallies = [_Tally(kind) for kind in agreement_fields(task.schema)]
     runs_compared = 0
-    async for group in stores.task_submissions.grouped_by_run(project_id, task.id):
+    async for every in stores.task_submissions.grouped_by_run(project_id, task.id):
+        # Between people: automatic feedback is measured by its calibration report.
+        group = [s for s in every if s.source_type != "model"]
         if len({s.reviewer for s in group}) < 2:
             continue
         runs_compared += 1

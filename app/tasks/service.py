@@ -7,7 +7,9 @@ sees them without knowing about tasks:
 - key ``<task name>.<field>`` (e.g. ``Summary grading.Coherence``), registered by
   the task as a feedback key (continuous with the schema's minimum/maximum, or
   boolean; ``x-higher-is-better: false`` in the field's schema flips the direction);
-- source type ``human``, user id the reviewer's user id, one live record per
+- source type ``human`` (``model`` for automatic feedback, whose ``sourceInfo``
+  also names the model, prompt version and example runs), user id the reviewer's
+  user id, one live record per
   (run, key, reviewer): a reviewer who resubmits updates their record, and a field
   they clear is retracted;
 - linked to the submission: ``sourceInfo`` (and the record's ``extra``) carry
@@ -190,9 +192,15 @@ async def submit_task_feedback(
     *,
     comment: str | None = None,
     user_id: str | None = None,
+    source_type: str = "human",
+    source_info: dict[str, Any] | None = None,
 ) -> SubmissionResult:
     """Validate ``values`` against the task's current schema and record them as the
-    reviewer's submission (reviewer: ``user_id``, or the caller's identity)."""
+    reviewer's submission (reviewer: ``user_id``, or the caller's identity).
+
+    Automatic feedback submits with ``source_type="model"`` and its ``source_info``
+    (model, prompt version, example runs): its metric records carry that source, and
+    it does not count as a review, so the run stays in the review queue for people."""
     task = await get_task(stores, project_id, task_id)
     run_id = v.check_uuid(run_id, "runId")
     v.check_text(comment, "comment", v.MAX_COMMENT_CHARS)
@@ -219,8 +227,13 @@ async def submit_task_feedback(
         values=values,
         comment=comment,
         at=now,
+        source_type=source_type,
+        source_info=source_info,
     )
-    review = await stores.review_states.add_reviewer(project_id, task.id, run_id, reviewer)
+    if source_type == "model":
+        review = await stores.review_states.get(project_id, task.id, run_id)
+    else:
+        review = await stores.review_states.add_reviewer(project_id, task.id, run_id, reviewer)
     metrics = await _write_metrics(
         stores, project_id, task, submission, before, metric_fields(task.schema), change
     )
@@ -254,7 +267,7 @@ async def _write_metrics(
         write = FeedbackWrite(
             run_id=submission.run_id,
             key=metric_key(task.name, metric.name),
-            source_type="human",
+            source_type=submission.source_type,
             user_id=submission.user_id,
             identity=submission.reviewer,
         )
@@ -268,7 +281,7 @@ async def _write_metrics(
             continue
         write.score = score
         write.comment = submission.comment
-        write.source_info = {**link, "field": metric.name}
+        write.source_info = {**(submission.source_info or {}), **link, "field": metric.name}
         write.extra = {**link, "field": metric.name}
         record, _ = await create_feedback(stores, project_id, write, change)
         written.append(record)

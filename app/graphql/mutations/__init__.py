@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.mutations.admin import AdminMutationMixin
+from app.graphql.mutations.autofeedback import AutoFeedbackMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
@@ -26,5 +27,6 @@ class Mutation(
     PreferenceMutationMixin,
     SignalMutationMixin,
     WebhookMutationMixin,
+    AutoFeedbackMutationMixin,
 ):
     pass

@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
+from app.graphql.types.enums import SourceType
 from app.graphql.types.feedback import Feedback
 from app.graphql.types.run import Run
 from app.store.feedback_tasks import FeedbackTask as FeedbackTaskRecord
@@ -91,6 +92,12 @@ class TaskSubmission:
     comment: str | None
     created_at: datetime
     modified_at: datetime
+    source_type: SourceType = strawberry.field(
+        description="HUMAN for people; MODEL for automatic feedback (reviewer model:<model>)."
+    )
+    source_info: JSON | None = strawberry.field(
+        description="Automatic feedback: method, model, prompt version, example run ids, job."
+    )
 
     @classmethod
     def from_record(cls, r: TaskSubmissionRecord) -> TaskSubmission:
@@ -106,6 +113,8 @@ class TaskSubmission:
             comment=r.comment,
             created_at=r.created_at,
             modified_at=r.modified_at,
+            source_type=SourceType(r.source_type),
+            source_info=JSON(r.source_info) if r.source_info is not None else None,
         )
 
     @strawberry.field(description="The schema of the version these values were checked against.")
