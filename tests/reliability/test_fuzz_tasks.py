@@ -10,8 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
 
 from app.db import make_client
 from app.domain.runs import RunWrite, ingest_runs
@@ -20,8 +18,8 @@ from app.store import Stores
 from app.tasks.service import create_task
 from tests.conftest import Keys
 from tests.live import live_server, make_project_sync
+from tests.reliability.fuzzing import check_body, fuzz_graphql
 
-PUBLIC_CODES = {"BAD_REQUEST", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT"}
 FIELDS = {
     "feedbackTasks",
     "feedbackTask",
@@ -72,36 +70,10 @@ def server(settings: Settings, sync_db: Any) -> Iterator[tuple[str, Keys, str, s
         yield url, keys, task_id, run_id
 
 
-def check_body(response: Any) -> None:
-    assert response.status_code < 500, response.text
-    for error in response.json().get("errors") or []:
-        assert (error.get("extensions") or {}).get("code") in PUBLIC_CODES, error
-
-
 def test_generated(server: tuple[str, Keys, str, str]) -> None:
     url, keys, _, _ = server
     headers = {"Authorization": f"Bearer {keys.admin}"}
-    schema = schemathesis.graphql.from_url(f"{url}/graphql", headers=headers)
-    operations = [
-        op
-        for op in (result.ok() for result in schema.get_all_operations())
-        if op.definition.field_name in FIELDS
-    ]
-    assert {op.definition.field_name for op in operations} == FIELDS
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=15,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def check(case: Any) -> None:
-            check_body(case.call(headers=headers))
-
-        check()
+    assert fuzz_graphql(url, headers, fields=FIELDS, examples=15) == FIELDS
 
 
 def _nest(depth: int) -> Any:
