@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.runs import RunWrite, ingest_runs
 from app.services import Services
 from app.store.feedback import Feedback
+from tests.live import free_port
 
 CHANGE = Change(by="test", via="test")
 
@@ -97,13 +97,6 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(every)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
