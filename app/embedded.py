@@ -62,7 +62,12 @@ class EmbeddedMongo:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self) -> str:
-        self.storage_path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.storage_path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmbeddedStartError(
+                f"cannot create the data directory {self.storage_path}: {exc.strerror}"
+            ) from None
         command = _find_command()
         if self.port is None:
             self.port = _free_port()

@@ -18,7 +18,6 @@ recount.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from app.store import Stores
@@ -81,21 +80,12 @@ async def load_rules(stores: Stores, project_id: str, keys: list[str] | None) ->
 
 
 class KeyRuleCache:
-    """Rules for the write path, cached for ``ttl`` seconds: a re-registered key is
-    seen within ``ttl``; rollups counted meanwhile are recounted when read."""
+    """Rules for the write path, from the key store's own short-lived cache: a key
+    re-registered in this process is seen at once, in others within its TTL; rollups
+    counted meanwhile are recounted when read."""
 
-    def __init__(self, stores: Stores, ttl: float = 5.0) -> None:
+    def __init__(self, stores: Stores) -> None:
         self.stores = stores
-        self.ttl = ttl
-        self._entries: dict[tuple[str, str], tuple[float, KeyRule]] = {}
 
     async def get(self, project_id: str, key: str) -> KeyRule:
-        entry = self._entries.get((project_id, key))
-        now = time.monotonic()
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        rule = KeyRule.of(key, await self.stores.feedback_keys.get(project_id, key))
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[(project_id, key)] = (now + self.ttl, rule)
-        return rule
+        return KeyRule.of(key, await self.stores.feedback_keys.get_cached(project_id, key))

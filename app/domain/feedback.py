@@ -231,11 +231,7 @@ async def _retract(
     if result is not None:
         await _announce(stores, meta, *result)
         return result[1], True
-    current = (
-        await stores.feedback.by_natural(query)
-        if write.id is None
-        else (await stores.feedback.get(project_id, write.id))
-    )
+    current = await stores.feedback.by_natural(query)  # the live record, by id or key
     if current is None:
         raise NotFound(f"no feedback on key {write.key!r} for this run from this user to retract")
     return current, False  # already retracted

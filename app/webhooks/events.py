@@ -7,11 +7,12 @@ the dispatcher, so a slow or failing endpoint never slows feedback ingestion."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from cachetools import TTLCache
 
 from app.domain.feedback_events import FeedbackChanged
 from app.store import Stores
@@ -62,24 +63,20 @@ class WebhookEnqueuer:
         self, stores: Stores, *, cache_seconds: float = 5.0, on_enqueue: Callable[[], None]
     ) -> None:
         self.stores = stores
-        self.cache_seconds = cache_seconds
         self.on_enqueue = on_enqueue
-        self._cache: dict[str, tuple[float, list[Webhook]]] = {}
+        self._cache: TTLCache[str, list[Webhook]] = TTLCache(maxsize=10_000, ttl=cache_seconds)
 
     def forget(self, project_id: str) -> None:
         """Drop the cached webhook list (after a webhook is created or deleted)."""
         self._cache.pop(project_id, None)
 
     async def _webhooks(self, project_id: str) -> list[Webhook]:
-        now = time.monotonic()
-        cached = self._cache.get(project_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        webhooks = await self.stores.webhooks.list(project_id)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[project_id] = (now + self.cache_seconds, webhooks)
-        return webhooks
+        try:
+            return self._cache[project_id]
+        except KeyError:
+            webhooks = await self.stores.webhooks.list(project_id)
+            self._cache[project_id] = webhooks
+            return webhooks
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
