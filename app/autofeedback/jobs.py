@@ -51,6 +51,7 @@ from app.settings import Settings
 from app.store import Stores
 from app.store.autofeedback_jobs import AutoFeedbackJob, ClaimFailure
 from app.store.runs import Run, RunQuery
+from app.waiting import wait_for_wake
 
 log = logging.getLogger("plaudit.autofeedback")
 
@@ -478,9 +479,7 @@ class AutoFeedbackRunner:
                 await self._take_jobs()
             except PyMongoError as exc:
                 log.warning("automatic feedback: cannot take jobs now: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            self._wake.clear()
+            await wait_for_wake(self._wake, self.poll_seconds)
 
     async def _take_jobs(self) -> None:
         while True:

@@ -22,6 +22,7 @@ import httpx
 
 from app.store import Stores
 from app.store.webhook_deliveries import Attempt, Delivery
+from app.waiting import wait_for_wake
 from app.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger("plaudit.webhooks")
@@ -98,9 +99,7 @@ class WebhookDispatcher:
                 raise
             except Exception as exc:
                 log.warning("webhook dispatcher: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            self._wake.clear()
+            await wait_for_wake(self._wake, self.poll_seconds)
 
     async def _claim_and_send(self) -> None:
         while len(self._inflight) < self.concurrency:
