@@ -1,18 +1,16 @@
 """Per-IP and per-token rate limits for the public routes, shared by all workers.
 
-Counters live in MongoDB (app/store/rate_limits.py) and follow the ``limits``
-library's fixed-window strategy."""
+Limits are written as the ``limits`` library parses them ("60/minute;1000/hour");
+counting is a fixed window per limit in MongoDB (app/store/rate_limits.py)."""
 
 from __future__ import annotations
 
-import math
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from app.errors import PlauditError
-from app.store.rate_limits import MongoRateLimitStorage
+from app.store.rate_limits import RateLimitCounters, Window
 
 
 class RateLimited(PlauditError):
@@ -25,8 +23,8 @@ class RateLimited(PlauditError):
 
 
 class PublicRateLimits:
-    def __init__(self, storage: MongoRateLimitStorage, per_ip: str, per_token: str) -> None:
-        self.limiter = FixedWindowRateLimiter(storage)
+    def __init__(self, counters: RateLimitCounters, per_ip: str, per_token: str) -> None:
+        self.counters = counters
         self.per_ip: list[RateLimitItem] = parse_many(per_ip)
         self.per_token: list[RateLimitItem] = parse_many(per_token)
 
@@ -38,8 +36,10 @@ class PublicRateLimits:
         await self._hit(self.per_token, "token", token_id, "too many requests with this token")
 
     async def _hit(self, items: list[RateLimitItem], kind: str, who: str, message: str) -> None:
+        now = time.time()
         for item in items:
-            if not await self.limiter.hit(item, "public", kind, who):
-                stats = await self.limiter.get_window_stats(item, "public", kind, who)
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            window = Window.at(now, item.get_expiry())
+            key = f"public/{kind}/{who}/{item.amount}per{item.get_expiry()}"
+            if not await self.counters.hit(key, item.amount, window):
+                retry_after = window.retry_after(now)
                 raise RateLimited(f"{message}; retry in {retry_after} s", retry_after)

@@ -20,7 +20,7 @@ from app.store.key_judges import KeyJudgeStore
 from app.store.label_queries import LabelQueries
 from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
-from app.store.rate_limits import MongoRateLimitStorage
+from app.store.rate_limits import RateLimitCounters
 from app.store.review_states import ReviewStateStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
@@ -42,7 +42,7 @@ class Stores:
     feedback: FeedbackStore
     feedback_keys: FeedbackKeyStore
     feedback_tokens: FeedbackTokenStore
-    rate_limits: MongoRateLimitStorage
+    rate_limits: RateLimitCounters
     # Feedback tasks, review queues, preferences, implicit signals, exports.
     feedback_tasks: FeedbackTaskStore
     task_submissions: TaskSubmissionStore
@@ -70,7 +70,7 @@ class Stores:
             feedback=FeedbackStore(db),
             feedback_keys=FeedbackKeyStore(db),
             feedback_tokens=FeedbackTokenStore(db),
-            rate_limits=MongoRateLimitStorage(db),
+            rate_limits=RateLimitCounters(db),
             feedback_tasks=FeedbackTaskStore(db),
             task_submissions=TaskSubmissionStore(db),
             review_states=ReviewStateStore(db),

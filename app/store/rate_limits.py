@@ -1,108 +1,73 @@
-"""Rate-limit counters in MongoDB, shared by every worker process.
+"""Fixed-window rate-limit counters in MongoDB, shared by every worker process.
 
-A ``limits`` async storage backed by our own ``AsyncMongoClient``. The ``limits``
-library ships an async MongoDB storage, but it needs Motor, which Plaudit does not
-use (pymongo's own asyncio API replaces it); this class implements the small
-storage interface the fixed-window strategy needs, with the same document shape
-(``{_id: key, count, expireAt}``, removed by a TTL index on ``expireAt``).
+One document per (limit, identity, window): ``{_id, count, expireAt}``, removed by
+a TTL index on ``expireAt``. Windows are aligned to the epoch, so every worker
+computes the same window key without asking the database.
+
+A hit is one conditional increment, which decides by itself:
+``update_one({_id, count: {$lt: limit}}, {$inc: {count}}, upsert=True)``
+matches while there is room, creates the window's document on its first hit, and
+fails with a duplicate key once the window is full (the upsert tries to insert a
+second document with the same ``_id``). No read-back, and no findAndModify: the
+embedded store (SecantusDB 0.7) runs every findAndModify on an existing document
+as a scan of the whole collection, where this is a point lookup on ``_id``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from limits.aio.storage import Storage
-from pymongo import ReturnDocument, WriteConcern
+from pymongo import WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
-
-from app.errors import Unavailable
+from pymongo.errors import DuplicateKeyError
 
 COLLECTION = "rate_limits"
 
 
-class RateLimitStorageBusy(Unavailable):
-    """A counter that could not be updated after retries (503, retry)."""
+@dataclass(frozen=True)
+class Window:
+    """The fixed window a moment falls in, for a limit of ``seconds`` length."""
+
+    start: int  # epoch seconds
+    seconds: int
+
+    @classmethod
+    def at(cls, now: float, seconds: int) -> Window:
+        return cls(int(now // seconds) * seconds, seconds)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.seconds
+
+    def retry_after(self, now: float) -> int:
+        """Whole seconds until the window ends (at least 1)."""
+        return max(1, math.ceil(self.end - now))
 
 
-class MongoRateLimitStorage(Storage):
-    """Fixed-window counters: one document per (limit, identity, window)."""
-
-    # Never registered under a URI scheme: built with our client's database.
-    STORAGE_SCHEME = None
-
+class RateLimitCounters:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        super().__init__(uri=None, wrap_exceptions=False)
         # Counters are not data anyone was promised: a crash losing the last few
         # counts lets a few extra requests through, nothing more. So they skip the
         # journal wait every acknowledged feedback write pays (see app/db.py).
         self.collection = db[COLLECTION].with_options(write_concern=WriteConcern(w=1, j=False))
 
-    @property
-    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
-        return PyMongoError
-
-    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Add ``amount`` to the key's counter, starting a new window of ``expiry``
-        seconds when there is none or the last one has ended. One atomic write."""
-        expire_at = datetime.now(UTC) + timedelta(seconds=expiry)
-        ended = {"$lt": [{"$ifNull": ["$expireAt", None]}, "$$NOW"]}
-        update = [
-            {
-                "$set": {
-                    "count": {
-                        "$cond": [ended, amount, {"$add": [{"$ifNull": ["$count", 0]}, amount]}]
-                    },
-                    "expireAt": {"$cond": [ended, expire_at, "$expireAt"]},
-                }
-            }
-        ]
-        for _ in range(3):
-            try:
-                doc = await self.collection.find_one_and_update(
-                    {"_id": key},
-                    update,
-                    upsert=True,
-                    projection={"count": 1},
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                # Two first hits in a window raced to insert the counter; the loser
-                # increments the winner's.
-                continue
-            if doc is None:
-                # The embedded server (SecantusDB 0.7) can answer an upsert racing
-                # other first upserts of the same key with no document, although it
-                # applied the increment: read the counter rather than add again.
-                doc = await self.collection.find_one({"_id": key}, {"count": 1})
-            if doc is not None:
-                return int(doc["count"])
-        raise RateLimitStorageBusy(f"rate-limit counter {key!r} is contended; retry")
-
-    async def get(self, key: str) -> int:
-        doc = await self.collection.find_one(
-            {"_id": key, "expireAt": {"$gte": datetime.now(UTC)}}, {"count": 1}
-        )
-        return int(doc["count"]) if doc else 0
-
-    async def get_expiry(self, key: str) -> float:
-        doc = await self.collection.find_one({"_id": key}, {"expireAt": 1})
-        at: datetime = doc["expireAt"] if doc else datetime.now(UTC)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        return at.timestamp()
-
-    async def check(self) -> bool:
+    async def hit(self, key: str, limit: int, window: Window) -> bool:
+        """Count one hit on ``key`` in ``window`` if fewer than ``limit`` were
+        counted there; False (nothing counted) when the window is full."""
+        counter = f"{key}:{window.start}"
+        room = {"_id": counter, "count": {"$lt": limit}}
+        increment: dict[str, Any] = {"$inc": {"count": 1}}
+        expire_at = datetime.fromtimestamp(window.end, UTC)
         try:
-            await self.collection.database.command("ping")
-        except PyMongoError:
-            return False
-        return True
-
-    async def reset(self) -> int | None:
-        result = await self.collection.delete_many({})
-        return result.deleted_count
-
-    async def clear(self, key: str) -> None:
-        await self.collection.delete_one({"_id": key})
+            await self.collection.update_one(
+                room, {**increment, "$setOnInsert": {"expireAt": expire_at}}, upsert=True
+            )
+            return True
+        except DuplicateKeyError:
+            # Either the window is full, or another first hit created the document
+            # a moment before ours: the increment without upsert tells which.
+            result = await self.collection.update_one(room, increment)
+            return result.matched_count == 1
