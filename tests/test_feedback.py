@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
+from typing import Any
 
 import pytest
 
@@ -232,3 +234,32 @@ async def test_history_keeps_the_most_recent_changes(
         record = await give_feedback(gql, runId=run_id, key="k", score=score, userId="u")
     history = (await gql.ok(HISTORY, {"id": record["id"]}))["feedbackById"]["history"]
     assert [h["new"]["score"] for h in history] == [3, 4, 5]
+
+
+async def test_concurrent_changes_to_one_record_chain_in_its_history(gql: GraphQLClient) -> None:
+    """Each change is computed from the version it replaces (or recomputed when
+    another one overtook it): the history is a chain, no change lost or doubled."""
+    run_id = await make_run(gql)
+    first = await give_feedback(gql, runId=run_id, key="stars", score=0, userId="u")
+    scores = list(range(1, 13))
+    await asyncio.gather(
+        *(give_feedback(gql, runId=run_id, key="stars", score=s, userId="u") for s in scores)
+    )
+    stored = (await gql.ok(HISTORY, {"id": first["id"]}))["feedbackById"]
+    history = stored["history"]
+    assert [h["change"] for h in history] == ["created"] + ["updated"] * len(scores)
+    for previous, entry in itertools.pairwise(history):
+        assert entry["old"]["score"] == previous["new"]["score"]
+    assert sorted(h["new"]["score"] for h in history[1:]) == scores
+    assert stored["score"] == history[-1]["new"]["score"]
+
+
+async def test_a_record_stored_before_revisions_existed_can_change(
+    gql: GraphQLClient, sync_db: Any
+) -> None:
+    run_id = await make_run(gql)
+    record = await give_feedback(gql, runId=run_id, key="k", score=1, userId="u")
+    sync_db["feedback"].update_one({"_id": record["id"]}, {"$unset": {"rev": ""}})
+    changed = await give_feedback(gql, runId=run_id, key="k", score=0, userId="u")
+    assert changed["id"] == record["id"] and changed["score"] == 0
+    assert sync_db["feedback"].find_one({"_id": record["id"]})["rev"] == 1

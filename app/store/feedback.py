@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.errors import Conflict
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
+from app.store.queries import one_of
 from app.store.ranges import number_range, time_range
 
 JSON_FIELDS = ("value", "correction", "source_info")
@@ -17,6 +20,11 @@ CONTENT_FIELDS = ("score", "value", "comment", "correction", "retracted")
 # A record keeps its most recent changes inside itself; older ones are dropped
 # (a person flipping a vote hundreds of times must not grow a document forever).
 HISTORY_LIMIT = 500
+# A change computed from a record another change overtook is recomputed; this
+# many times before the request is answered with a conflict. Each round lets at
+# least one of the racing changes land, so this many changes to one record at
+# the same moment all land.
+CHANGE_ATTEMPTS = 20
 # Reads of records leave the embedded history out.
 NO_HISTORY = {"history": 0}
 
@@ -143,7 +151,7 @@ class FeedbackQuery:
         ):
             values = getattr(self, name)
             if values is not None:
-                query[stored] = {"$in": list(values)}
+                query[stored] = one_of(values)
         if self.has_score is True:
             query["score"] = {"$ne": None}
         elif self.has_score is False:
@@ -190,6 +198,7 @@ class FeedbackStore:
         stored = to_stored(doc)
         record = Feedback.from_doc(stored)
         stored["history"] = [meta.entry(None, record.content())]
+        stored["rev"] = 0
         await self.collection.insert_one(stored)
         return record
 
@@ -201,38 +210,55 @@ class FeedbackStore:
         *,
         record_new: bool = True,
     ) -> tuple[Feedback, Feedback] | None:
-        """Change the record matching ``query`` and append the history entry (old
-        values read by the server from the record itself) in one atomic write.
+        """Change the live record matching ``query`` (equality conditions only) and
+        append the history entry, in one write.
 
-        Returns (before, after), or None when nothing matched."""
+        The record is read first, then written with ``update_one`` on its ``_id``
+        and revision: the write lands only on the version it was computed from, so
+        the history entry's old values are exactly the ones it replaced. When
+        another change landed in between, the record is read again and the change
+        recomputed. (findAndModify would do this in one round trip, but the embedded
+        store runs every findAndModify on an existing document as a scan of the
+        whole collection; a read and an update by ``_id`` are two point lookups.)
+
+        Returns (before, after), or None when nothing matches."""
         stored = to_stored(changes)
         extra = stored.pop("extra", None)
-        literal = {k: {"$literal": v} for k, v in stored.items()}
-        old = {f: f"${f}" for f in CONTENT_FIELDS}
-        new = {f: literal.get(f, f"${f}") for f in CONTENT_FIELDS} if record_new else None
-        entry: dict[str, Any] = {k: {"$literal": v} for k, v in meta.entry(None, None).items()}
-        entry.update({"old": old, "new": new})
-        history = {
-            "$slice": [
-                {"$concatArrays": [{"$ifNull": ["$history", []]}, [entry]]},
-                -HISTORY_LIMIT,
-            ]
-        }
-        sets: dict[str, Any] = {"history": history, **literal}
-        if extra:
-            sets["extra"] = {"$mergeObjects": [{"$ifNull": ["$extra", {}]}, {"$literal": extra}]}
-        before = await self.collection.find_one_and_update(
-            query,
-            [{"$set": sets}],
-            projection=NO_HISTORY,
-            return_document=ReturnDocument.BEFORE,
-        )
-        if before is None:
+        for attempt in range(CHANGE_ATTEMPTS):
+            if attempt:
+                # Overtaken: step aside a moment so the racers spread out.
+                await asyncio.sleep(random.uniform(0, 0.001 * attempt))
+            doc = await self._find_one(query)
+            if doc is None:
+                return None
+            sets = dict(stored)
+            if extra:
+                sets["extra"] = {**(doc.get("extra") or {}), **extra}
+            before = Feedback.from_doc(doc)
+            after = Feedback.from_doc({**doc, **sets})
+            entry = meta.entry(before.content(), after.content() if record_new else None)
+            result = await self.collection.update_one(
+                {"_id": doc["_id"], "rev": doc.get("rev")},
+                {
+                    "$set": sets,
+                    "$inc": {"rev": 1},
+                    "$push": {"history": {"$each": [entry], "$slice": -HISTORY_LIMIT}},
+                },
+            )
+            if result.matched_count == 1:
+                return before, after
+        raise Conflict("this feedback is being changed by many requests at once; retry")
+
+    async def _find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        """The record matching ``query`` (equality conditions), without its history.
+        By ``_id``, the conditions are checked here: the embedded store looks a
+        document up by ``_id`` only when the filter has nothing else."""
+        if "_id" not in query:
+            return await self.collection.find_one(query, NO_HISTORY)
+        doc = await self.collection.find_one({"_id": query["_id"]}, NO_HISTORY)
+        if doc is None or any(doc.get(field) != value for field, value in query.items()):
             return None
-        after = {**before, **stored}
-        if extra:
-            after["extra"] = {**(before.get("extra") or {}), **extra}
-        return Feedback.from_doc(before), Feedback.from_doc(after)
+        return doc
 
     async def history(self, project_id: str, feedback_id: str) -> list[HistoryEntry]:
         doc = await self.collection.find_one(

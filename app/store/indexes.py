@@ -31,7 +31,22 @@ INDEXES: list[Index] = [
     Index("runs", [("project_id", 1), ("user_id", 1), ("start_time", -1)]),
     Index("runs", [("project_id", 1), ("tags", 1), ("start_time", -1)]),
     Index("runs", [("project_id", 1), ("trace_id", 1)]),
-    Index("feedback", [("project_id", 1), ("run_id", 1), ("key", 1)]),
+    # A run's feedback, and one person's live record by its natural key (every vote
+    # change reads it). The embedded store uses a compound index only when the
+    # filter's equality fields are exactly its leading fields (in any order), or
+    # those plus one range/$in field next: this order serves {project, deleted,
+    # run}, {project, deleted, run: {$in}}, the natural key, and it with retracted.
+    Index(
+        "feedback",
+        [
+            ("project_id", 1),
+            ("deleted", 1),
+            ("run_id", 1),
+            ("key", 1),
+            ("actor", 1),
+            ("retracted", 1),
+        ],
+    ),
     Index("feedback", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("feedback", [("project_id", 1), ("key", 1), ("score", 1), ("run_id", 1)]),
     # The natural key: one live record per (run, key, person or identity).
