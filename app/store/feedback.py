@@ -228,7 +228,7 @@ class FeedbackStore:
             if attempt:
                 # Overtaken: step aside a moment so the racers spread out.
                 await asyncio.sleep(random.uniform(0, 0.001 * attempt))
-            doc = await self._find_one(query)
+            doc = await self.collection.find_one(query, NO_HISTORY)
             if doc is None:
                 return None
             sets = dict(stored)
@@ -248,17 +248,6 @@ class FeedbackStore:
             if result.matched_count == 1:
                 return before, after
         raise Conflict("this feedback is being changed by many requests at once; retry")
-
-    async def _find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
-        """The record matching ``query`` (equality conditions), without its history.
-        By ``_id``, the conditions are checked here: the embedded store looks a
-        document up by ``_id`` only when the filter has nothing else."""
-        if "_id" not in query:
-            return await self.collection.find_one(query, NO_HISTORY)
-        doc = await self.collection.find_one({"_id": query["_id"]}, NO_HISTORY)
-        if doc is None or any(doc.get(field) != value for field, value in query.items()):
-            return None
-        return doc
 
     async def history(self, project_id: str, feedback_id: str) -> list[HistoryEntry]:
         doc = await self.collection.find_one(

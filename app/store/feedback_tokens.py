@@ -7,12 +7,11 @@ still checked on every use: the TTL monitor runs only once a minute).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from cachetools import TTLCache
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.pagination import Page, fetch_page
@@ -86,38 +85,33 @@ class FeedbackTokenStore:
         return FeedbackToken.from_doc(doc) if doc else None
 
     async def use(self, token_id: str, now: datetime) -> FeedbackToken | None:
-        """Take one use of a live token, atomically; None when it cannot be used.
+        """Take one use of a live token, atomically; None when it cannot be used
+        (unknown, revoked, expired or used up).
 
-        One findAndModify: the filter admits a token that is unrevoked, unexpired
-        and, when it has a use limit, has a use left; the update counts the use only
-        when there is a limit (for an unlimited token it changes nothing, so the
-        server writes nothing)."""
-        doc = await self.collection.find_one_and_update(
+        The record is read; a token with a use limit then takes its use with one
+        conditional increment, whose filter admits it only while it is unrevoked,
+        unexpired and has a use left. A token without a limit is not written.
+        (No findAndModify: the embedded store runs it as a scan of the whole
+        collection, and tokens are one per run and link.)"""
+        doc = await self.collection.find_one({"_id": token_id})
+        if doc is None:
+            return None
+        token = FeedbackToken.from_doc(doc)
+        if token.revoked_at is not None or token.expires_at <= now:
+            return None
+        if token.max_uses is None:
+            return token
+        taken = await self.collection.update_one(
             {
                 "_id": token_id,
                 "revoked_at": None,
                 "expires_at": {"$gt": now},
-                "$or": [
-                    {"max_uses": None},
-                    {"$expr": {"$lt": ["$uses", "$max_uses"]}},
-                ],
+                "uses": {"$lt": token.max_uses},
             },
-            [
-                {
-                    "$set": {
-                        "uses": {
-                            "$cond": [
-                                {"$eq": [{"$ifNull": ["$max_uses", None]}, None]},
-                                "$uses",
-                                {"$add": ["$uses", 1]},
-                            ]
-                        }
-                    }
-                }
-            ],
-            return_document=ReturnDocument.AFTER,
+            {"$inc": {"uses": 1}},
         )
-        return FeedbackToken.from_doc(doc) if doc else None
+        # Another request may take a use meanwhile: ``uses`` is at least this.
+        return replace(token, uses=token.uses + 1) if taken.matched_count == 1 else None
 
     async def give_back(self, token_id: str) -> None:
         """Return a use taken for a submission that was then refused."""
@@ -128,11 +122,10 @@ class FeedbackTokenStore:
 
     async def revoke(self, project_id: str, token_id: str, now: datetime) -> FeedbackToken | None:
         self._cache.pop(token_id, None)
-        doc = await self.collection.find_one_and_update(
-            {"_id": token_id, "project_id": project_id},
-            [{"$set": {"revoked_at": {"$ifNull": ["$revoked_at", now]}}}],
-            return_document=ReturnDocument.AFTER,
-        )
+        query = {"_id": token_id, "project_id": project_id}
+        unrevoked = {**query, "revoked_at": None}
+        await self.collection.update_one(unrevoked, {"$set": {"revoked_at": now}})
+        doc = await self.collection.find_one(query)
         return FeedbackToken.from_doc(doc) if doc else None
 
     async def page_for_run(
