@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.pagination import Page, fetch_page
@@ -72,6 +71,10 @@ class Delivery:
         )
 
 
+# Due deliveries another sender takes first are skipped; this many in a row.
+CLAIM_ATTEMPTS = 5
+
+
 class WebhookDeliveryStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["webhook_deliveries"]
@@ -86,17 +89,27 @@ class WebhookDeliveryStore:
 
     async def claim(self, now: datetime, lease: timedelta) -> Delivery | None:
         """Take the next due delivery, or one whose sender's lease ran out (a
-        claimed delivery's ``next_at`` is the end of its lease)."""
+        claimed delivery's ``next_at`` is the end of its lease).
+
+        The oldest due one is found through the (status, next_at) index, then
+        taken with an update conditional on the status and due time it was found
+        with: when another sender took it first, the next one is tried. (Not one
+        findAndModify: the embedded store runs that as a scan of every delivery.)"""
         due = time_range(until=now + timedelta(milliseconds=1))
         for status in ("pending", "sending"):
-            doc = await self.collection.find_one_and_update(
-                {"status": status, "next_at": due},
-                {"$set": {"status": "sending", "next_at": now + lease}},
-                sort=[("next_at", 1)],
-                return_document=ReturnDocument.AFTER,
-            )
-            if doc is not None:
-                return Delivery.from_doc(doc)
+            for _ in range(CLAIM_ATTEMPTS):
+                doc = await self.collection.find_one(
+                    {"status": status, "next_at": due}, sort=[("next_at", 1)]
+                )
+                if doc is None:
+                    break
+                claimed = {"status": "sending", "next_at": now + lease}
+                taken = await self.collection.update_one(
+                    {"_id": doc["_id"], "status": status, "next_at": doc["next_at"]},
+                    {"$set": claimed},
+                )
+                if taken.matched_count == 1:
+                    return Delivery.from_doc({**doc, **claimed})
         return None
 
     async def release(self, delivery_id: str, now: datetime) -> None:
@@ -147,16 +160,14 @@ class WebhookDeliveryStore:
 
     async def retry_now(self, project_id: str, delivery_id: str, now: datetime) -> Delivery | None:
         """Queue a delivered or failed delivery again (a manual redelivery)."""
-        doc = await self.collection.find_one_and_update(
-            {
-                "_id": delivery_id,
-                "project_id": project_id,
-                "status": {"$in": ["delivered", "failed"]},
-            },
+        query = {"_id": delivery_id, "project_id": project_id}
+        taken = await self.collection.update_one(
+            {**query, "status": {"$in": ["delivered", "failed"]}},
             {"$set": {"status": "pending", "next_at": now, "attempts": 0}},
-            return_document=ReturnDocument.AFTER,
         )
-        return Delivery.from_doc(doc) if doc else None
+        if taken.matched_count == 0:
+            return None
+        return await self.get(project_id, delivery_id)
 
     async def page(
         self,

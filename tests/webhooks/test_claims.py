@@ -1,0 +1,50 @@
+"""Claiming deliveries from the queue: each due delivery goes to one sender, even
+when many claim at once, oldest first; an expired lease makes it claimable again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from starlette.applications import Starlette
+
+from tests.conftest import services
+
+
+def delivery(due: datetime) -> dict[str, object]:
+    return {
+        "_id": str(uuid.uuid4()),
+        "project_id": "p",
+        "webhook_id": "w",
+        "event_id": str(uuid.uuid4()),
+        "event": "feedback.created",
+        "body": "{}",
+        "next_at": due,
+        "created_at": due,
+    }
+
+
+async def test_each_due_delivery_is_claimed_once(app: Starlette) -> None:
+    store = services(app).stores.webhook_deliveries
+    now = datetime.now(UTC).replace(microsecond=0)
+    queued = [delivery(now - timedelta(seconds=s)) for s in range(5)]
+    await store.enqueue([*queued, delivery(now + timedelta(hours=1))])  # one not due
+    lease = timedelta(seconds=60)
+    claims = await asyncio.gather(*(store.claim(now, lease) for _ in range(12)))
+    taken = [c for c in claims if c is not None]
+    assert sorted(c.id for c in taken) == sorted(str(d["_id"]) for d in queued)
+    assert all(c.status == "sending" and c.next_at == now + lease for c in taken)
+    assert await store.claim(now, lease) is None
+    # A sender that died holds its claims until the lease ends; then they are due.
+    later = await store.claim(now + lease + timedelta(seconds=1), lease)
+    assert later is not None and later.id in {c.id for c in taken}
+
+
+async def test_the_oldest_due_delivery_comes_first(app: Starlette) -> None:
+    store = services(app).stores.webhook_deliveries
+    now = datetime.now(UTC).replace(microsecond=0)
+    old, new = delivery(now - timedelta(minutes=5)), delivery(now - timedelta(minutes=1))
+    await store.enqueue([new, old])
+    first = await store.claim(now, timedelta(seconds=60))
+    assert first is not None and first.id == old["_id"]
