@@ -7,6 +7,7 @@ background tasks; ``stop`` flushes the rollups and stops everything."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from app.analytics.rollup_buffer import RollupBuffer
 from app.domain import feedback_events
@@ -34,6 +35,7 @@ class FeedbackPipelines:
                 base_seconds=settings.webhook_retry_base_seconds,
                 max_seconds=settings.webhook_retry_max_seconds,
                 timeout_seconds=settings.webhook_timeout_seconds,
+                retention=timedelta(days=settings.webhook_retention_days),
             ),
             poll_seconds=settings.webhook_poll_seconds,
         )

@@ -55,6 +55,7 @@ class Settings:
     webhook_retry_max_seconds: float = 6 * 3600.0
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
+    webhook_retention_days: int = 30
     # Live events: "auto" (change streams when the server has them) or "in_process".
     live_source: str = "auto"
 
@@ -124,6 +125,7 @@ class Settings:
                 env, "PLAUDIT_WEBHOOK_RETRY_BASE_SECONDS", 30, 1, 86400
             ),
             webhook_timeout_seconds=_int(env, "PLAUDIT_WEBHOOK_TIMEOUT_SECONDS", 10, 1, 300),
+            webhook_retention_days=_int(env, "PLAUDIT_WEBHOOK_RETENTION_DAYS", 30, 1, 3650),
             live_source=_choice(env, "PLAUDIT_LIVE", ("auto", "in_process")),
         )
 

@@ -76,6 +76,8 @@ INDEXES: list[Index] = [
     # Webhooks (app/webhooks/): the delivery queue and its log.
     Index("webhooks", [("project_id", 1), ("created_at", 1)]),
     Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),
+    # Delivered and failed deliveries are kept PLAUDIT_WEBHOOK_RETENTION_DAYS.
+    Index("webhook_deliveries", [("expire_at", 1)], {"expireAfterSeconds": 0}),
     Index("webhook_deliveries", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index(
         "webhook_deliveries",

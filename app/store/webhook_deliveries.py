@@ -126,13 +126,17 @@ class WebhookDeliveryStore:
         *,
         status: str,
         next_at: datetime | None = None,
+        keep_until: datetime | None = None,
     ) -> None:
-        """Log an attempt; ``status`` delivered, pending (retry at ``next_at``) or failed."""
+        """Log an attempt; ``status`` delivered, pending (retry at ``next_at``) or
+        failed. A finished delivery is removed after ``keep_until`` (TTL index)."""
         fields: dict[str, Any] = {"status": status}
         if status == "delivered":
             fields["delivered_at"] = attempt.at
         if next_at is not None:
             fields["next_at"] = next_at
+        if keep_until is not None:
+            fields["expire_at"] = keep_until
         await self.collection.update_one(
             {"_id": delivery_id, "status": "sending"},
             {
@@ -163,7 +167,10 @@ class WebhookDeliveryStore:
         query = {"_id": delivery_id, "project_id": project_id}
         taken = await self.collection.update_one(
             {**query, "status": {"$in": ["delivered", "failed"]}},
-            {"$set": {"status": "pending", "next_at": now, "attempts": 0}},
+            {
+                "$set": {"status": "pending", "next_at": now, "attempts": 0},
+                "$unset": {"expire_at": ""},
+            },
         )
         if taken.matched_count == 0:
             return None

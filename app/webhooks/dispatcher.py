@@ -36,6 +36,8 @@ class RetryPolicy:
     base_seconds: float = 30.0
     max_seconds: float = 6 * 3600.0
     timeout_seconds: float = 10.0
+    # How long a delivered or failed delivery (and its log) is kept.
+    retention: timedelta = timedelta(days=30)
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt."""
@@ -158,10 +160,14 @@ class WebhookDispatcher:
         attempt = Attempt(started, status_code, error, (time.perf_counter() - clock) * 1000)
         attempts = delivery.attempts + 1
         if error is None:
-            await store.finish_attempt(delivery.id, attempt, status="delivered")
+            await store.finish_attempt(
+                delivery.id, attempt, status="delivered", keep_until=started + self.policy.retention
+            )
         elif attempts >= self.policy.max_attempts:
             log.warning("webhook delivery %s failed for good: %s", delivery.id, error)
-            await store.finish_attempt(delivery.id, attempt, status="failed")
+            await store.finish_attempt(
+                delivery.id, attempt, status="failed", keep_until=started + self.policy.retention
+            )
         else:
             next_at = datetime.now(UTC) + timedelta(seconds=self.policy.delay(attempts))
             await store.finish_attempt(delivery.id, attempt, status="pending", next_at=next_at)

@@ -1,5 +1,6 @@
-"""Claiming deliveries from the queue: each due delivery goes to one sender, even
-when many claim at once, oldest first; an expired lease makes it claimable again."""
+"""The delivery queue: each due delivery goes to one sender, even when many claim
+at once, oldest first; an expired lease makes it claimable again; finished
+deliveries are kept for the retention period, then removed by a TTL index."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.applications import Starlette
 
+from app.store.webhook_deliveries import Attempt
 from tests.conftest import services
 
 
@@ -48,3 +50,23 @@ async def test_the_oldest_due_delivery_comes_first(app: Starlette) -> None:
     await store.enqueue([new, old])
     first = await store.claim(now, timedelta(seconds=60))
     assert first is not None and first.id == old["_id"]
+
+
+async def test_finished_deliveries_expire_unless_sent_again(app: Starlette) -> None:
+    store = services(app).stores.webhook_deliveries
+    now = datetime.now(UTC).replace(microsecond=0)
+    queued = delivery(now)
+    await store.enqueue([queued])
+    assert await store.claim(now, timedelta(seconds=60)) is not None
+    keep_until = now + timedelta(days=30)
+    attempt = Attempt(now, 500, "HTTP 500", 3.0)
+    await store.finish_attempt(str(queued["_id"]), attempt, status="failed", keep_until=keep_until)
+    stored = await store.collection.find_one({"_id": queued["_id"]})
+    assert stored is not None and stored["status"] == "failed"
+    assert stored["expire_at"] == keep_until
+    indexes = (await store.collection.index_information()).values()
+    assert any(i["key"] == [("expire_at", 1)] and i["expireAfterSeconds"] == 0 for i in indexes)
+    again = await store.retry_now("p", str(queued["_id"]), now)
+    assert again is not None and again.status == "pending"
+    stored = await store.collection.find_one({"_id": queued["_id"]})
+    assert stored is not None and "expire_at" not in stored  # queued again: kept
