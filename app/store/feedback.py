@@ -279,14 +279,10 @@ class FeedbackStore:
     async def stats_for_runs(self, project_id: str, run_ids: list[str]) -> list[KeyStatsRow]:
         """Per (run, key): count, mean, min, max of numeric and boolean scores."""
         pipeline: list[dict[str, Any]] = [
-            {
-                "$match": {
-                    "project_id": project_id,
-                    "run_id": {"$in": run_ids},
-                    "deleted": False,
-                    "retracted": False,
-                }
-            },
+            # Two matches: the first is the shape the (project, deleted, run) index
+            # serves on the embedded store too.
+            {"$match": {"project_id": project_id, "deleted": False, "run_id": {"$in": run_ids}}},
+            {"$match": {"retracted": False}},
             {
                 "$group": {
                     "_id": {"run_id": "$run_id", "key": "$key"},

@@ -474,13 +474,12 @@ class FeedbackAnalyticsStore:
 
         async def one(run_id: str) -> list[Feedback]:
             docs = await self.collection.find(
-                {"project_id": project_id, "run_id": run_id}, NO_HISTORY
+                {"project_id": project_id, "deleted": False, "run_id": run_id}, NO_HISTORY
             ).to_list()
             records = [
                 Feedback.from_doc(d)
                 for d in docs
-                if not d.get("deleted")
-                and not d.get("retracted")
+                if not d.get("retracted")
                 and isinstance(d.get("comment"), str)
                 and d["comment"]
                 and (keys is None or d["key"] in keys)
