@@ -14,44 +14,26 @@ import json
 from typing import Any
 
 import pytest
-from pymongo import monitoring
 
+from tests.commands import CommandRecorder
 from tests.conftest import GraphQLClient
 from tests.helpers import give_feedback, make_run
 
 PLAN_FIELDS = ("find", "filter", "sort", "projection", "limit", "aggregate", "pipeline")
 
 
-class FeedbackReads(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.commands: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        name = event.command_name
-        if name in ("find", "aggregate") and event.command.get(name) == "feedback":
-            if "$changeStream" in json.dumps(event.command.get("pipeline", []), default=str):
-                return  # live updates follow the oplog, not an index
-            self.commands.append({k: v for k, v in event.command.items() if k in PLAN_FIELDS})
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+@pytest.fixture
+def recorder() -> CommandRecorder:
+    return CommandRecorder()
 
 
 @pytest.fixture
-def reads() -> FeedbackReads:
-    return FeedbackReads()
-
-
-@pytest.fixture
-def client_options(reads: FeedbackReads) -> dict[str, Any]:
-    return {"event_listeners": [reads]}
+def client_options(recorder: CommandRecorder) -> dict[str, Any]:
+    return {"event_listeners": [recorder]}
 
 
 async def test_hot_feedback_reads_use_an_index(
-    gql: GraphQLClient, reads: FeedbackReads, sync_db: Any
+    gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
 ) -> None:
     run_id = await make_run(gql)
     await gql.ok('mutation { registerFeedbackKey(input: {key: "thumbs", kind: BOOLEAN}) { key } }')
@@ -67,13 +49,18 @@ async def test_hot_feedback_reads_use_an_index(
     await gql.ok(
         'query { worstRuns(keys: ["thumbs"], first: 10, comments: 2) { runId comments { id } } }'
     )
-    assert len(reads.commands) >= 6
+    reads = [
+        {k: v for k, v in command.items() if k in PLAN_FIELDS}
+        for command in recorder.on("feedback", "find", "aggregate")
+        # Live updates follow the oplog, not an index.
+        if "$changeStream" not in json.dumps(command.get("pipeline", []), default=str)
+    ]
+    assert len(reads) >= 6
     scans = []
-    for command in reads.commands:
-        explained = sync_db.command(
-            "explain", {**command, "cursor": {}} if "aggregate" in command else command
-        )
-        plan = json.dumps(explained, default=str)
+    for command in reads:
+        if "aggregate" in command:
+            command = {**command, "cursor": {}}
+        plan = json.dumps(sync_db.command("explain", command), default=str)
         if "COLLSCAN" in plan or "IXSCAN" not in plan:
             scans.append(command)
     assert scans == []

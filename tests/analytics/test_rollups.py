@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from pymongo import monitoring
 from pymongo.errors import AutoReconnect
 from starlette.applications import Starlette
 
@@ -32,6 +31,7 @@ from app.settings import Settings
 from app.store.feedback_rollups import FeedbackRollupStore, RollupDelta, RollupId
 from app.store.score_bins import as_number, bin_key
 from tests.analytics.test_stats import both, stats
+from tests.commands import CommandRecorder
 from tests.conftest import SECRET, GraphQLClient, Keys, make_project
 from tests.pipelines_support import CHANGE, give, make_runs, services, written_at
 
@@ -275,28 +275,18 @@ async def test_registering_a_range_later_reclassifies(
     assert (registered["positive"], registered["negative"]) == (1, 2)  # against 3
 
 
-class RollupWrites(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.updates: list[int] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "update" and event.command.get("update") == "feedback_rollups":
-            self.updates.append(len(event.command.get("updates", [])))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+def rollup_writes(commands: CommandRecorder) -> list[int]:
+    """The size of each update command sent to the rollups."""
+    return [len(c.get("updates", [])) for c in commands.on("feedback_rollups", "update")]
 
 
 @pytest.fixture
-def listener() -> RollupWrites:
-    return RollupWrites()
+def listener() -> CommandRecorder:
+    return CommandRecorder()
 
 
 @pytest.fixture
-def client_options(listener: RollupWrites) -> dict[str, Any]:
+def client_options(listener: CommandRecorder) -> dict[str, Any]:
     return {"event_listeners": [listener]}
 
 
@@ -307,16 +297,16 @@ def settings(settings: Settings) -> Settings:
 
 
 async def test_a_burst_of_feedback_is_one_bulk_write(
-    app: Starlette, gql: GraphQLClient, keys: Keys, listener: RollupWrites
+    app: Starlette, gql: GraphQLClient, keys: Keys, listener: CommandRecorder
 ) -> None:
     runs = await make_runs(app, keys.project_id, 40)
     for run in runs:
         await give(app, keys.project_id, run, "thumbs", True)
-    assert listener.updates == []  # nothing written on the write path itself
+    assert rollup_writes(listener) == []  # nothing written on the write path itself
     await services(app).pipelines.rollups.flush()
     # 40 feedback records in one hour: one bulk write, with one upsert for the
     # hour and one for the day, and one for each one's histogram.
-    assert listener.updates == [4]
+    assert rollup_writes(listener) == [4]
     [group] = (await stats(gql, {"keys": ["thumbs"]}))["groups"]
     assert group["count"] == 40
 
