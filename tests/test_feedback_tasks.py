@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -348,3 +349,19 @@ async def test_a_metric_field_left_out_on_resubmission_is_retracted(gql: GraphQL
         ("Opt.Helpful", None, True),
         ("Opt.Safe", None, True),
     ]
+
+
+async def test_racing_submissions_by_one_reviewer_keep_one_record(gql: GraphQLClient) -> None:
+    schema = {"type": "object", "properties": {"Helpful": {"type": "number"}}}
+    task = await create_task(gql, name="Race", schema=schema)
+    (run,) = await ingest(gql, {})
+    results = await asyncio.gather(
+        *(submit(gql, task["id"], run, {"Helpful": n}, user="ann") for n in range(8))
+    )
+    assert len({r["submission"]["id"] for r in results}) == 1
+    data = await gql.ok(
+        "query($run: ID!) { feedback(filter: {runIds: [$run]}) { nodes { key score } } }",
+        {"run": run},
+    )
+    [metric] = data["feedback"]["nodes"]
+    assert metric["key"] == "Race.Helpful" and metric["score"] in range(8)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from app.errors import Conflict
 from app.store import jsonsafe
+from app.store.feedback import CHANGE_ATTEMPTS
 from app.store.pagination import Page, fetch_page
 
 
@@ -75,37 +76,46 @@ class TaskSubmissionStore:
         """Record a reviewer's submission, replacing their earlier one on this run.
 
         Returns (the submission before, the submission after)."""
-        natural = {
-            "project_id": project_id,
-            "task_id": task_id,
-            "run_id": run_id,
-            "reviewer": reviewer,
+        # The unique key (a task id names its project; checked below).
+        natural = {"task_id": task_id, "run_id": run_id, "reviewer": reviewer}
+        fields = {
+            "user_id": user_id,
+            "task_version": task_version,
+            "values": jsonsafe.escape(values),
+            "comment": comment,
+            "modified_at": at,
+            "source_type": source_type,
+            "source_info": jsonsafe.escape(source_info),
         }
-        update = {
-            "$set": {
-                "user_id": user_id,
-                "task_version": task_version,
-                "values": jsonsafe.escape(values),
-                "comment": comment,
-                "modified_at": at,
-                "source_type": source_type,
-                "source_info": jsonsafe.escape(source_info),
-            },
-            "$setOnInsert": {"_id": str(uuid.uuid4()), "created_at": at},
-        }
-        for attempt in range(2):
-            try:
-                before = await self.collection.find_one_and_update(
-                    natural, update, upsert=True, return_document=ReturnDocument.BEFORE
-                )
-                break
-            except DuplicateKeyError:
-                # Two first submissions raced on the unique key; the loser updates.
-                if attempt:
-                    raise
-        after = await self.collection.find_one(natural)
-        assert after is not None
-        return (TaskSubmission.from_doc(before) if before else None), TaskSubmission.from_doc(after)
+        # A read, then an insert or an update conditional on the revision read (not
+        # findAndModify, which the embedded store runs as a scan of every
+        # submission): a submission racing another is recomputed.
+        for _ in range(CHANGE_ATTEMPTS):
+            before = await self.collection.find_one(natural)
+            if before is not None and before["project_id"] != project_id:
+                raise Conflict("this task belongs to another project")
+            if before is None:
+                created = {
+                    "_id": str(uuid.uuid4()),
+                    "project_id": project_id,
+                    **natural,
+                    **fields,
+                    "created_at": at,
+                    "rev": 0,
+                }
+                try:
+                    await self.collection.insert_one(created)
+                except DuplicateKeyError:
+                    continue  # another first submission landed: change it instead
+                return None, TaskSubmission.from_doc(created)
+            changed = await self.collection.update_one(
+                {"_id": before["_id"], "rev": before.get("rev")},
+                {"$set": fields, "$inc": {"rev": 1}},
+            )
+            if changed.matched_count == 1:
+                after = {**before, **fields}
+                return TaskSubmission.from_doc(before), TaskSubmission.from_doc(after)
+        raise Conflict("this submission is being changed by many requests at once; retry")
 
     async def page(
         self,
