@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -170,6 +169,12 @@ class ReviewStateStore:
         )
         return ReviewState.from_doc(doc) if doc else None
 
+    async def _state(self, project_id: str, task_id: str, run_id: str) -> dict[str, Any] | None:
+        """The run's state document, read by the unique (task, run) key: the shape
+        the embedded store serves from its index (a task id names its project)."""
+        doc = await self.collection.find_one({"task_id": task_id, "run_id": run_id})
+        return doc if doc is not None and doc["project_id"] == project_id else None
+
     async def try_claim(
         self,
         project_id: str,
@@ -184,67 +189,70 @@ class ReviewStateStore:
         """Lease the run to ``reviewer`` if, at this instant, it still needs review,
         they have not reviewed it, and nobody else holds an unexpired lease.
 
-        One atomic find_one_and_update: when two reviewers race for the same run,
-        exactly one gets it. A run without a state document is claimed by an upsert;
-        a racing upsert loses on the unique (task, run) index and gets None."""
-        query = {
-            "project_id": project_id,
-            "task_id": task_id,
-            "run_id": run_id,
-            "reviewers": {"$ne": reviewer},
-            **_needs_review(reviews_required),
-            "$or": [
-                {"lease_until": None},
-                {"lease_until": {"$lt": now}},
-                {"lease_holder": reviewer},
-            ],
-        }
-        try:
-            doc = await self.collection.find_one_and_update(
-                query,
-                {
-                    "$set": {"lease_holder": reviewer, "lease_until": until},
-                    "$setOnInsert": {"_id": str(uuid.uuid4()), "reviewers": []},
-                },
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
+        The state is read and checked, then the lease written with update_one
+        conditional on the revision read (every change to a state bumps it): when
+        two reviewers race for the same run, exactly one gets it. A run without a
+        state document is claimed by an insert; a racing insert loses on the unique
+        (task, run) index and gets None. (Not findAndModify, which the embedded
+        store runs as a scan of every state.)"""
+        doc = await self._state(project_id, task_id, run_id)
+        lease = {"lease_holder": reviewer, "lease_until": until}
+        if doc is None:
+            created = {
+                "_id": str(uuid.uuid4()),
+                "project_id": project_id,
+                "task_id": task_id,
+                "run_id": run_id,
+                "reviewers": [],
+                **lease,
+                "rev": 0,
+            }
+            try:
+                await self.collection.insert_one(created)
+            except DuplicateKeyError:
+                return None
+            return ReviewState.from_doc(created)
+        state = ReviewState.from_doc(doc)
+        if (
+            reviewer in state.reviewers
+            or len(state.reviewers) >= reviews_required
+            or (state.leased_at(now) and state.lease_holder != reviewer)
+        ):
             return None
-        return ReviewState.from_doc(doc) if doc else None
+        taken = await self.collection.update_one(
+            {"_id": doc["_id"], "rev": doc.get("rev")}, {"$set": lease, "$inc": {"rev": 1}}
+        )
+        return ReviewState.from_doc({**doc, **lease}) if taken.matched_count == 1 else None
 
     async def add_reviewer(
         self, project_id: str, task_id: str, run_id: str, reviewer: str
     ) -> ReviewState:
         """Count a review by ``reviewer`` and release their lease on the run."""
-        key = {"project_id": project_id, "task_id": task_id, "run_id": run_id}
+        key = {"task_id": task_id, "run_id": run_id}
         update = {
             "$addToSet": {"reviewers": reviewer},
-            "$setOnInsert": {"_id": str(uuid.uuid4())},
+            "$inc": {"rev": 1},
+            "$setOnInsert": {"_id": str(uuid.uuid4()), "project_id": project_id},
         }
         try:
             await self.collection.update_one(key, update, upsert=True)
         except DuplicateKeyError:
             await self.collection.update_one(key, update, upsert=True)
         await self.release(project_id, task_id, run_id, reviewer)
-        doc = await self.collection.find_one(key)
+        doc = await self._state(project_id, task_id, run_id)
         assert doc is not None
         return ReviewState.from_doc(doc)
 
     async def release(self, project_id: str, task_id: str, run_id: str, reviewer: str) -> bool:
+        doc = await self._state(project_id, task_id, run_id)
+        if doc is None:
+            return False
         result = await self.collection.update_one(
-            {
-                "project_id": project_id,
-                "task_id": task_id,
-                "run_id": run_id,
-                "lease_holder": reviewer,
-            },
-            {"$set": {"lease_holder": None, "lease_until": None}},
+            {"_id": doc["_id"], "lease_holder": reviewer},
+            {"$set": {"lease_holder": None, "lease_until": None}, "$inc": {"rev": 1}},
         )
         return result.modified_count == 1
 
     async def get(self, project_id: str, task_id: str, run_id: str) -> ReviewState:
-        doc = await self.collection.find_one(
-            {"project_id": project_id, "task_id": task_id, "run_id": run_id}
-        )
+        doc = await self._state(project_id, task_id, run_id)
         return ReviewState.from_doc(doc) if doc else ReviewState.empty(task_id, run_id)
