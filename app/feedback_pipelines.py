@@ -38,6 +38,7 @@ class FeedbackPipelines:
                 retention=timedelta(days=settings.webhook_retention_days),
             ),
             poll_seconds=settings.webhook_poll_seconds,
+            allow_private_networks=settings.webhook_allow_private_networks,
         )
         return cls(
             stores=stores,

@@ -56,6 +56,7 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
     webhook_retention_days: int = 30
+    webhook_allow_private_networks: bool = False
     # Live events: "auto" (change streams when the server has them) or "in_process".
     live_source: str = "auto"
 
@@ -126,6 +127,7 @@ class Settings:
             ),
             webhook_timeout_seconds=_int(env, "PLAUDIT_WEBHOOK_TIMEOUT_SECONDS", 10, 1, 300),
             webhook_retention_days=_int(env, "PLAUDIT_WEBHOOK_RETENTION_DAYS", 30, 1, 3650),
+            webhook_allow_private_networks=_flag(env, "PLAUDIT_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
             live_source=_choice(env, "PLAUDIT_LIVE", ("auto", "in_process")),
         )
 
@@ -196,6 +198,15 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return raw
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -23,6 +23,7 @@ import httpx
 from app.store import Stores
 from app.store.webhook_deliveries import Attempt, Delivery
 from app.waiting import wait_for_wake
+from app.webhooks.destinations import DestinationNotAllowed, check_resolved
 from app.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger("plaudit.webhooks")
@@ -53,8 +54,10 @@ class WebhookDispatcher:
         *,
         poll_seconds: float = 1.0,
         concurrency: int = 8,
+        allow_private_networks: bool = False,
     ) -> None:
         self.stores = stores
+        self.allow_private_networks = allow_private_networks
         self.policy = policy
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
@@ -133,11 +136,19 @@ class WebhookDispatcher:
         store = self.stores.webhook_deliveries
         webhook = await self.stores.webhooks.get(delivery.project_id, delivery.webhook_id)
         started = datetime.now(UTC)
-        if webhook is None:
+        refused = "the webhook was deleted" if webhook is None else None
+        if webhook is not None and not self.allow_private_networks:
+            try:
+                await check_resolved(webhook.url)
+            except DestinationNotAllowed as exc:
+                refused = str(exc)
+        if webhook is None or refused is not None:
+            # Nothing a retry would change: failed for good.
             await store.finish_attempt(
                 delivery.id,
-                Attempt(started, None, "the webhook was deleted", 0.0),
+                Attempt(started, None, refused, 0.0),
                 status="failed",
+                keep_until=started + self.policy.retention,
             )
             return
         body = delivery.body.encode()

@@ -9,6 +9,7 @@ from app.domain import validation as v
 from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.webhooks import Webhook
+from app.webhooks.destinations import check_host
 
 EVENT_KINDS = ("created", "updated", "retracted", "deleted")
 MAX_URL_CHARS = 2000
@@ -17,7 +18,7 @@ MIN_SECRET_CHARS = 16
 SECRET_PREFIX = "whsec_"
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, *, allow_private_networks: bool = False) -> str:
     url = url.strip()
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise BadRequest("url must not contain spaces or control characters", field="url")
@@ -37,6 +38,8 @@ def check_url(url: str) -> str:
     if parts.fragment:
         raise BadRequest("url must not have a #fragment", field="url")
     del port
+    if not allow_private_networks:
+        check_host(parts.hostname)
     return url
 
 
@@ -62,10 +65,12 @@ async def create_webhook(
     events: list[str] | None,
     secret: str | None,
     description: str | None,
+    *,
+    allow_private_networks: bool = False,
 ) -> Webhook:
     """Register a webhook. Without a secret one is generated; either way the
     caller sees it once, in the reply."""
-    url = check_url(url)
+    url = check_url(url, allow_private_networks=allow_private_networks)
     chosen = check_events(events)
     if secret is None:
         secret = new_secret()

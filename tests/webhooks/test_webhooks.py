@@ -108,6 +108,7 @@ def settings(settings: Settings) -> Settings:
         webhook_poll_seconds=0.05,
         webhook_max_attempts=3,
         webhook_timeout_seconds=5,
+        webhook_allow_private_networks=True,  # the receiver is on 127.0.0.1
     )
 
 
@@ -128,6 +129,17 @@ async def deliveries(gql: GraphQLClient, **variables: Any) -> list[dict[str, Any
     data = await gql.ok(DELIVERIES, variables)
     nodes: list[dict[str, Any]] = data["webhookDeliveries"]["nodes"]
     return nodes
+
+
+async def sole_delivery(gql: GraphQLClient, status: str) -> dict[str, Any]:
+    """Wait until the project's one delivery has ``status``; return it."""
+
+    async def reached() -> bool:
+        return [d["status"] for d in await deliveries(gql)] == [status]
+
+    await eventually(reached)
+    [delivery] = await deliveries(gql)
+    return delivery
 
 
 async def test_deliveries_are_signed(
@@ -204,12 +216,7 @@ async def test_gives_up_after_the_last_attempt_and_redelivers_on_request(
     await hook(gql, receiver.url)
     [run] = await make_runs(app, keys.project_id, 1)
     await feedback(gql, keys, run)
-
-    async def failed() -> bool:
-        return [d["status"] for d in await deliveries(gql)] == ["FAILED"]
-
-    await eventually(failed)
-    [delivery] = await deliveries(gql)
+    delivery = await sole_delivery(gql, "FAILED")
     assert delivery["attempts"] == 3 and delivery["nextAttemptAt"] is None
     redelivered = await gql.ok(
         "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }",

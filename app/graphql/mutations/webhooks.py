@@ -44,6 +44,7 @@ class WebhookMutationMixin:
             [e.value for e in events] if events is not None else None,
             secret,
             description,
+            allow_private_networks=ctx.settings.webhook_allow_private_networks,
         )
         ctx.services.pipelines.webhooks.forget(ctx.project_id)
         return CreatedWebhook(webhook=Webhook.from_record(record), secret=record.secret)
