@@ -1,0 +1,251 @@
+"""The dashboard's queries at growing data sizes: p50/p95 per query, per size.
+
+Seeds one project in steps (10k, then up to 100k, then up to 1M feedback records
+by default) spread over the last 90 days: a boolean ``thumbs`` key (70%) and a
+continuous ``quality`` key with full-precision floats (30%, the worst case for
+histograms), one run per ten records, a tenth of them with a comment. After each
+step it rebuilds the rollups with the real rebuild code and times each query end
+to end through the ASGI app (no network):
+
+- the four requests the dashboard page makes, with their text read from
+  ``app/dashboard/assets/dashboard.js`` so the benchmark measures what the page
+  sends: the key list, the board (summary and series) and the worst runs, for
+  the page's default 30-day window and for the last 24 hours, and one run's
+  feedback;
+- a 90-day daily series of the continuous key; with p50/p90 (read from the
+  rollups' histograms); and with p50/p90 over a window not aligned to hours
+  (its partial first hour is read raw).
+
+    .venv/bin/python -m tests.bench.queries                          # 10k, 100k, 1M
+    .venv/bin/python -m tests.bench.queries --sizes 10000,100000 --repeat 30
+
+Uses MONGODB_URI when set, else starts the embedded store in a temporary directory.
+Seeding 1M records into the embedded store takes about half an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+from tqdm import tqdm
+
+from app.analytics import windows
+from app.analytics.rebuild import rebuild_rollups
+from app.domain.auth import create_key
+from app.domain.feedback_keys import KeyConfig, register_key
+from app.main import create_app
+from app.settings import Settings
+from app.store import Stores
+from app.store.indexes import ensure_indexes
+from tests.bench.common import percentile, store
+
+DASHBOARD_JS = Path(__file__).parents[2] / "app" / "dashboard" / "assets" / "dashboard.js"
+DAYS = 90
+SERIES = """query($after: DateTime!) {
+  feedbackStats(filter: {keys: ["quality"], after: $after},
+                groupBy: [{dimension: TIME, bucket: DAY}]) {
+    source groups { time count mean min max stddev positiveShare negativeShare }
+  }
+}"""
+WITH_PERCENTILES = SERIES.replace("negativeShare }", "negativeShare p50 p90 }")
+
+
+def dashboard_queries() -> dict[str, str]:
+    """The GraphQL texts the dashboard page sends, by their constant's name."""
+    source = DASHBOARD_JS.read_text()
+    found = dict(re.findall(r"const (\w+_QUERY) = `(.*?)`;", source, re.S))
+    for name in ("KEYS_QUERY", "BOARD_QUERY", "WORST_QUERY", "RUN_QUERY"):
+        if name not in found:
+            raise SystemExit(f"{DASHBOARD_JS} no longer defines {name}; update this benchmark")
+    return found
+
+
+@dataclass
+class Step:
+    size: int
+    seed_s: float
+    rebuild_s: float
+    timings: dict[str, list[float]]
+
+
+class Seeder:
+    """Adds feedback records to one project, straight into the collection."""
+
+    def __init__(self, stores: Stores, project_id: str) -> None:
+        self.stores = stores
+        self.project_id = project_id
+        self.rng = random.Random(7)
+        self.runs: list[str] = []
+        self.count = 0
+
+    def record(self, now: datetime) -> dict[str, Any]:
+        at = now - timedelta(seconds=self.rng.random() * DAYS * 86400)
+        at = at.replace(microsecond=at.microsecond - at.microsecond % 1000)
+        thumbs = self.rng.random() < 0.7
+        score: float = (1.0 if self.rng.random() < 0.8 else 0.0) if thumbs else self.rng.random()
+        content = {
+            "score": score,
+            "value": None,
+            "comment": "a comment" if self.rng.random() < 0.1 else None,
+            "correction": None,
+            "retracted": False,
+        }
+        return {
+            "_id": str(uuid.uuid4()),
+            "project_id": self.project_id,
+            "run_id": self.rng.choice(self.runs),
+            "key": "thumbs" if thumbs else "quality",
+            **content,
+            "source_type": "api",
+            "source_info": None,
+            "source_run_id": None,
+            "user_id": None,
+            "actor": None,
+            "deleted": False,
+            "created_at": at,
+            "modified_at": at,
+            "extra": {},
+            "history": [
+                {"at": at, "change": "created", "by": "bench", "via": "graphql", "old": None}
+                | {"new": content}
+            ],
+        }
+
+    async def grow_to(self, size: int) -> float:
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        adding = size - self.count
+        self.runs.extend(str(uuid.uuid4()) for _ in range(max(1, adding // 10)))
+        with tqdm(total=adding, desc=f"seed to {size:,}", unit="rec") as progress:
+            while self.count < size:
+                batch = [self.record(now) for _ in range(min(5000, size - self.count))]
+                await self.stores.db["feedback"].insert_many(batch, ordered=False)
+                self.count += len(batch)
+                progress.update(len(batch))
+        return time.perf_counter() - started
+
+
+def cases(runs: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    texts = dashboard_queries()
+    now = datetime.now(UTC)
+    month = (windows.floor(now, "day") - timedelta(days=29)).isoformat()
+    day = (windows.floor(now, "hour") - timedelta(hours=23)).isoformat()
+    quarter = (windows.floor(now, "day") - timedelta(days=DAYS - 1)).isoformat()
+    thumbs = {"keys": ["thumbs"]}
+    return {
+        "dashboard: keys": (texts["KEYS_QUERY"], {"after": month}),
+        "board 30d": (texts["BOARD_QUERY"], {"filter": thumbs | {"after": month}, "bucket": "DAY"}),
+        "worst runs 30d": (texts["WORST_QUERY"], thumbs | {"after": month}),
+        "board 24h": (texts["BOARD_QUERY"], {"filter": thumbs | {"after": day}, "bucket": "HOUR"}),
+        "worst runs 24h": (texts["WORST_QUERY"], thumbs | {"after": day}),
+        "run feedback": (texts["RUN_QUERY"], {"runId": runs[len(runs) // 2]}),
+        "90d series": (SERIES, {"after": quarter}),
+        "+ p50/p90": (WITH_PERCENTILES, {"after": quarter}),
+        "+ unaligned": (WITH_PERCENTILES, {"after": (now - timedelta(days=DAYS)).isoformat()}),
+    }
+
+
+async def measure(
+    settings: Settings, secret: str, runs: list[str], repeat: int
+) -> dict[str, list[float]]:
+    app = create_app(settings)
+    timings: dict[str, list[float]] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {secret}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers=headers, timeout=600
+        ) as client:
+            for name, (query, variables) in tqdm(cases(runs).items(), desc="queries", leave=False):
+                timings[name] = []
+                for i in range(repeat + 2):
+                    started = time.perf_counter()
+                    response = await client.post(
+                        "/graphql", json={"query": query, "variables": variables}
+                    )
+                    elapsed = (time.perf_counter() - started) * 1000
+                    body = response.json()
+                    if response.status_code != 200 or "errors" in body:
+                        raise SystemExit(f"{name}: {response.status_code} {body}")
+                    if i >= 2:  # the first requests warm caches
+                        timings[name].append(elapsed)
+    return timings
+
+
+async def run(uri: str, sizes: list[int], repeat: int) -> list[Step]:
+    db_name = f"plaudit_bench_queries_{uuid.uuid4().hex[:6]}"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
+    steps: list[Step] = []
+    try:
+        stores = Stores.open(client[db_name])
+        await ensure_indexes(stores.db)
+        project = await stores.projects.create("bench-queries")
+        _, secret = await create_key(stores, project.id, "read")
+        await register_key(stores, project.id, "thumbs", KeyConfig(kind="boolean"))
+        quality = KeyConfig(kind="continuous", min=0, max=1)
+        await register_key(stores, project.id, "quality", quality)
+        settings = Settings(mongodb_uri=uri, db_name=db_name, secret_keys=("bench-" + "x" * 40,))
+        seeder = Seeder(stores, project.id)
+        for size in sorted(sizes):
+            seed_s = await seeder.grow_to(size)
+            started = time.perf_counter()
+            await rebuild_rollups(stores, project.id)
+            rebuild_s = time.perf_counter() - started
+            timings = await measure(settings, secret, seeder.runs, repeat)
+            steps.append(Step(size, seed_s, rebuild_s, timings))
+            report(steps)  # a table after every step: the large sizes take long
+        try:
+            await client.drop_database(db_name)
+        except PyMongoError as exc:  # the embedded store's files go with its directory
+            print(f"could not drop {db_name}: {exc}")
+    finally:
+        await client.close()
+    return steps
+
+
+def report(steps: list[Step]) -> None:
+    names = list(steps[0].timings)
+    sizes = "".join(f"{s.size:>22,}" for s in steps)
+    print(f"\n{'p50 / p95 ms':<18}{sizes}")
+    print("-" * (18 + 22 * len(steps)))
+    for name in names:
+        cells = "".join(
+            f"{statistics.median(s.timings[name]):>13.1f} /{percentile(s.timings[name], 95):>7.1f}"
+            for s in steps
+        )
+        print(f"{name:<18}{cells}")
+    print(f"{'seed s':<18}" + "".join(f"{s.seed_s:>22.0f}" for s in steps))
+    print(f"{'rollup rebuild s':<18}" + "".join(f"{s.rebuild_s:>22.1f}" for s in steps))
+    if len(steps) > 1:
+        small, large = steps[0], steps[-1]
+        print(f"\np50 ratio {large.size:,} / {small.size:,} records:")
+        for name in names:
+            ratio = statistics.median(large.timings[name]) / statistics.median(small.timings[name])
+            print(f"  {name:<18}{ratio:>8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="record counts")
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with store() as uri:
+        asyncio.run(run(uri, sizes, args.repeat))
+
+
+if __name__ == "__main__":
+    main()
