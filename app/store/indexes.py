@@ -1,16 +1,19 @@
 """Every index Plaudit uses, declared once and ensured at start-up.
 
-``ensure_indexes`` only creates: it never drops an index, so an index added by an
-operator by hand survives a deploy.
+``ensure_indexes`` creates, and drops only the indexes Plaudit itself created
+in earlier versions and no longer uses (``SUPERSEDED``, by name): an index added
+by an operator by hand survives a deploy.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,14 @@ INDEXES: list[Index] = [
 ]
 
 
+# Indexes earlier versions created, each replaced by one in INDEXES; every one
+# costs a write per document written until dropped.
+SUPERSEDED: list[tuple[str, str]] = [
+    # By (project_id, deleted, run_id, key, actor, retracted).
+    ("feedback", "project_id_1_run_id_1_key_1"),
+]
+
+
 async def ensure_indexes(
     db: AsyncDatabase[dict[str, Any]], indexes: list[Index] | None = None
 ) -> None:
@@ -136,3 +147,9 @@ async def ensure_indexes(
         )
     for name, models in by_collection.items():
         await db[name].create_indexes(models)
+    if indexes is None:
+        for collection, index_name in SUPERSEDED:
+            if index_name in await db[collection].index_information():
+                # Another process starting at the same moment may drop it first.
+                with contextlib.suppress(OperationFailure):
+                    await db[collection].drop_index(index_name)
