@@ -20,6 +20,8 @@ import psutil
 from tests.bench.common import server, store
 from tests.bench.ingest import CREATE, drive, setup
 
+MAX_IN_FLIGHT = 64
+
 
 async def paced(
     url: str, secret: str, runs: list[str], rate: float, seconds: float
@@ -30,6 +32,10 @@ async def paced(
         base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=30
     ) as http:
         tasks: set[asyncio.Task[None]] = set()
+        # Requests wait here, not in httpx's connection pool: its queue costs time
+        # per queued request, so a backlog there made the load generator itself
+        # the bottleneck (a pause in the store snowballed into minutes).
+        in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
         async def one(i: int) -> None:
             nonlocal errors
@@ -42,7 +48,8 @@ async def paced(
                 }
             }
             try:
-                r = await http.post("/graphql", json={"query": CREATE, "variables": variables})
+                async with in_flight:
+                    r = await http.post("/graphql", json={"query": CREATE, "variables": variables})
                 if r.status_code != 200 or "errors" in r.json():
                     errors += 1
             except httpx.HTTPError:
