@@ -1,15 +1,8 @@
 """Recording the commands the app's MongoDB client sends (pymongo command
 monitoring): for tests that count queries, check write batching or explain plans.
 
-A test module uses it by overriding the ``client_options`` fixture:
-
-    @pytest.fixture
-    def commands() -> CommandRecorder:
-        return CommandRecorder()
-
-    @pytest.fixture
-    def client_options(commands: CommandRecorder) -> dict[str, Any]:
-        return {"event_listeners": [commands]}
+A test module opts in with ``pytestmark = pytest.mark.record_commands``; its app
+then records into the ``recorder`` fixture (tests/conftest.py).
 """
 
 from __future__ import annotations

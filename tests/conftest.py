@@ -20,6 +20,7 @@ from app.embedded import EmbeddedMongo
 from app.main import create_app
 from app.services import Services
 from app.settings import Settings
+from tests.commands import CommandRecorder
 
 SECRET = "test-secret-key-" + "x" * 32
 
@@ -62,7 +63,16 @@ def sync_db(mongo_uri: str, db_name: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def client_options() -> dict[str, Any]:
+def recorder() -> CommandRecorder:
+    return CommandRecorder()
+
+
+@pytest.fixture
+def client_options(request: pytest.FixtureRequest, recorder: CommandRecorder) -> dict[str, Any]:
+    """Extra AsyncMongoClient options for the app: with the record_commands mark,
+    a listener recording every command into ``recorder``."""
+    if request.node.get_closest_marker("record_commands") is not None:
+        return {"event_listeners": [recorder]}
     return {}
 
 

@@ -19,17 +19,9 @@ from tests.commands import CommandRecorder
 from tests.conftest import GraphQLClient
 from tests.helpers import give_feedback, make_run
 
+pytestmark = pytest.mark.record_commands
+
 PLAN_FIELDS = ("find", "filter", "sort", "projection", "limit", "aggregate", "pipeline")
-
-
-@pytest.fixture
-def recorder() -> CommandRecorder:
-    return CommandRecorder()
-
-
-@pytest.fixture
-def client_options(recorder: CommandRecorder) -> dict[str, Any]:
-    return {"event_listeners": [recorder]}
 
 
 async def test_hot_feedback_reads_use_an_index(

@@ -321,15 +321,17 @@ async def submit_feedback(
     expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
     now = datetime.now(UTC)
-    cached = await stores.feedback_tokens.get_cached(claims.jti)
-    if cached is not None and cached.max_uses is None:
+    # From the cache (a cached "no such token" is read afresh: it may be new).
+    token = await stores.feedback_tokens.get_cached(claims.jti)
+    token = token or await stores.feedback_tokens.get(claims.jti)
+    record: FeedbackToken | None = token
+    if token is not None and token.max_uses is None:
         # No use to count: the checks need no write (revocation via the cache).
-        refusal = _refusal(cached, claims, now)
+        refusal = _refusal(token, claims, now)
         if refusal is not None:
             raise refusal
-        record: FeedbackToken | None = cached
-    else:
-        record = await stores.feedback_tokens.use(claims.jti, now)
+    elif token is not None:
+        record = await stores.feedback_tokens.take_use(token, now)
     if record is None:
         current = await stores.feedback_tokens.get(claims.jti)
         raise _refusal(current, claims, now) or Conflict("this link cannot be used now; retry")

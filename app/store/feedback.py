@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.errors import Conflict
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
-from app.store.queries import one_of
+from app.store.queries import CHANGE_ATTEMPTS, one_of
 from app.store.ranges import number_range, time_range
 
 JSON_FIELDS = ("value", "correction", "source_info")
@@ -20,11 +20,6 @@ CONTENT_FIELDS = ("score", "value", "comment", "correction", "retracted")
 # A record keeps its most recent changes inside itself; older ones are dropped
 # (a person flipping a vote hundreds of times must not grow a document forever).
 HISTORY_LIMIT = 500
-# A change computed from a record another change overtook is recomputed; this
-# many times before the request is answered with a conflict. Each round lets at
-# least one of the racing changes land, so this many changes to one record at
-# the same moment all land.
-CHANGE_ATTEMPTS = 20
 # Reads of records leave the embedded history out.
 NO_HISTORY = {"history": 0}
 

@@ -84,26 +84,17 @@ class FeedbackTokenStore:
         doc = await self.collection.find_one({"_id": token_id, "project_id": project_id})
         return FeedbackToken.from_doc(doc) if doc else None
 
-    async def use(self, token_id: str, now: datetime) -> FeedbackToken | None:
-        """Take one use of a live token, atomically; None when it cannot be used
-        (unknown, revoked, expired or used up).
+    async def take_use(self, token: FeedbackToken, now: datetime) -> FeedbackToken | None:
+        """Take one use of a token that has a use limit, atomically; None when it
+        cannot be used (revoked, expired or used up).
 
-        The record is read; a token with a use limit then takes its use with one
-        conditional increment, whose filter admits it only while it is unrevoked,
-        unexpired and has a use left. A token without a limit is not written.
-        (No findAndModify: the embedded store runs it as a scan of the whole
-        collection, and tokens are one per run and link.)"""
-        doc = await self.collection.find_one({"_id": token_id})
-        if doc is None:
-            return None
-        token = FeedbackToken.from_doc(doc)
-        if token.revoked_at is not None or token.expires_at <= now:
-            return None
-        if token.max_uses is None:
-            return token
+        One conditional ``$inc`` on ``_id``: its filter checks the stored record,
+        so ``token`` may be a cached copy (a use limit never changes). (Not
+        findAndModify: the embedded store runs that as a scan of every token.)"""
+        assert token.max_uses is not None
         taken = await self.collection.update_one(
             {
-                "_id": token_id,
+                "_id": token.id,
                 "revoked_at": None,
                 "expires_at": {"$gt": now},
                 "uses": {"$lt": token.max_uses},

@@ -238,17 +238,20 @@ class ReviewStateStore:
             await self.collection.update_one(key, update, upsert=True)
         except DuplicateKeyError:
             await self.collection.update_one(key, update, upsert=True)
-        await self.release(project_id, task_id, run_id, reviewer)
         doc = await self._state(project_id, task_id, run_id)
         assert doc is not None
+        if doc.get("lease_holder") == reviewer:
+            await self._release(doc["_id"], reviewer)
+            doc = {**doc, "lease_holder": None, "lease_until": None}
         return ReviewState.from_doc(doc)
 
     async def release(self, project_id: str, task_id: str, run_id: str, reviewer: str) -> bool:
         doc = await self._state(project_id, task_id, run_id)
-        if doc is None:
-            return False
+        return doc is not None and await self._release(doc["_id"], reviewer)
+
+    async def _release(self, state_id: str, reviewer: str) -> bool:
         result = await self.collection.update_one(
-            {"_id": doc["_id"], "lease_holder": reviewer},
+            {"_id": state_id, "lease_holder": reviewer},
             {"$set": {"lease_holder": None, "lease_until": None}, "$inc": {"rev": 1}},
         )
         return result.modified_count == 1

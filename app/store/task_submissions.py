@@ -15,8 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.feedback import CHANGE_ATTEMPTS
 from app.store.pagination import Page, fetch_page
+from app.store.queries import CHANGE_ATTEMPTS
 
 
 @dataclass(frozen=True)

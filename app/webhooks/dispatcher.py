@@ -22,6 +22,7 @@ import httpx
 
 from app.store import Stores
 from app.store.webhook_deliveries import Attempt, Delivery
+from app.store.webhooks import Webhook
 from app.waiting import wait_for_wake
 from app.webhooks.destinations import DestinationNotAllowed, check_resolved
 from app.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
@@ -131,24 +132,31 @@ class WebhookDispatcher:
         except Exception:
             log.exception("webhook delivery %s", delivery.id)
 
+    async def _refusal(self, webhook: Webhook | None) -> str | None:
+        """Why no delivery to this webhook can be made at all, or None."""
+        if webhook is None:
+            return "the webhook was deleted"
+        if not self.allow_private_networks:
+            try:
+                await check_resolved(webhook.url)
+            except DestinationNotAllowed as exc:
+                return str(exc)
+        return None
+
     async def _attempt(self, delivery: Delivery) -> None:
         assert self._client is not None
         store = self.stores.webhook_deliveries
         webhook = await self.stores.webhooks.get(delivery.project_id, delivery.webhook_id)
         started = datetime.now(UTC)
-        refused = "the webhook was deleted" if webhook is None else None
-        if webhook is not None and not self.allow_private_networks:
-            try:
-                await check_resolved(webhook.url)
-            except DestinationNotAllowed as exc:
-                refused = str(exc)
+        keep_until = started + self.policy.retention  # once it is finished
+        refused = await self._refusal(webhook)
         if webhook is None or refused is not None:
             # Nothing a retry would change: failed for good.
             await store.finish_attempt(
                 delivery.id,
                 Attempt(started, None, refused, 0.0),
                 status="failed",
-                keep_until=started + self.policy.retention,
+                keep_until=keep_until,
             )
             return
         body = delivery.body.encode()
@@ -172,13 +180,11 @@ class WebhookDispatcher:
         attempts = delivery.attempts + 1
         if error is None:
             await store.finish_attempt(
-                delivery.id, attempt, status="delivered", keep_until=started + self.policy.retention
+                delivery.id, attempt, status="delivered", keep_until=keep_until
             )
         elif attempts >= self.policy.max_attempts:
             log.warning("webhook delivery %s failed for good: %s", delivery.id, error)
-            await store.finish_attempt(
-                delivery.id, attempt, status="failed", keep_until=started + self.policy.retention
-            )
+            await store.finish_attempt(delivery.id, attempt, status="failed", keep_until=keep_until)
         else:
             next_at = datetime.now(UTC) + timedelta(seconds=self.policy.delay(attempts))
             await store.finish_attempt(delivery.id, attempt, status="pending", next_at=next_at)

@@ -35,6 +35,8 @@ from tests.commands import CommandRecorder
 from tests.conftest import SECRET, GraphQLClient, Keys, make_project
 from tests.pipelines_support import CHANGE, give, make_runs, services, written_at
 
+pytestmark = pytest.mark.record_commands
+
 THRESHOLDS = {"thumbs": None, "rating": 3.0, "free": 0.0, "cat": 1.0}
 
 
@@ -281,32 +283,22 @@ def rollup_writes(commands: CommandRecorder) -> list[int]:
 
 
 @pytest.fixture
-def listener() -> CommandRecorder:
-    return CommandRecorder()
-
-
-@pytest.fixture
-def client_options(listener: CommandRecorder) -> dict[str, Any]:
-    return {"event_listeners": [listener]}
-
-
-@pytest.fixture
 def settings(settings: Settings) -> Settings:
     # No timed flushes: this module's tests flush by hand.
     return replace(settings, rollup_flush_seconds=3600)
 
 
 async def test_a_burst_of_feedback_is_one_bulk_write(
-    app: Starlette, gql: GraphQLClient, keys: Keys, listener: CommandRecorder
+    app: Starlette, gql: GraphQLClient, keys: Keys, recorder: CommandRecorder
 ) -> None:
     runs = await make_runs(app, keys.project_id, 40)
     for run in runs:
         await give(app, keys.project_id, run, "thumbs", True)
-    assert rollup_writes(listener) == []  # nothing written on the write path itself
+    assert rollup_writes(recorder) == []  # nothing written on the write path itself
     await services(app).pipelines.rollups.flush()
     # 40 feedback records in one hour: one bulk write, with one upsert for the
     # hour and one for the day, and one for each one's histogram.
-    assert rollup_writes(listener) == [4]
+    assert rollup_writes(recorder) == [4]
     [group] = (await stats(gql, {"keys": ["thumbs"]}))["groups"]
     assert group["count"] == 40
 

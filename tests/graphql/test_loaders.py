@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
@@ -11,19 +10,11 @@ from tests.commands import CommandRecorder
 from tests.conftest import GraphQLClient
 from tests.helpers import INGEST
 
-
-@pytest.fixture
-def counter() -> CommandRecorder:
-    return CommandRecorder()
-
-
-@pytest.fixture
-def client_options(counter: CommandRecorder) -> dict[str, Any]:
-    return {"event_listeners": [counter]}
+pytestmark = pytest.mark.record_commands
 
 
 async def test_page_of_runs_with_feedback_is_bounded(
-    gql: GraphQLClient, counter: CommandRecorder
+    gql: GraphQLClient, recorder: CommandRecorder
 ) -> None:
     run_ids = [str(uuid.uuid4()) for _ in range(50)]
     await gql.ok(INGEST, {"runs": [{"id": r, "name": "n"} for r in run_ids]})
@@ -32,7 +23,7 @@ async def test_page_of_runs_with_feedback_is_bounded(
             'mutation($r: ID!) { createFeedback(input: {runId: $r, key: "q", score: 1}) { id } }',
             {"r": run_id},
         )
-    counter.clear()
+    recorder.clear()
     data = await gql.ok(
         """{ runs(first: 50) { nodes {
               id feedback { key score run { id } } feedbackStats { key mean }
@@ -44,5 +35,5 @@ async def test_page_of_runs_with_feedback_is_bounded(
     # The page, the feedback of all runs, their stats: one query each (the API
     # key lookup is cached). feedback.run is resolved from the run loader's cache
     # or one batched query.
-    reads = counter.reads()
+    reads = recorder.reads()
     assert len(reads) <= 5, reads
