@@ -49,6 +49,18 @@ class Conflict(PlauditError):
     http_status = 409
 
 
+class RateLimited(PlauditError):
+    """Over a rate limit; ``retry_after`` is the whole seconds until the window
+    that refused ends (the ``Retry-After`` header)."""
+
+    code = "RATE_LIMITED"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(PlauditError):
     """The database cannot be reached; the client should retry later."""
 

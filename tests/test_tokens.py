@@ -140,6 +140,7 @@ async def _submit(app: Starlette, claims: Claims, score: object = 1) -> None:
         origin=None,
         same_origins=(),
         client="c",
+        limit=services(app).public_limits,
     )
 
 

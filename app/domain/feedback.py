@@ -16,6 +16,7 @@ from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
 from app.store.feedback import ChangeMeta, Feedback
+from app.store.rate_limits import Quota
 
 SOURCE_TYPES = ("api", "model", "app", "widget", "email", "human")
 
@@ -127,18 +128,20 @@ async def create_feedback(
     change: Change,
     *,
     update_first: bool = False,
+    quota: Quota | None = None,
 ) -> tuple[Feedback, bool]:
     """Record feedback; returns (record, whether anything changed).
 
     With a user id (or identity) this is an upsert on (run, key, user): a user who
     flips thumbs up to down changes the same record. A repeated request with the
     same client id returns the stored record unchanged. Each change, with its
-    history entry, is one write."""
+    history entry, is one write; a ``quota`` (the per-token rate limit) is counted
+    in the record by that same write."""
     _check_fields(write)
     now = datetime.now(UTC)
     actor = write.user_id or write.identity
     if write.retract:
-        return await _retract(stores, project_id, write, actor, change, now)
+        return await _retract(stores, project_id, write, actor, change, now, quota)
     if write.id is not None:
         existing = await stores.feedback.get_any_project(write.id)
         if existing is not None:
@@ -167,13 +170,17 @@ async def create_feedback(
         "extra": {},
         **changes,
     }
+    if quota is not None:
+        record["quota"] = quota.first
     # Most people vote once: try the insert first (one write), unless the caller
     # knows the record is likely there (a token's later requests). A person who already
     # has a record on this key hits the unique natural key, and their record is
     # changed instead (one more write). Races resolve to one record either way.
     if update_first and actor is not None:
         meta = _meta(change, "updated", now)
-        result = await stores.feedback.apply({**natural, "deleted": False}, changes, meta)
+        result = await stores.feedback.apply(
+            {**natural, "deleted": False}, changes, meta, quota=quota
+        )
         if result is not None:
             await _announce(stores, meta, *result)
             return result[1], True
@@ -191,7 +198,9 @@ async def create_feedback(
                     raise Conflict(f"feedback id {record['_id']} is already used") from None
                 return _replayed(raced, project_id, record["_id"]), False
         meta = _meta(change, "updated", now)
-        result = await stores.feedback.apply({**natural, "deleted": False}, changes, meta)
+        result = await stores.feedback.apply(
+            {**natural, "deleted": False}, changes, meta, quota=quota
+        )
         if result is not None:
             await _announce(stores, meta, *result)
             return result[1], True
@@ -213,6 +222,7 @@ async def _retract(
     actor: str | None,
     change: Change,
     now: datetime,
+    quota: Quota | None,
 ) -> tuple[Feedback, bool]:
     if write.score not in (MISSING, None):
         raise BadRequest("retract: true takes no score (send score: null or leave it out)")
@@ -227,6 +237,7 @@ async def _retract(
         {**query, "deleted": False, "retracted": False},
         {"score": None, "retracted": True, "modified_at": now},
         meta,
+        quota=quota,
     )
     if result is not None:
         await _announce(stores, meta, *result)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape as escape_html
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from app.domain import validation as v
@@ -23,6 +23,7 @@ from app.settings import Settings
 from app.store import Stores
 from app.store.feedback import Feedback
 from app.store.feedback_tokens import FeedbackToken
+from app.store.rate_limits import Quota
 from app.tokens import InvalidToken, TokenExpired, TokenSerializer
 
 MAX_USES_LIMIT = 1_000_000
@@ -303,6 +304,14 @@ class Submission:
             raise BadRequest(f"unknown field {sorted(unknown)[0]!r}")
 
 
+class TokenRateLimit(Protocol):
+    """The per-token rate limit (app/public/rate_limits.py)."""
+
+    def token_quota(self) -> Quota: ...
+
+    async def hit_token(self, token_id: str) -> None: ...
+
+
 async def submit_feedback(
     stores: Stores,
     claims: Claims,
@@ -312,9 +321,17 @@ async def submit_feedback(
     origin: str | None,
     same_origins: tuple[str, ...],
     client: str,
+    limit: TokenRateLimit,
     source_type: str | None = None,
 ) -> tuple[FeedbackToken, Feedback]:
-    """Record feedback through a token, taking one use atomically.
+    """Record feedback through a token, taking one use atomically, within the
+    token's rate limit.
+
+    The rate limit costs no write of its own where it can: a token without a use
+    limit (the widget's) writes one feedback record, so the feedback write counts
+    the change in that record (``limit.token_quota()``). A token with a use limit
+    is counted before its use is taken (``limit.hit_token``), so a request over
+    the rate limit neither holds a use nor reads as "used up" to the others.
 
     ``origin`` is the browser's Origin header (None when not sent); a page on an
     origin not allowed for the token is refused, as is a used-up, revoked or
@@ -325,12 +342,15 @@ async def submit_feedback(
     token = await stores.feedback_tokens.get_cached(claims.jti)
     token = token or await stores.feedback_tokens.get(claims.jti)
     record: FeedbackToken | None = token
+    quota: Quota | None = None
     if token is not None and token.max_uses is None:
         # No use to count: the checks need no write (revocation via the cache).
         refusal = _refusal(token, claims, now)
         if refusal is not None:
             raise refusal
+        quota = limit.token_quota()
     elif token is not None:
+        await limit.hit_token(token.id)
         record = await stores.feedback_tokens.take_use(token, now)
     if record is None:
         current = await stores.feedback_tokens.get(claims.jti)
@@ -366,6 +386,7 @@ async def submit_feedback(
             write,
             Change(by=f"token:{record.id}", via=via),
             update_first=True,
+            quota=quota,
         )
     except PlauditError:
         if record.max_uses is not None:

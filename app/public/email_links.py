@@ -18,10 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from app.domain.feedback_tokens import Submission, open_token, read_claims, submit_feedback
-from app.errors import BadRequest, PlauditError
+from app.errors import BadRequest, PlauditError, RateLimited
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.feedback import check_comment
-from app.public.rate_limits import RateLimited
 from app.public.responses import read_body
 from app.services import Services
 from app.store.feedback_keys import FeedbackKey
@@ -218,7 +217,6 @@ async def submit_form(request: Request) -> Response:
         if raw_comment is not None:
             fields["comment"] = check_comment(raw_comment.strip() or None, settings)
         claims = read_claims(services.feedback_tokens, settings, token)
-        await services.public_limits.hit_token(claims.jti)
         record, feedback = await submit_feedback(
             services.stores,
             claims,
@@ -227,6 +225,7 @@ async def submit_form(request: Request) -> Response:
             origin=request_origin(request),
             same_origins=own_origins(request, settings),
             client=client_hash(settings, request, ip),
+            limit=services.public_limits,
         )
     except PlauditError as exc:
         return error_page(exc)

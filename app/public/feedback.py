@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 
 from app.domain.feedback_tokens import (
     SUBMISSION_FIELDS,
-    Claims,
     OriginNotAllowed,
     Submission,
     read_claims,
@@ -72,13 +71,6 @@ def feedback_json(feedback: Feedback) -> dict[str, Any]:
     }
 
 
-async def authorise(request: Request, services: Services, token: str) -> Claims:
-    """Signature check, then the per-token rate limit."""
-    claims = read_claims(services.feedback_tokens, services.settings, token)
-    await services.public_limits.hit_token(claims.jti)
-    return claims
-
-
 async def post_feedback(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
@@ -88,7 +80,7 @@ async def post_feedback(request: Request) -> Response:
         await services.public_limits.hit_ip(ip)
         body = parse_json_object(await read_body(request, settings.public_max_body_bytes))
         token, submission = parse_submission(body, settings)
-        claims = await authorise(request, services, token)
+        claims = read_claims(services.feedback_tokens, settings, token)
         _, feedback = await submit_feedback(
             services.stores,
             claims,
@@ -97,6 +89,7 @@ async def post_feedback(request: Request) -> Response:
             origin=origin,
             same_origins=own_origins(request, settings),
             client=client_hash(settings, request, ip),
+            limit=services.public_limits,
         )
     except PlauditError as exc:
         readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(

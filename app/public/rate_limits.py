@@ -1,7 +1,16 @@
 """Per-IP and per-token rate limits for the public routes, shared by all workers.
 
-Limits are written as the ``limits`` library parses them ("60/minute;1000/hour");
-counting is a fixed window per limit in MongoDB (app/store/rate_limits.py)."""
+Limits are written as the ``limits`` library parses them ("60/minute;1000/hour"),
+each counted in fixed windows aligned to the clock (app/store/rate_limits.py):
+
+- per address: counters in MongoDB, which each process leases in blocks;
+- per token, through a token without a use limit (the widget's): counted inside
+  the feedback record the token writes (a ``Quota``), by the write that changes
+  it. A widget post is then one write, plus an address counter when the address's
+  block is used up;
+- per token otherwise (a token with a use limit, which is written anyway; a
+  signal, which writes no feedback): counters, as per address.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +18,8 @@ import time
 
 from limits import RateLimitItem, parse_many
 
-from app.errors import PlauditError
-from app.store.rate_limits import RateLimitCounters, Window
-
-
-class RateLimited(PlauditError):
-    code = "RATE_LIMITED"
-    http_status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+from app.errors import RateLimited
+from app.store.rate_limits import Quota, RateLimitCounters, Window
 
 
 class PublicRateLimits:
@@ -33,6 +33,7 @@ class PublicRateLimits:
         await self._hit(self.per_ip, "ip", ip, "too many requests from your address")
 
     async def hit_token(self, token_id: str) -> None:
+        """Count a request with this token in a counter (see the module's text)."""
         await self._hit(self.per_token, "token", token_id, "too many requests with this token")
 
     async def _hit(self, items: list[RateLimitItem], kind: str, who: str, message: str) -> None:
@@ -43,3 +44,11 @@ class PublicRateLimits:
             if not await self.counters.hit(key, item.amount, window):
                 retry_after = window.retry_after(now)
                 raise RateLimited(f"{message}; retry in {retry_after} s", retry_after)
+
+    def token_quota(self) -> Quota:
+        """The per-token limit for a submission now, for ``submit_feedback``."""
+        now = time.time()
+        return Quota(
+            tuple((item.amount, Window.at(now, item.get_expiry())) for item in self.per_token),
+            refusal="too many requests with this token",
+        )

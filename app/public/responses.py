@@ -8,8 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.errors import PlauditError
-from app.public.rate_limits import RateLimited
+from app.errors import PlauditError, RateLimited
 
 
 class BodyTooLarge(PlauditError):

@@ -13,6 +13,7 @@ from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
 from app.store.queries import CHANGE_ATTEMPTS, one_of
 from app.store.ranges import number_range, time_range
+from app.store.rate_limits import Quota
 
 JSON_FIELDS = ("value", "correction", "source_info")
 # Fields a change to a feedback record can touch (and history records).
@@ -204,9 +205,11 @@ class FeedbackStore:
         meta: ChangeMeta,
         *,
         record_new: bool = True,
+        quota: Quota | None = None,
     ) -> tuple[Feedback, Feedback] | None:
         """Change the live record matching ``query`` (equality conditions only) and
-        append the history entry, in one write.
+        append the history entry, in one write. With a ``quota``, the same write
+        counts the change against it (RateLimited, and nothing written, when full).
 
         The record is read first, then written with ``update_one`` on its ``_id``
         and revision: the write lands only on the version it was computed from, so
@@ -227,6 +230,8 @@ class FeedbackStore:
             if doc is None:
                 return None
             sets = dict(stored)
+            if quota is not None:
+                sets.update(quota.take(doc))
             if extra:
                 sets["extra"] = {**(doc.get("extra") or {}), **extra}
             before = Feedback.from_doc(doc)

@@ -4,25 +4,45 @@ One document per (limit, identity, window): ``{_id, count, expireAt}``, removed 
 a TTL index on ``expireAt``. Windows are aligned to the epoch, so every worker
 computes the same window key without asking the database.
 
-A hit is one conditional increment, which decides by itself:
-``update_one({_id, count: {$lt: limit}}, {$inc: {count}}, upsert=True)``
-matches while there is room, creates the window's document on its first hit, and
-fails with a duplicate key once the window is full (the upsert tries to insert a
-second document with the same ``_id``). No read-back, and no findAndModify: the
-embedded store (SecantusDB 0.7) runs every findAndModify on an existing document
-as a scan of the whole collection, where this is a point lookup on ``_id``.
+The database's count is the allowance handed out, never more than the limit. A
+process takes allowance in blocks (a lease) and admits requests from its block
+without writing, so a busy key costs a write per block, not per request:
+
+- The first hit on a key in a window leases 1; each later lease in that window
+  doubles, up to ``max_block(limit)`` (a sixteenth of the limit). A key seen once
+  or twice a window, which is most of them, costs what an exact counter costs.
+- Taking a block is one conditional increment that decides by itself:
+  ``update_one({_id, count: {$lte: limit - block}}, {$inc: {count: block}},
+  upsert=True)`` matches while the block fits, creates the window's document on
+  its first hit, and fails with a duplicate key when the block does not fit (the
+  upsert tries to insert a second document with the same ``_id``). No read-back,
+  and no findAndModify: the embedded store (SecantusDB 0.7) runs every
+  findAndModify on an existing document as a scan of the whole collection.
+- When a block does not fit, a block of 1 is tried; when that fails too, the
+  window is full for good (counts never go down), and this process refuses the
+  key's later hits in the window without asking the database.
+
+So across any number of processes no more than ``limit`` requests are admitted
+in a window. A process may refuse early while another still holds unused units
+of its block: at most ``max_block(limit) - 1`` per other process, and none with
+one process or with limits under 32. Units leased and unused when a window ends
+(or when a process stops) are simply not used.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from app.errors import RateLimited
 
 COLLECTION = "rate_limits"
 
@@ -47,19 +67,98 @@ class Window:
         return max(1, math.ceil(self.end - now))
 
 
+@dataclass(frozen=True)
+class Quota:
+    """Limits counted inside the document they limit, by the same revision-checked
+    write that changes it, so they cost no write of their own. The per-token limit
+    is one: every request through a token changes the one feedback record the
+    token writes. Stored as ``quota: {"<limit>per<seconds>": {start, count}}``.
+    """
+
+    limits: tuple[tuple[int, Window], ...]
+    refusal: str  # the message when over
+
+    @property
+    def first(self) -> dict[str, dict[str, int]]:
+        """The quota field of a document created by the first counted change."""
+        return {_slot(limit, w): {"start": w.start, "count": 1} for limit, w in self.limits}
+
+    def take(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The ``$set`` fields counting one more change of ``doc``; RateLimited
+        when a window is full (nothing is then written)."""
+        counted = doc.get("quota") or {}
+        sets: dict[str, Any] = {}
+        for limit, window in self.limits:
+            slot = _slot(limit, window)
+            count = counted.get(slot, {}).get("count", 0)
+            if counted.get(slot, {}).get("start") != window.start:
+                count = 0  # a new window
+            if count >= limit:
+                retry_after = window.retry_after(time.time())
+                raise RateLimited(f"{self.refusal}; retry in {retry_after} s", retry_after)
+            sets[f"quota.{slot}"] = {"start": window.start, "count": count + 1}
+        return sets
+
+
+def _slot(limit: int, window: Window) -> str:
+    return f"{limit}per{window.seconds}"
+
+
+def max_block(limit: int) -> int:
+    """The largest lease on a key with this limit: a sixteenth of it, so a process
+    can hold back at most about 6% of a window from the others."""
+    return max(1, limit // 16)
+
+
+@dataclass
+class Lease:
+    """This process's share of one key's window."""
+
+    window: Window
+    left: int = 0  # units leased and not yet used
+    block: int = 0  # size of the last block leased; 0 before the first
+    full: bool = False  # the database refused a block of 1: no more this window
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
 class RateLimitCounters:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         # Counters are not data anyone was promised: a crash losing the last few
         # counts lets a few extra requests through, nothing more. So they skip the
         # journal wait every acknowledged feedback write pays (see app/db.py).
         self.collection = db[COLLECTION].with_options(write_concern=WriteConcern(w=1, j=False))
+        self._leases: dict[str, Lease] = {}
+        self._sweep_at = 0.0
 
     async def hit(self, key: str, limit: int, window: Window) -> bool:
-        """Count one hit on ``key`` in ``window`` if fewer than ``limit`` were
-        counted there; False (nothing counted) when the window is full."""
+        """Admit one hit on ``key`` in ``window`` if the limit allows it; False
+        (nothing counted) when the window's allowance is used up."""
         counter = f"{key}:{window.start}"
-        room = {"_id": counter, "count": {"$lt": limit}}
-        increment: dict[str, Any] = {"$inc": {"count": 1}}
+        lease = self._leases.get(counter)
+        if lease is None:
+            self._sweep(time.time())
+            lease = self._leases[counter] = Lease(window)
+        if lease.left == 0 and not lease.full:
+            async with lease.lock:  # one lease request per key at a time
+                if lease.left == 0 and not lease.full:
+                    await self._lease(counter, limit, lease)
+        if lease.left == 0:
+            return False
+        lease.left -= 1
+        return True
+
+    async def _lease(self, counter: str, limit: int, lease: Lease) -> None:
+        block = min(max(1, lease.block * 2), max_block(limit), limit)
+        if block > 1 and await self._take(counter, limit, lease.window, block):
+            lease.block = lease.left = block
+        elif await self._take(counter, limit, lease.window, 1):
+            lease.block = lease.left = 1
+        else:
+            lease.full = True
+
+    async def _take(self, counter: str, limit: int, window: Window, block: int) -> bool:
+        room = {"_id": counter, "count": {"$lte": limit - block}}
+        increment: dict[str, Any] = {"$inc": {"count": block}}
         expire_at = datetime.fromtimestamp(window.end, UTC)
         try:
             await self.collection.update_one(
@@ -67,7 +166,16 @@ class RateLimitCounters:
             )
             return True
         except DuplicateKeyError:
-            # Either the window is full, or another first hit created the document
-            # a moment before ours: the increment without upsert tells which.
+            # Either the block does not fit, or another first hit created the
+            # document a moment before ours: the increment without upsert tells.
             result = await self.collection.update_one(room, increment)
             return result.matched_count == 1
+
+    def _sweep(self, now: float) -> None:
+        """Forget leases of windows that have ended (at most once a second)."""
+        if now < self._sweep_at:
+            return
+        self._sweep_at = now + 1
+        ended = [c for c, lease in self._leases.items() if lease.window.end <= now]
+        for counter in ended:
+            del self._leases[counter]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
+from app.errors import RateLimited
 from app.settings import Settings
-from tests.conftest import GraphQLClient
+from app.store.rate_limits import Quota, Window
+from tests.conftest import GraphQLClient, services
 from tests.public.helpers import feedback_on, issue, make_run
 
 
@@ -46,6 +52,50 @@ async def test_per_token_limit(http: httpx.AsyncClient, gql: GraphQLClient) -> N
     assert record["score"] == 0
     other = (await issue(gql, run_id, key="other"))["token"]
     assert (await post(http, {"token": other, "score": 1}, "203.0.113.4")).status_code == 200
+
+
+@pytest.mark.parametrize("max_uses", [None, 5])
+async def test_token_limit_holds_under_concurrent_posts(
+    app: Starlette, http: httpx.AsyncClient, gql: GraphQLClient, max_uses: int | None
+) -> None:
+    """Racing posts through one token from many addresses get exactly the limit,
+    and the refused ones change nothing. Without a use limit the count lives in
+    the token's feedback record; with one, in a counter taken before the use, so
+    no refused post holds a use."""
+    run_id = await make_run(gql)
+    token = (await issue(gql, run_id, **({"maxUses": max_uses} if max_uses else {})))["token"]
+    posts = [post(http, {"token": token, "score": i % 2}, f"203.0.113.{i}") for i in range(10)]
+    statuses = Counter(r.status_code for r in await asyncio.gather(*posts))
+    assert statuses == Counter({200: 2, 429: 8}), statuses
+    [record] = await feedback_on(gql, run_id)
+    assert [entry["change"] for entry in record["history"]] == ["created", "updated"]
+    stored = await services(app).stores.feedback.collection.find_one({"_id": record["id"]})
+    assert stored is not None
+    tokens = services(app).stores.feedback_tokens.collection
+    [stored_token] = await tokens.find({"run_id": run_id}).to_list()
+    if max_uses is None:
+        assert stored["quota"]["2per60"]["count"] == 2
+    else:
+        assert "quota" not in stored
+        assert stored_token["uses"] == 2
+
+
+def test_quota_counts_per_window() -> None:
+    now = time.time()
+    window = Window.at(now, 60)
+    quota = Quota(((2, window),), refusal="too many")
+    assert quota.first == {"2per60": {"start": window.start, "count": 1}}
+    assert quota.take({"quota": quota.first}) == {
+        "quota.2per60": {"start": window.start, "count": 2}
+    }
+    with pytest.raises(RateLimited) as refused:
+        quota.take({"quota": {"2per60": {"start": window.start, "count": 2}}})
+    assert 1 <= refused.value.retry_after <= 60
+    # A count from an earlier window does not carry over; a record with no quota
+    # (written before tokens were counted this way, or through the API) starts at 0.
+    earlier = {"quota": {"2per60": {"start": window.start - 60, "count": 2}}}
+    assert quota.take(earlier)["quota.2per60"]["count"] == 1
+    assert quota.take({})["quota.2per60"]["count"] == 1
 
 
 async def test_per_ip_limit_and_forwarded_for(http: httpx.AsyncClient, gql: GraphQLClient) -> None:

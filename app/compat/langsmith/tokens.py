@@ -173,7 +173,6 @@ async def submit(request: Request) -> Response:
     ip = client_ip(request, svc.settings)
     await svc.public_limits.hit_ip(ip)
     record = await _usable_record(request)
-    await svc.public_limits.hit_token(record.id)
     body = await json_body(request, SUBMIT)
     fields = {k: body[k] for k in ("score", "value", "correction", "comment") if k in body}
     if "comment" in fields:
@@ -188,6 +187,7 @@ async def submit(request: Request) -> Response:
         origin=None,
         same_origins=(),
         client=client_hash(svc.settings, request, ip),
+        limit=svc.public_limits,
     )
     return JSONResponse({"id": feedback.id, "run_id": feedback.run_id, "key": feedback.key})
 
