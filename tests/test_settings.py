@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import MongoClient
 
 from app.embedded import EmbeddedMongo, EmbeddedStartError
 from app.settings import Settings, SettingsError
@@ -103,3 +105,16 @@ def test_two_servers_on_one_data_dir(tmp_path: Path) -> None:
         with pytest.raises(EmbeddedStartError) as caught:
             EmbeddedMongo(tmp_path, timeout=20).start()
         assert "is in use by another process" in str(caught.value)
+
+
+def test_embedded_store_is_used_without_retryable_writes(tmp_path: Path) -> None:
+    """SecantusDB slows down ~15x once it holds 10,000 retryable-write replies
+    (app/embedded.py), so the embedded URI turns them off."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        EmbeddedMongo(tmp_path, port=27017).uri, connect=False
+    )
+    try:
+        assert client.options.retry_writes is False
+        assert client.options.direct_connection is True
+    finally:
+        client.close()

@@ -1,8 +1,11 @@
-"""What a widget post costs on the tokens collection: a token with a use limit
-takes its use with one conditional write (read from the cache, not again from
-the database); a token without one is not written at all."""
+"""What a widget post writes. A token with a use limit takes its use with one
+conditional write (read from the cache, not again from the database); a token
+without one is not written at all, and its rate limit is counted by the feedback
+write itself, so a post is one write plus, now and then, an address counter."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import httpx
 import pytest
@@ -40,3 +43,34 @@ async def test_token_use_is_one_write_and_no_read(
     assert (await http.post("/public/feedback", json={"token": limited, "score": 1})).is_success
     refused = await http.post("/public/feedback", json={"token": limited, "score": 0})
     assert refused.status_code == 409 and refused.json()["error"] == "token_used_up", refused.text
+
+
+async def test_a_widget_post_is_one_write(
+    http: httpx.AsyncClient, gql: GraphQLClient, recorder: CommandRecorder
+) -> None:
+    run_id = await make_run(gql)
+    tokens = [(await issue(gql, run_id, key=f"k{i}"))["token"] for i in range(10)]
+    recorder.clear()
+    for token in tokens:  # ten first votes from one address
+        assert (await http.post("/public/feedback", json={"token": token, "score": 1})).is_success
+    for token in tokens[:3]:  # and three changed votes
+        assert (await http.post("/public/feedback", json={"token": token, "score": 0})).is_success
+    writes = [
+        (name, str(command[name]))
+        for name, command in recorder.commands
+        if name in ("insert", "update", "delete", "findAndModify")
+    ]
+    feedback = [name for name, collection in writes if collection == "feedback"]
+    assert feedback == ["insert"] * 10 + ["update"] * 3
+    counters = [u["q"]["_id"] for c in recorder.on("rate_limits", "update") for u in c["updates"]]
+    # The address's counter in blocks of 1, 2, 4, 7 (the default 120/minute's
+    # largest): four writes for thirteen posts (in each window, should a minute
+    # turn during the test); no per-token counter at all.
+    assert all(c.startswith("public/ip/") for c in counters), counters
+    per_window = Counter(counters)
+    assert len(per_window) <= 2 and max(per_window.values()) <= 4, per_window
+    # Nothing else, but the rollups, which are written in batches on a timer.
+    assert {collection for _, collection in writes} - {"feedback_rollups"} == {
+        "feedback",
+        "rate_limits",
+    }
