@@ -338,6 +338,11 @@ async def submit_feedback(
     expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
     now = datetime.now(UTC)
+    # A token this process has just seen has probably voted already (a flip, a
+    # comment after the vote): its change tries the update first. Otherwise it is
+    # most likely a first vote, which tries the insert first. A wrong guess costs
+    # one more round trip, never a second record (the natural key is unique).
+    voted_recently = stores.feedback_tokens.recently_seen(claims.jti)
     # From the cache (a cached "no such token" is read afresh: it may be new).
     token = await stores.feedback_tokens.get_cached(claims.jti)
     token = token or await stores.feedback_tokens.get(claims.jti)
@@ -378,14 +383,12 @@ async def submit_feedback(
             identity=None if record.end_user_id else f"token:{record.id}",
             retract=retract,
         )
-        # Through one token the same person votes, flips, then comments: after the
-        # first request the record exists, so try the update first.
         feedback, _ = await create_feedback(
             stores,
             record.project_id,
             write,
             Change(by=f"token:{record.id}", via=via),
-            update_first=True,
+            update_first=voted_recently,
             quota=quota,
         )
     except PlauditError:

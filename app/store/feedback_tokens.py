@@ -63,6 +63,10 @@ class FeedbackTokenStore:
             maxsize=100_000, ttl=cache_seconds
         )
 
+    def recently_seen(self, token_id: str) -> bool:
+        """Whether this process read the token in the last few seconds (the cache)."""
+        return token_id in self._cache
+
     async def get_cached(self, token_id: str) -> FeedbackToken | None:
         try:
             return self._cache[token_id]
