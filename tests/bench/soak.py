@@ -79,7 +79,7 @@ async def main_async(minutes: float, rate: float | None) -> None:
                     base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=30
                 ) as http:
 
-                    async def one(i: int) -> bool:
+                    async def one(i: int, _: int) -> bool:
                         v = {"i": {"runId": runs[i % len(runs)], "key": "peak", "score": 1}}
                         r = await http.post("/graphql", json={"query": CREATE, "variables": v})
                         return r.status_code == 200
