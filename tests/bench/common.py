@@ -49,12 +49,15 @@ def server(uri: str, db_name: str, workers: int = 1) -> Iterator[tuple[str, int]
         "PLAUDIT_RATE_LIMIT_PER_IP": "1000000/second",
         "PLAUDIT_RATE_LIMIT_PER_TOKEN": "1000000/second",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # The server's log, kept for reading after the run (an error's traceback).
+    with tempfile.NamedTemporaryFile(prefix="plaudit-bench-", suffix=".log", delete=False) as log:
+        print(f"server log: {log.name}", file=sys.stderr)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import time
 import uuid
+from collections import Counter
 
 import httpx
 import psutil
@@ -25,9 +26,11 @@ MAX_IN_FLIGHT = 64
 
 async def paced(
     url: str, secret: str, runs: list[str], rate: float, seconds: float
-) -> tuple[int, int]:
-    """Send `rate` requests a second (open loop) for `seconds`; (sent, errors)."""
-    sent = errors = 0
+) -> tuple[int, Counter[str]]:
+    """Send `rate` requests a second (open loop) for `seconds`; (sent, errors by
+    kind: HTTP status, GraphQL error code or transport exception)."""
+    sent = 0
+    errors: Counter[str] = Counter()
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=30
     ) as http:
@@ -38,7 +41,6 @@ async def paced(
         in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
         async def one(i: int) -> None:
-            nonlocal errors
             variables = {
                 "i": {
                     "runId": runs[i % len(runs)],
@@ -50,10 +52,12 @@ async def paced(
             try:
                 async with in_flight:
                     r = await http.post("/graphql", json={"query": CREATE, "variables": variables})
-                if r.status_code != 200 or "errors" in r.json():
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
+                if r.status_code != 200:
+                    errors[f"HTTP {r.status_code}"] += 1
+                elif "errors" in (body := r.json()):
+                    errors[str(body["errors"][0].get("extensions", {}).get("code"))] += 1
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
 
         start = time.perf_counter()
         while (now := time.perf_counter() - start) < seconds:
@@ -92,15 +96,18 @@ async def main_async(minutes: float, rate: float | None) -> None:
             sent, errors = await paced(url, secret, runs, rate, minutes * 60 - warmup)
             rss_end = proc.memory_info().rss
     growth = (rss_end - rss_start) / rss_start * 100
+    total_errors = sum(errors.values())
     print(
         f"{'rate req/s':>11}{'minutes':>9}{'requests':>10}{'errors':>8}"
         f"{'RSS start MB':>14}{'RSS end MB':>12}{'growth %':>10}"
     )
     print(
-        f"{rate:>11.1f}{minutes:>9.1f}{sent:>10}{errors:>8}{rss_start / 2**20:>14.1f}"
+        f"{rate:>11.1f}{minutes:>9.1f}{sent:>10}{total_errors:>8}{rss_start / 2**20:>14.1f}"
         f"{rss_end / 2**20:>12.1f}{growth:>10.1f}"
     )
-    print("PASS" if errors == 0 and growth < 10 else "FAIL")
+    if errors:
+        print("errors:", ", ".join(f"{kind} x{n}" for kind, n in errors.most_common()))
+    print("PASS" if total_errors == 0 and growth < 10 else "FAIL")
 
 
 def main() -> None:
