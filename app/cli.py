@@ -101,6 +101,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
                 workers=workers,
                 log_level="info",
                 access_log=False,
+                timeout_keep_alive=settings.keep_alive_seconds,
             )
     except (SettingsError, EmbeddedStartError) as exc:
         raise click.ClickException(str(exc)) from None

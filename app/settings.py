@@ -21,6 +21,11 @@ class Settings:
     data_dir: Path = Path(".plaudit")
     host: str = "127.0.0.1"
     port: int = 8000
+    # How long an idle HTTP connection is kept open. Longer than a load balancer's
+    # idle timeout (60 s on AWS ALB), so the balancer, never the server, closes it:
+    # a server closing first races the next request on that connection (a 502 at
+    # the balancer; a reset at a client that pools connections).
+    keep_alive_seconds: int = 75
     secret_keys: tuple[str, ...] = ()
     public_url: str | None = None
     # Presigned tokens: default and largest lifetime, in seconds.
@@ -100,6 +105,7 @@ class Settings:
             data_dir=data_dir,
             host=env.get("PLAUDIT_HOST") or "127.0.0.1",
             port=_int(env, "PLAUDIT_PORT", 8000, 0, 65535),
+            keep_alive_seconds=_int(env, "PLAUDIT_KEEP_ALIVE_SECONDS", 75, 1, 3600),
             secret_keys=tuple(keys),
             public_url=public_url,
             token_default_ttl=_int(env, "PLAUDIT_TOKEN_DEFAULT_TTL", 3 * 3600, 60, 10**9),

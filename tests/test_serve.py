@@ -3,6 +3,7 @@ it runs, Ctrl-C stops both, and the data survive a restart."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import stat
@@ -104,6 +105,14 @@ def test_serve_cli_and_restart(data_dir: Path) -> None:
             'mutation($id: ID!) { ingestRuns(runs: [{id: $id, name: "kept"}]) { id } }',
             {"id": run_id},
         )
+        # An idle connection outlives uvicorn's default 5 s keep-alive.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read()
+        time.sleep(6)
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().status == 200
+        connection.close()
     finally:
         code, output = server.interrupt()
     assert code == 0, output

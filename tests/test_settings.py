@@ -16,6 +16,7 @@ def test_defaults() -> None:
     assert (s.host, s.port, s.db_name) == ("127.0.0.1", 8000, "plaudit")
     assert s.data_dir == Path(".plaudit")
     assert s.base_url == "http://127.0.0.1:8000"
+    assert s.keep_alive_seconds == 75  # above AWS ALB's 60 s idle timeout
 
 
 def test_values() -> None:
@@ -24,6 +25,7 @@ def test_values() -> None:
             "MONGODB_URI": "mongodb://db:27017",
             "PLAUDIT_DB": "fb",
             "PLAUDIT_PORT": "9000",
+            "PLAUDIT_KEEP_ALIVE_SECONDS": "350",
             "PLAUDIT_SECRET_KEYS": "a" * 32 + ", " + "b" * 40,
             "PLAUDIT_PUBLIC_URL": "https://fb.example.com/",
             "PLAUDIT_TRUSTED_PROXIES": "10.0.0.0/8,127.0.0.1",
@@ -33,6 +35,7 @@ def test_values() -> None:
     assert s.secret_keys == ("a" * 32, "b" * 40)
     assert s.base_url == "https://fb.example.com"
     assert len(s.trusted_proxies) == 2
+    assert s.keep_alive_seconds == 350
 
 
 @pytest.mark.parametrize(
@@ -40,6 +43,7 @@ def test_values() -> None:
     [
         ({"PLAUDIT_PORT": "x"}, "PLAUDIT_PORT must be a whole number"),
         ({"PLAUDIT_PORT": "70000"}, "PLAUDIT_PORT must be between 0 and 65535"),
+        ({"PLAUDIT_KEEP_ALIVE_SECONDS": "0"}, "PLAUDIT_KEEP_ALIVE_SECONDS must be between 1"),
         ({"MONGODB_URI": "postgres://x"}, "MONGODB_URI must start with mongodb://"),
         ({"PLAUDIT_SECRET_KEYS": "short"}, "PLAUDIT_SECRET_KEYS: every key must be at least 32"),
         ({"PLAUDIT_PUBLIC_URL": "example.com"}, "PLAUDIT_PUBLIC_URL must start with http"),
