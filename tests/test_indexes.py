@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
+from app.db import make_client
 from app.store.indexes import INDEXES, SUPERSEDED, ensure_indexes
 
 
@@ -18,7 +17,7 @@ async def test_superseded_indexes_are_dropped_and_others_kept(
         [("project_id", 1), ("run_id", 1), ("key", 1)], name="project_id_1_run_id_1_key_1"
     )
     sync_db["feedback"].create_index([("source_run_id", 1)], name="operator_added")
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
+    client = make_client(mongo_uri)
     try:
         # Two processes starting at once: both try to drop it; neither fails.
         db = client[db_name]

@@ -120,3 +120,17 @@ async def test_early_refusal_is_bounded_by_a_block(app: Starlette) -> None:
     assert granted >= limit - 8 - (max_block(limit) - 1)
     # The holder's unused units are still its to use; then it is refused too.
     assert [await holder.hit("early", limit, window) for _ in range(4)] == [True] * 3 + [False]
+
+
+async def test_leases_of_ended_windows_are_forgotten(app: Starlette) -> None:
+    """A process holds a lease per key and window; ended windows' leases are
+    dropped, so a stream of distinct addresses does not grow memory forever."""
+    db = services(app).stores.rate_limits.collection.database
+    counters = RateLimitCounters(db)
+    for key in ("a", "b"):
+        assert await counters.hit(key, 10, hour())
+    ended = Window.at(time.time() - 7200, 3600)
+    for n in range(5):
+        assert await counters.hit(f"old-{n}", 10, ended)
+    assert await counters.hit("new", 10, hour())
+    assert counters.leases_held == 3  # a, b and new: none of the ended window's

@@ -19,7 +19,7 @@ import time
 from limits import RateLimitItem, parse_many
 
 from app.errors import RateLimited
-from app.store.rate_limits import Quota, RateLimitCounters, Window
+from app.store.rate_limits import Quota, RateLimitCounters, Window, slot
 
 
 class PublicRateLimits:
@@ -38,17 +38,17 @@ class PublicRateLimits:
 
     async def _hit(self, items: list[RateLimitItem], kind: str, who: str, message: str) -> None:
         now = time.time()
-        for item in items:
-            window = Window.at(now, item.get_expiry())
-            key = f"public/{kind}/{who}/{item.amount}per{item.get_expiry()}"
-            if not await self.counters.hit(key, item.amount, window):
+        for limit, window in _windows(items, now):
+            key = f"public/{kind}/{who}/{slot(limit, window)}"
+            if not await self.counters.hit(key, limit, window):
                 retry_after = window.retry_after(now)
                 raise RateLimited(f"{message}; retry in {retry_after} s", retry_after)
 
     def token_quota(self) -> Quota:
         """The per-token limit for a submission now, for ``submit_feedback``."""
-        now = time.time()
-        return Quota(
-            tuple((item.amount, Window.at(now, item.get_expiry())) for item in self.per_token),
-            refusal="too many requests with this token",
-        )
+        return Quota(_windows(self.per_token, time.time()), "too many requests with this token")
+
+
+def _windows(items: list[RateLimitItem], now: float) -> tuple[tuple[int, Window], ...]:
+    """Each limit with the window ``now`` falls in."""
+    return tuple((item.amount, Window.at(now, item.get_expiry())) for item in items)

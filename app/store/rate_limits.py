@@ -81,7 +81,7 @@ class Quota:
     @property
     def first(self) -> dict[str, dict[str, int]]:
         """The quota field of a document created by the first counted change."""
-        return {_slot(limit, w): {"start": w.start, "count": 1} for limit, w in self.limits}
+        return {slot(limit, w): {"start": w.start, "count": 1} for limit, w in self.limits}
 
     def take(self, doc: dict[str, Any]) -> dict[str, Any]:
         """The ``$set`` fields counting one more change of ``doc``; RateLimited
@@ -89,18 +89,19 @@ class Quota:
         counted = doc.get("quota") or {}
         sets: dict[str, Any] = {}
         for limit, window in self.limits:
-            slot = _slot(limit, window)
-            count = counted.get(slot, {}).get("count", 0)
-            if counted.get(slot, {}).get("start") != window.start:
-                count = 0  # a new window
+            name = slot(limit, window)
+            entry = counted.get(name) or {}
+            # A count from an earlier window does not carry over.
+            count = entry.get("count", 0) if entry.get("start") == window.start else 0
             if count >= limit:
                 retry_after = window.retry_after(time.time())
                 raise RateLimited(f"{self.refusal}; retry in {retry_after} s", retry_after)
-            sets[f"quota.{slot}"] = {"start": window.start, "count": count + 1}
+            sets[f"quota.{name}"] = {"start": window.start, "count": count + 1}
         return sets
 
 
-def _slot(limit: int, window: Window) -> str:
+def slot(limit: int, window: Window) -> str:
+    """A limit's name in counter keys and quota fields: ``30per60``."""
     return f"{limit}per{window.seconds}"
 
 
@@ -128,7 +129,12 @@ class RateLimitCounters:
         # journal wait every acknowledged feedback write pays (see app/db.py).
         self.collection = db[COLLECTION].with_options(write_concern=WriteConcern(w=1, j=False))
         self._leases: dict[str, Lease] = {}
-        self._sweep_at = 0.0
+        self._first_end = math.inf  # the earliest end of a held lease's window
+
+    @property
+    def leases_held(self) -> int:
+        """Keys this process holds a lease for (windows not yet swept)."""
+        return len(self._leases)
 
     async def hit(self, key: str, limit: int, window: Window) -> bool:
         """Admit one hit on ``key`` in ``window`` if the limit allows it; False
@@ -138,6 +144,7 @@ class RateLimitCounters:
         if lease is None:
             self._sweep(time.time())
             lease = self._leases[counter] = Lease(window)
+            self._first_end = min(self._first_end, window.end)
         if lease.left == 0 and not lease.full:
             async with lease.lock:  # one lease request per key at a time
                 if lease.left == 0 and not lease.full:
@@ -148,7 +155,7 @@ class RateLimitCounters:
         return True
 
     async def _lease(self, counter: str, limit: int, lease: Lease) -> None:
-        block = min(max(1, lease.block * 2), max_block(limit), limit)
+        block = min(max(1, lease.block * 2), max_block(limit))
         if block > 1 and await self._take(counter, limit, lease.window, block):
             lease.block = lease.left = block
         elif await self._take(counter, limit, lease.window, 1):
@@ -172,10 +179,9 @@ class RateLimitCounters:
             return result.matched_count == 1
 
     def _sweep(self, now: float) -> None:
-        """Forget leases of windows that have ended (at most once a second)."""
-        if now < self._sweep_at:
+        """Forget the leases of windows that have ended (a scan only when one has)."""
+        if now < self._first_end:
             return
-        self._sweep_at = now + 1
-        ended = [c for c, lease in self._leases.items() if lease.window.end <= now]
-        for counter in ended:
-            del self._leases[counter]
+        self._leases = {c: lease for c, lease in self._leases.items() if lease.window.end > now}
+        ends = (lease.window.end for lease in self._leases.values())
+        self._first_end = min(ends, default=math.inf)

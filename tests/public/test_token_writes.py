@@ -62,6 +62,9 @@ async def test_a_widget_post_is_one_write(
     ]
     feedback = [name for name, collection in writes if collection == "feedback"]
     assert feedback == ["insert"] * 10 + ["update"] * 3
+    # A token this process has not seen is a first vote: the insert is tried
+    # without reading first. The changed votes read the record they change.
+    assert len(recorder.on("feedback", "find")) == 3
     counters = [u["q"]["_id"] for c in recorder.on("rate_limits", "update") for u in c["updates"]]
     # The address's counter in blocks of 1, 2, 4, 7 (the default 120/minute's
     # largest): four writes for thirteen posts (in each window, should a minute
