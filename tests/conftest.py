@@ -4,6 +4,7 @@ once per session), or the server at MONGODB_URI. Each test gets its own database
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import pytest
 from pymongo import MongoClient
 from starlette.applications import Starlette
 
+from app.domain import clock
 from app.domain.auth import create_key
 from app.embedded import EmbeddedMongo
 from app.main import create_app
@@ -34,6 +36,16 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedded = EmbeddedMongo(tmp_path_factory.mktemp("embedded"))
     with embedded:
         yield embedded.uri
+
+
+@pytest.fixture
+def rate_limit_window(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Pin the rate limits' clock to 1 s into the next hour, so no minute or hour
+    window ends while the test counts (a test must never race a window's end), and
+    every counter it writes outlives it (their TTL is their window's end)."""
+    at = float((int(time.time()) // 3600 + 1) * 3600 + 1)
+    monkeypatch.setattr(clock, "epoch_seconds", lambda: at)
+    return at
 
 
 @pytest.fixture

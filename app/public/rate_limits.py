@@ -14,10 +14,9 @@ each counted in fixed windows aligned to the clock (app/store/rate_limits.py):
 
 from __future__ import annotations
 
-import time
-
 from limits import RateLimitItem, parse_many
 
+from app.domain import clock
 from app.errors import RateLimited
 from app.store.rate_limits import Quota, RateLimitCounters, Window, slot
 
@@ -37,7 +36,7 @@ class PublicRateLimits:
         await self._hit(self.per_token, "token", token_id, "too many requests with this token")
 
     async def _hit(self, items: list[RateLimitItem], kind: str, who: str, message: str) -> None:
-        now = time.time()
+        now = clock.epoch_seconds()
         for limit, window in _windows(items, now):
             key = f"public/{kind}/{who}/{slot(limit, window)}"
             if not await self.counters.hit(key, limit, window):
@@ -46,7 +45,8 @@ class PublicRateLimits:
 
     def token_quota(self) -> Quota:
         """The per-token limit for a submission now, for ``submit_feedback``."""
-        return Quota(_windows(self.per_token, time.time()), "too many requests with this token")
+        now = clock.epoch_seconds()
+        return Quota(_windows(self.per_token, now), "too many requests with this token", now)
 
 
 def _windows(items: list[RateLimitItem], now: float) -> tuple[tuple[int, Window], ...]:

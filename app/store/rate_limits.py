@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +76,7 @@ class Quota:
 
     limits: tuple[tuple[int, Window], ...]
     refusal: str  # the message when over
+    now: float  # the moment the windows were taken at
 
     @property
     def first(self) -> dict[str, dict[str, int]]:
@@ -94,7 +94,7 @@ class Quota:
             # A count from an earlier window does not carry over.
             count = entry.get("count", 0) if entry.get("start") == window.start else 0
             if count >= limit:
-                retry_after = window.retry_after(time.time())
+                retry_after = window.retry_after(self.now)
                 raise RateLimited(f"{self.refusal}; retry in {retry_after} s", retry_after)
             sets[f"quota.{name}"] = {"start": window.start, "count": count + 1}
         return sets
@@ -142,7 +142,9 @@ class RateLimitCounters:
         counter = f"{key}:{window.start}"
         lease = self._leases.get(counter)
         if lease is None:
-            self._sweep(time.time())
+            # No clock here: the rate limits' clock decided the window, and every
+            # window that ended by its start is over.
+            self._sweep(window.start)
             lease = self._leases[counter] = Lease(window)
             self._first_end = min(self._first_end, window.end)
         if lease.left == 0 and not lease.full:

@@ -12,6 +12,9 @@ from app.settings import Settings
 from tests.conftest import GraphQLClient
 from tests.public.helpers import issue, make_run
 
+# The test counts within one window: the rate limits' clock is pinned.
+pytestmark = pytest.mark.usefixtures("rate_limit_window")
+
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:

@@ -19,6 +19,9 @@ from app.store.rate_limits import Quota, Window
 from tests.conftest import GraphQLClient, services
 from tests.public.helpers import feedback_on, issue, make_run
 
+# Every test counts within one window: the rate limits' clock is pinned.
+pytestmark = pytest.mark.usefixtures("rate_limit_window")
+
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
@@ -83,7 +86,7 @@ async def test_token_limit_holds_under_concurrent_posts(
 def test_quota_counts_per_window() -> None:
     now = time.time()
     window = Window.at(now, 60)
-    quota = Quota(((2, window),), refusal="too many")
+    quota = Quota(((2, window),), refusal="too many", now=now)
     assert quota.first == {"2per60": {"start": window.start, "count": 1}}
     assert quota.take({"quota": quota.first}) == {
         "quota.2per60": {"start": window.start, "count": 2}

@@ -63,7 +63,10 @@ def vote_everywhere(urls: list[str], token: str, n: int) -> Counter[int]:
 
 
 @pytest.fixture
-def two_servers(settings: Settings, sync_db: Any) -> Iterator[tuple[list[str], Keys]]:
+def two_servers(
+    settings: Settings, sync_db: Any, rate_limit_window: float
+) -> Iterator[tuple[list[str], Keys]]:
+    """Two app instances in this process, the rate limits' clock pinned to one window."""
     limited = replace(
         settings, public_rate_limit_per_token="7/minute", public_rate_limit_per_ip="1000/minute"
     )

@@ -23,6 +23,11 @@ from tests.conftest import services
 CREATE = """mutation($input: FeedbackInput!) { createFeedback(input: $input) { id } }"""
 # A request that neither answers nor fails within this long counts as a hang.
 HANG = 30.0
+# The whole scenario, far beyond what a working system needs on a slow machine.
+GIVE_UP = 300.0
+WRITERS = 4
+KILL_AFTER = 40
+AFTER_RESTART = 10
 
 
 @pytest.fixture
@@ -42,6 +47,13 @@ async def test_store_killed_and_restarted(own_store: EmbeddedMongo, settings: Se
     )
     acked: list[str] = []
     unavailable: list[httpx.Response] = []
+    # The fault follows events, not the clock: the store is killed once
+    # KILL_AFTER writes are acknowledged, restarted once a writer has seen the
+    # outage, and every writer goes on until it has had AFTER_RESTART more writes
+    # acknowledged. So the outage is seen, and recovered from, on any machine.
+    enough_acked = asyncio.Event()
+    outage_seen = asyncio.Event()
+    restarted = asyncio.Event()
     async with app.router.lifespan_context(app):
         stores = services(app).stores
         project = await stores.projects.create("faults")
@@ -62,46 +74,48 @@ async def test_store_killed_and_restarted(own_store: EmbeddedMongo, settings: Se
             )
             assert "errors" not in response.json()
 
-            async def write(feedback_id: str) -> httpx.Response:
+            async def write(feedback_id: str) -> None:
+                """Write one record, retrying after 503 with the same id until acknowledged."""
                 body = {
                     "query": CREATE,
                     "variables": {
                         "input": {"id": feedback_id, "runId": run_id, "key": "q", "score": 1}
                     },
                 }
-                return await asyncio.wait_for(http.post("/graphql", json=body), HANG)
+                while True:
+                    response = await asyncio.wait_for(http.post("/graphql", json=body), HANG)
+                    assert response.status_code in (200, 503), response.text
+                    answer = response.json()
+                    if response.status_code == 200 and "errors" not in answer:
+                        acked.append(feedback_id)
+                        if len(acked) >= KILL_AFTER:
+                            enough_acked.set()
+                        return
+                    assert response.status_code == 503, answer
+                    assert response.headers["Retry-After"].isdigit()
+                    assert answer["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+                    unavailable.append(response)
+                    outage_seen.set()
+                    await asyncio.sleep(0.2)  # a client's back-off, not a wait for work
 
-            async def writer(n: int) -> list[str]:
-                """Write n records, retrying each after 503 with the same id."""
-                done = []
-                for _ in range(n):
-                    feedback_id = str(uuid.uuid4())
-                    while True:
-                        response = await write(feedback_id)
-                        assert response.status_code in (200, 503), response.text
-                        body = response.json()
-                        if response.status_code == 200 and "errors" not in body:
-                            done.append(feedback_id)
-                            break
-                        assert response.status_code == 503, body
-                        assert response.headers["Retry-After"].isdigit()
-                        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
-                        unavailable.append(response)
-                        await asyncio.sleep(0.2)
-                return done
+            async def writer() -> None:
+                after_restart = 0
+                while after_restart < AFTER_RESTART:
+                    await write(str(uuid.uuid4()))
+                    if restarted.is_set():
+                        after_restart += 1
 
             async def chaos() -> None:
-                await asyncio.sleep(0.5)
+                await enough_acked.wait()
                 await asyncio.to_thread(own_store.kill)
-                await asyncio.sleep(3)
+                await outage_seen.wait()
                 await asyncio.to_thread(own_store.start)
+                restarted.set()
 
-            results = await asyncio.gather(chaos(), *(writer(40) for _ in range(4)))
-            for done in results[1:]:
-                assert done is not None
-                acked += done
+            async with asyncio.timeout(GIVE_UP):
+                await asyncio.gather(chaos(), *(writer() for _ in range(WRITERS)))
     assert unavailable, "the outage was never observed"
-    assert len(acked) == 160
+    assert len(acked) >= KILL_AFTER + WRITERS * AFTER_RESTART
     check = create_app(replace(settings, mongodb_uri=own_store.uri))
     async with check.router.lifespan_context(check):
         docs: list[dict[str, Any]] = (
