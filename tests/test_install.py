@@ -186,9 +186,14 @@ def running(installed: Installed, tmp_path: Path) -> Iterator[Running]:
         running.cli("projects", "create", "demo")
         yield running
     finally:
-        if serve.process.poll() is None:
-            serve.process.kill()
-        serve.process.communicate(timeout=30)
+        if serve.process.poll() is None:  # the test failed before stopping it
+            try:
+                serve.interrupt()  # Ctrl-C also stops the embedded store
+            except subprocess.TimeoutExpired:
+                serve.process.kill()
+                serve.process.communicate(timeout=30)
+        else:
+            serve.process.communicate(timeout=30)
 
 
 def test_wheel_holds_every_file_under_app(wheel: Path) -> None:
