@@ -21,6 +21,7 @@ from app.db import make_client, ping
 from app.errors import PlauditError
 from app.export.routes import export_download
 from app.graphql.app import PlauditGraphQL
+from app.graphql.ide import graphiql_routes
 from app.graphql.schema import schema
 from app.metrics import MetricsMiddleware, metrics_endpoint
 from app.public.routes import public_routes
@@ -149,6 +150,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *graphiql_routes(),
             Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
             *public_routes(),
             Route("/export/{format}", export_download, methods=["GET"]),

@@ -38,10 +38,18 @@ def plaudit(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 class Server:
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int,
+        *,
+        command: list[str | Path] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
+            command or [sys.executable, "-m", "app.cli", "serve"],
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

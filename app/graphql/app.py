@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult
 from app.domain.auth import authenticate, bearer_secret
 from app.errors import PlauditError, Unauthenticated
 from app.graphql.context import Context
+from app.graphql.ide import graphiql_page
 from app.graphql.loaders import Loaders
 from app.graphql.websocket_auth import ConnectionAck, accept_connection
 from app.services import Services
@@ -37,6 +38,10 @@ class PlauditGraphQL(GraphQL[Context, None]):
                 status_code=exc.status_code,
             )
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package's own files (app/graphql/ide.py), never a CDN."""
+        return graphiql_page(request)
 
     def parse_json(self, data: str | bytes) -> object:
         parsed = super().parse_json(data)

@@ -9,8 +9,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-# widget/ sits at the top of the repository, beside app/ (no build step).
-WIDGET_PATH = Path(__file__).resolve().parents[2] / "widget" / "plaudit-widget.js"
+# Shipped inside the package (no build step), so an installed wheel serves it.
+WIDGET_PATH = Path(__file__).resolve().parent / "static" / "plaudit-widget.js"
 # Browsers revalidate after five minutes; the ETag makes that a 304.
 CACHE_CONTROL = "public, max-age=300, must-revalidate"
 
