@@ -278,6 +278,37 @@ async def origin_allowed(stores: Stores, record: FeedbackToken, origin: str) -> 
     return project is not None and origin in project.allowed_origins
 
 
+NULL_ORIGIN = "null"
+
+
+async def check_page_origin(
+    stores: Stores,
+    record: FeedbackToken,
+    origin: str | None,
+    same_origins: tuple[str, ...],
+    what: str = "feedback",
+) -> None:
+    """Refuse a browser page that may not use this token: OriginNotAllowed.
+
+    ``origin`` is the Origin header, None when there is none: not a browser (curl,
+    a server), which passes. A page may use the token when it is this server
+    (``same_origins``) or its origin is listed on the token or its project. A
+    browser sends ``null`` from a page with no origin of its own (a sandboxed
+    iframe, a ``data:`` URL, a form on a page whose referrer policy hides its
+    origin): it names no site, so no allow-list can hold it, and it is refused."""
+    if origin is None:
+        return
+    origin = origin.lower()
+    if origin == NULL_ORIGIN:
+        raise OriginNotAllowed(
+            f"null origins are not allowed: {what} must come from a page on an allowed "
+            "origin (not a sandboxed iframe or a data: URL), or from a server"
+        )
+    if origin in same_origins or await origin_allowed(stores, record, origin):
+        return
+    raise OriginNotAllowed(f"the origin {origin} may not send {what} with this token")
+
+
 async def origin_listed_anywhere(stores: Stores, origin: str) -> bool:
     """For CORS preflight, which carries no token: is the origin configured on any
     project or live token? (The real request is then checked against its token.)"""
@@ -333,9 +364,9 @@ async def submit_feedback(
     is counted before its use is taken (``limit.hit_token``), so a request over
     the rate limit neither holds a use nor reads as "used up" to the others.
 
-    ``origin`` is the browser's Origin header (None when not sent); a page on an
-    origin not allowed for the token is refused, as is a used-up, revoked or
-    expired token. A vote through the same token is an upsert on the token's
+    ``origin`` is the browser's Origin header (None when not sent); a page that
+    may not use the token is refused (``check_page_origin``), as is a used-up,
+    revoked or expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
     now = datetime.now(UTC)
     # A token this process has just seen has probably voted already (a flip, a
@@ -363,12 +394,7 @@ async def submit_feedback(
     try:
         if record.run_id != claims.run_id or record.key != claims.key:
             raise InvalidToken("this link is not valid")
-        if (
-            origin is not None
-            and origin.lower() not in same_origins
-            and not await origin_allowed(stores, record, origin)
-        ):
-            raise OriginNotAllowed(f"feedback from {origin} is not allowed for this token")
+        await check_page_origin(stores, record, origin, same_origins)
         given = dict(submission.fields)
         retract = "score" in given and given["score"] is None
         if retract:

@@ -9,7 +9,9 @@
 - ``POST /feedback/tokens/{id}``: no API key (the SDK sends one anyway; it is
   ignored). Records ``{score, value, correction, comment, metadata}`` under every
   Plaudit token rule: expiry, revocation, max uses, one record per token (a second
-  submission changes it), rate limits.
+  submission changes it), rate limits, and the origin rule for a browser page (its
+  origin must be listed on the project; ``null`` is refused). JSON only (415
+  otherwise), as the SDK sends: no page elsewhere can post without a preflight.
 - ``GET /feedback/tokens/{id}``: does NOT record, unlike LangSmith. Mail scanners
   open every link in a message, so a GET answers 303 to Plaudit's email page for the
   token, where the person confirms with a POST (a deliberate, documented difference).
@@ -51,7 +53,8 @@ from app.domain.feedback_tokens import (
     submit_feedback,
 )
 from app.errors import BadRequest, NotFound
-from app.public.client import client_hash, client_ip
+from app.public.client import client_hash, client_ip, own_origins, request_origin
+from app.public.content_types import require_json
 from app.store.feedback_tokens import FeedbackToken
 from app.tokens import InvalidToken
 
@@ -172,6 +175,7 @@ async def submit(request: Request) -> Response:
     svc = services(request)
     ip = client_ip(request, svc.settings)
     await svc.public_limits.hit_ip(ip)
+    require_json(request)
     record = await _usable_record(request)
     body = await json_body(request, SUBMIT)
     fields = {k: body[k] for k in ("score", "value", "correction", "comment") if k in body}
@@ -184,8 +188,8 @@ async def submit(request: Request) -> Response:
         Submission(fields),
         via="rest",
         source_type="app",
-        origin=None,
-        same_origins=(),
+        origin=request_origin(request),
+        same_origins=own_origins(request, svc.settings),
         client=client_hash(svc.settings, request, ip),
         limit=svc.public_limits,
     )
