@@ -53,9 +53,11 @@ class TokenRequest:
     max_uses: int | None = None
     allowed_origins: list[str] = field(default_factory=list)
     end_user_id: str | None = None
-    # LangSmith-style: the record's random UUID alone (in the URL) may be used to
-    # submit, as LangSmith's presigned URLs allow. Off for Plaudit's signed tokens.
-    usable_by_id: bool = False
+    # LangSmith-style: a random id in the token's URL alone may be used to submit,
+    # as LangSmith's presigned URLs allow. It is not the record id (which readers
+    # see in listings and in the feedback's source), so reading never grants
+    # writing. Off for Plaudit's signed tokens.
+    usable_by_url: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ async def create_tokens(
                 "revoked_at": None,
                 "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
                 "end_user_id": request.end_user_id,
-                "usable_by_id": request.usable_by_id,
+                **({"url_id": str(uuid.uuid4())} if request.usable_by_url else {}),
                 "created_by": created_by,
                 "created_at": now,
             }
