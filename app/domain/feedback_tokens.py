@@ -53,9 +53,11 @@ class TokenRequest:
     max_uses: int | None = None
     allowed_origins: list[str] = field(default_factory=list)
     end_user_id: str | None = None
-    # LangSmith-style: the record's random UUID alone (in the URL) may be used to
-    # submit, as LangSmith's presigned URLs allow. Off for Plaudit's signed tokens.
-    usable_by_id: bool = False
+    # LangSmith-style: a random id in the token's URL alone may be used to submit,
+    # as LangSmith's presigned URLs allow. It is not the record id (which readers
+    # see in listings and in the feedback's source), so reading never grants
+    # writing. Off for Plaudit's signed tokens.
+    usable_by_url: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ async def create_tokens(
                 "revoked_at": None,
                 "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
                 "end_user_id": request.end_user_id,
-                "usable_by_id": request.usable_by_id,
+                **({"url_id": str(uuid.uuid4())} if request.usable_by_url else {}),
                 "created_by": created_by,
                 "created_at": now,
             }
@@ -278,6 +280,37 @@ async def origin_allowed(stores: Stores, record: FeedbackToken, origin: str) -> 
     return project is not None and origin in project.allowed_origins
 
 
+NULL_ORIGIN = "null"
+
+
+async def check_page_origin(
+    stores: Stores,
+    record: FeedbackToken,
+    origin: str | None,
+    same_origins: tuple[str, ...],
+    what: str = "feedback",
+) -> None:
+    """Refuse a browser page that may not use this token: OriginNotAllowed.
+
+    ``origin`` is the Origin header, None when there is none: not a browser (curl,
+    a server), which passes. A page may use the token when it is this server
+    (``same_origins``) or its origin is listed on the token or its project. A
+    browser sends ``null`` from a page with no origin of its own (a sandboxed
+    iframe, a ``data:`` URL, a form on a page whose referrer policy hides its
+    origin): it names no site, so no allow-list can hold it, and it is refused."""
+    if origin is None:
+        return
+    origin = origin.lower()
+    if origin == NULL_ORIGIN:
+        raise OriginNotAllowed(
+            f"null origins are not allowed: {what} must come from a page on an allowed "
+            "origin (not a sandboxed iframe or a data: URL), or from a server"
+        )
+    if origin in same_origins or await origin_allowed(stores, record, origin):
+        return
+    raise OriginNotAllowed(f"the origin {origin} may not send {what} with this token")
+
+
 async def origin_listed_anywhere(stores: Stores, origin: str) -> bool:
     """For CORS preflight, which carries no token: is the origin configured on any
     project or live token? (The real request is then checked against its token.)"""
@@ -333,9 +366,9 @@ async def submit_feedback(
     is counted before its use is taken (``limit.hit_token``), so a request over
     the rate limit neither holds a use nor reads as "used up" to the others.
 
-    ``origin`` is the browser's Origin header (None when not sent); a page on an
-    origin not allowed for the token is refused, as is a used-up, revoked or
-    expired token. A vote through the same token is an upsert on the token's
+    ``origin`` is the browser's Origin header (None when not sent); a page that
+    may not use the token is refused (``check_page_origin``), as is a used-up,
+    revoked or expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
     now = datetime.now(UTC)
     # A token this process has just seen has probably voted already (a flip, a
@@ -363,12 +396,7 @@ async def submit_feedback(
     try:
         if record.run_id != claims.run_id or record.key != claims.key:
             raise InvalidToken("this link is not valid")
-        if (
-            origin is not None
-            and origin.lower() not in same_origins
-            and not await origin_allowed(stores, record, origin)
-        ):
-            raise OriginNotAllowed(f"feedback from {origin} is not allowed for this token")
+        await check_page_origin(stores, record, origin, same_origins)
         given = dict(submission.fields)
         retract = "score" in given and given["score"] is None
         if retract:

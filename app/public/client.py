@@ -53,9 +53,10 @@ def client_hash(settings: Settings, request: Request, ip: str) -> str:
 
 
 def request_origin(request: Request) -> str | None:
-    """The Origin header, normalised; None when absent or "null"."""
+    """The Origin header, normalised; None when absent (not a browser). A browser's
+    ``null`` (a page with no origin of its own) is kept: it is on no allow-list."""
     origin = request.headers.get("origin")
-    if not origin or origin == "null":
+    if not origin or not origin.strip():
         return None
     return origin.strip().lower()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.domain.feedback_tokens import OriginNotAllowed, origin_listed_anywhere
+from app.domain.feedback_tokens import NULL_ORIGIN, OriginNotAllowed, origin_listed_anywhere
 from app.public.client import own_origins, request_origin
 from app.public.responses import json_error
 from app.services import Services
@@ -27,7 +27,7 @@ def allow(origin: str | None) -> dict[str, str]:
 
 async def origin_known(request: Request, services: Services, origin: str | None) -> bool:
     """Whether the origin is this server, or configured on some project or live token."""
-    if origin is None:
+    if origin is None or origin == NULL_ORIGIN:
         return False
     if origin in own_origins(request, services.settings):
         return True
@@ -40,7 +40,11 @@ async def preflight(request: Request) -> Response:
     services: Services = request.app.state.services
     origin = request_origin(request)
     if not await origin_known(request, services, origin):
-        error = OriginNotAllowed(f"origin {origin or '(none)'} is not allowed")
+        error = OriginNotAllowed(
+            "null origins are not allowed"
+            if origin == NULL_ORIGIN
+            else f"origin {origin or '(none)'} is not allowed"
+        )
         return json_error(error, {"Vary": "Origin"})
     return Response(
         status_code=204,

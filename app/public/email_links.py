@@ -33,9 +33,13 @@ TEMPLATES = jinja2.Environment(
 
 # The page holds the token in its URL: never send it on as a Referer, never cache
 # it, keep it out of search engines; and the page needs no script at all.
+# "same-origin", not "no-referrer": under no-referrer a browser posts the page's own
+# form with ``Origin: null``, which the token rules refuse (a sandboxed frame
+# elsewhere sends the same); same-origin keeps the real origin on that post and
+# still sends no Referer to any other site.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (

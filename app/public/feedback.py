@@ -21,6 +21,7 @@ from app.domain.feedback_tokens import (
 from app.errors import BadRequest, PlauditError
 from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
+from app.public.content_types import require_json
 from app.public.responses import json_error, parse_json_object, read_body
 from app.services import Services
 from app.settings import Settings
@@ -78,6 +79,7 @@ async def post_feedback(request: Request) -> Response:
     try:
         ip = client_ip(request, settings)
         await services.public_limits.hit_ip(ip)
+        require_json(request)
         body = parse_json_object(await read_body(request, settings.public_max_body_bytes))
         token, submission = parse_submission(body, settings)
         claims = read_claims(services.feedback_tokens, settings, token)

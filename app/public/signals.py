@@ -11,11 +11,17 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.domain.feedback_tokens import OriginNotAllowed, open_token, origin_allowed, read_claims
+from app.domain.feedback_tokens import (
+    OriginNotAllowed,
+    check_page_origin,
+    open_token,
+    read_claims,
+)
 from app.errors import PlauditError
 from app.implicit_signals import handle_public_signal
 from app.public import cors
 from app.public.client import client_ip, own_origins, request_origin
+from app.public.content_types import require_json
 from app.public.responses import json_error, parse_json_object, read_body
 from app.services import Services
 from app.tokens import InvalidToken
@@ -27,6 +33,7 @@ async def post_signal(request: Request) -> Response:
     origin = request_origin(request)
     try:
         await services.public_limits.hit_ip(client_ip(request, settings))
+        require_json(request)
         body = parse_json_object(await read_body(request, settings.public_max_body_bytes))
         token = body.pop("token", None)
         if not isinstance(token, str):
@@ -34,12 +41,9 @@ async def post_signal(request: Request) -> Response:
         claims = read_claims(services.feedback_tokens, settings, token)
         await services.public_limits.hit_token(claims.jti)
         record = await open_token(services.stores, claims)
-        if (
-            origin is not None
-            and origin not in own_origins(request, settings)
-            and not await origin_allowed(services.stores, record, origin)
-        ):
-            raise OriginNotAllowed(f"signals from {origin} are not allowed for this token")
+        await check_page_origin(
+            services.stores, record, origin, own_origins(request, settings), what="signals"
+        )
         result = await handle_public_signal(services, record, body)
     except PlauditError as exc:
         readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(

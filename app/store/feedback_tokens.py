@@ -1,6 +1,9 @@
 """Presigned feedback tokens: the server-side record behind each signed token.
 
-The record's ``_id`` is the token's ``jti``. Expiry, uses and revocation live here;
+The record's ``_id`` is the token's ``jti``: a handle, shown to readers, never a
+credential. A LangSmith-style token also has a ``url_id``, the random id in its URL,
+which alone authorises a submission and so is shown only to the keys that create
+tokens. Expiry, uses and revocation live here;
 a TTL index on ``expires_at`` deletes records once they have expired (expiry is
 still checked on every use: the TTL monitor runs only once a minute).
 """
@@ -29,7 +32,8 @@ class FeedbackToken:
     revoked_at: datetime | None
     allowed_origins: list[str]
     end_user_id: str | None
-    usable_by_id: bool
+    # LangSmith-style tokens: the id in the URL, their credential; None otherwise.
+    url_id: str | None
     created_by: str
     created_at: datetime
 
@@ -46,10 +50,17 @@ class FeedbackToken:
             revoked_at=doc.get("revoked_at"),
             allowed_origins=doc.get("allowed_origins") or [],
             end_user_id=doc.get("end_user_id"),
-            usable_by_id=doc.get("usable_by_id", False),
+            url_id=doc.get("url_id") or _legacy_url_id(doc),
             created_by=doc.get("created_by", ""),
             created_at=doc["created_at"],
         )
+
+
+def _legacy_url_id(doc: dict[str, Any]) -> str | None:
+    """Tokens issued before ``url_id`` existed took their ``_id`` as the URL id
+    (``usable_by_id``). They keep working until they expire (PLAUDIT_TOKEN_MAX_TTL
+    at most); then this can go."""
+    return str(doc["_id"]) if doc.get("usable_by_id") and "url_id" not in doc else None
 
 
 class FeedbackTokenStore:
@@ -82,6 +93,14 @@ class FeedbackTokenStore:
 
     async def get(self, token_id: str) -> FeedbackToken | None:
         doc = await self.collection.find_one({"_id": token_id})
+        return FeedbackToken.from_doc(doc) if doc else None
+
+    async def get_by_url_id(self, url_id: str) -> FeedbackToken | None:
+        """The LangSmith-style token whose URL carries this id."""
+        doc = await self.collection.find_one({"url_id": url_id})
+        if doc is None:
+            legacy = await self.collection.find_one({"_id": url_id, "usable_by_id": True})
+            doc = legacy if legacy is not None and "url_id" not in legacy else None
         return FeedbackToken.from_doc(doc) if doc else None
 
     async def get_in_project(self, project_id: str, token_id: str) -> FeedbackToken | None:

@@ -90,6 +90,9 @@ INDEXES: list[Index] = [
     # Presigned feedback tokens: removed once expired (expiry is also checked on use).
     Index("feedback_tokens", [("expires_at", 1)], {"expireAfterSeconds": 0}),
     Index("feedback_tokens", [("project_id", 1), ("run_id", 1), ("created_at", -1), ("_id", -1)]),
+    # A LangSmith-style token by the id in its URL (its credential). Sparse, not
+    # partial: the embedded store uses a sparse index for an equality match.
+    Index("feedback_tokens", [("url_id", 1)], {"unique": True, "sparse": True}),
     # CORS preflight: is an origin configured on some project or live token?
     Index("feedback_tokens", [("allowed_origins", 1)]),
     Index("projects", [("allowed_origins", 1)]),

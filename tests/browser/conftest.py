@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from app.settings import Settings
-from tests.browser.servers import CHROMIUM_ARGS, LiveApp, live_app
+from tests.browser.servers import CHROMIUM_ARGS, HostPage, LiveApp, host_page, live_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -33,6 +33,28 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def live(settings: Settings, sync_db: Any) -> Iterator[LiveApp]:
     with live_app(settings) as app:
         yield app
+
+
+@pytest.fixture
+def host(live: LiveApp) -> Iterator[HostPage]:
+    """A page of another origin, which the project lists in allowedOrigins."""
+    with host_page() as page:
+        live.graphql(
+            "mutation($o: [String!]) { updateProject(input: {allowedOrigins: $o}) { id } }",
+            {"o": [page.origin]},
+        )
+        yield page
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], errors
 
 
 @pytest.fixture

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import feedback_on, issue, make_run
-from tests.browser.servers import HostPage, LiveApp, host_page
+from tests.browser.servers import HostPage, LiveApp
 
 EVENTS_JS = """
 window.plauditEvents = [];
@@ -19,27 +17,6 @@ for (const name of ["plaudit:submitted", "plaudit:error"]) {
     {type: e.type, detail: e.detail, bubbles: e.bubbles, composed: e.composed}));
 }
 """
-
-
-@pytest.fixture
-def host(live: LiveApp) -> Iterator[HostPage]:
-    with host_page() as page:
-        live.graphql(
-            "mutation($o: [String!]) { updateProject(input: {allowedOrigins: $o}) { id } }",
-            {"o": [page.origin]},
-        )
-        yield page
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], errors
 
 
 def embed(live: LiveApp, host: HostPage, token: str, extra: str = "") -> None:

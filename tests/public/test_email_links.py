@@ -54,7 +54,9 @@ async def test_page_is_safe_and_private(http: httpx.AsyncClient, gql: GraphQLCli
     assert "<script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Did it help?" in page.text
     assert checked_value(page.text) is None  # a mangled score preselects nothing
-    assert page.headers["referrer-policy"] == "no-referrer"
+    # Not no-referrer: with it a browser posts the page's own form with Origin: null,
+    # which is refused. same-origin sends no referrer to any other site.
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
     assert "script-src" not in page.headers["content-security-policy"]  # none allowed
     assert f'action="/f/{token}"' in page.text

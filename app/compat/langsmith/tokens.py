@@ -3,19 +3,23 @@
 - ``POST /feedback/tokens``: one object or an array of ``{run_id, feedback_key,
   feedback_config?, expires_in: {days, hours, minutes} | expires_at}`` (default
   lifetime ``settings.token_default_ttl``, at most ``token_max_ttl``); answers
-  ``{id, url, expires_at}`` (an array for an array). ``id`` is the token record's
-  random UUID and ``url`` ends with it. Grant: ingest.
-- ``GET /feedback/tokens?run_id=&limit=&offset=``: the run's tokens. Grant: read.
+  ``{id, url, expires_at}`` (an array for an array). ``id`` is the token's random
+  URL id and ``url`` ends with it. Grant: ingest.
+- ``GET /feedback/tokens?run_id=&limit=&offset=``: the run's tokens. Grant: ingest,
+  not read: the ids it lists are credentials, and reading must not grant writing.
 - ``POST /feedback/tokens/{id}``: no API key (the SDK sends one anyway; it is
   ignored). Records ``{score, value, correction, comment, metadata}`` under every
   Plaudit token rule: expiry, revocation, max uses, one record per token (a second
-  submission changes it), rate limits.
+  submission changes it), rate limits, and the origin rule for a browser page (its
+  origin must be listed on the project; ``null`` is refused). JSON only (415
+  otherwise), as the SDK sends: no page elsewhere can post without a preflight.
 - ``GET /feedback/tokens/{id}``: does NOT record, unlike LangSmith. Mail scanners
   open every link in a message, so a GET answers 303 to Plaudit's email page for the
   token, where the person confirms with a POST (a deliberate, documented difference).
 
 As in LangSmith, the UUID in the URL is the capability. Only tokens created here
-accept it; Plaudit's own tokens need their signature.
+accept it; Plaudit's own tokens need their signature. It is not the token's record
+id, which readers see (GraphQL ``feedbackTokens``, the feedback's ``token_id``).
 """
 
 from __future__ import annotations
@@ -50,8 +54,9 @@ from app.domain.feedback_tokens import (
     open_token,
     submit_feedback,
 )
-from app.errors import BadRequest, NotFound
-from app.public.client import client_hash, client_ip
+from app.errors import BadRequest, Forbidden, NotFound
+from app.public.client import client_hash, client_ip, own_origins, request_origin
+from app.public.content_types import require_json
 from app.store.feedback_tokens import FeedbackToken
 from app.tokens import InvalidToken
 
@@ -88,12 +93,12 @@ SUBMIT = validator(
 
 def _token_url(request: Request, record: FeedbackToken) -> str:
     settings = services(request).settings
-    return f"{settings.base_url}/api/v1/feedback/tokens/{record.id}"
+    return f"{settings.base_url}/api/v1/feedback/tokens/{record.url_id or record.id}"
 
 
 def _json(request: Request, record: FeedbackToken) -> dict[str, Any]:
     return {
-        "id": record.id,
+        "id": record.url_id or record.id,  # (Plaudit's signed tokens have no URL id)
         "url": _token_url(request, record),
         "expires_at": iso(record.expires_at),
     }
@@ -116,7 +121,7 @@ def _request(body: dict[str, Any]) -> TokenRequest:
         key=body["feedback_key"],
         expires_in=seconds or None,
         expires_at=parse_time(expires_at, "expires_at") if expires_at else None,
-        usable_by_id=True,
+        usable_by_url=True,
     )
 
 
@@ -142,7 +147,13 @@ async def create(request: Request) -> Response:
 
 @endpoint
 async def list_(request: Request) -> Response:
-    who = await principal(request, "read")
+    try:
+        who = await principal(request, "ingest")
+    except Forbidden:
+        raise Forbidden(
+            "listing presigned feedback tokens takes an ingest or admin key: "
+            "their ids are credentials that record feedback"
+        ) from None
     run_id = request.query_params.get("run_id")
     if not run_id:
         raise BadRequest("run_id is required")
@@ -161,8 +172,8 @@ async def _usable_record(request: Request) -> FeedbackToken:
         token_id = v.check_uuid(token_id, "token")
     except BadRequest:
         raise InvalidToken("this link is not valid") from None
-    record = await services(request).stores.feedback_tokens.get(token_id)
-    if record is None or not record.usable_by_id:
+    record = await services(request).stores.feedback_tokens.get_by_url_id(token_id)
+    if record is None:
         raise NotFound("no such feedback token")
     return record
 
@@ -172,6 +183,7 @@ async def submit(request: Request) -> Response:
     svc = services(request)
     ip = client_ip(request, svc.settings)
     await svc.public_limits.hit_ip(ip)
+    require_json(request)
     record = await _usable_record(request)
     body = await json_body(request, SUBMIT)
     fields = {k: body[k] for k in ("score", "value", "correction", "comment") if k in body}
@@ -184,8 +196,8 @@ async def submit(request: Request) -> Response:
         Submission(fields),
         via="rest",
         source_type="app",
-        origin=None,
-        same_origins=(),
+        origin=request_origin(request),
+        same_origins=own_origins(request, svc.settings),
         client=client_hash(svc.settings, request, ip),
         limit=svc.public_limits,
     )

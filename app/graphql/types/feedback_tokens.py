@@ -15,7 +15,12 @@ from app.store.feedback_tokens import FeedbackToken as FeedbackTokenRecord
 @strawberry.type(description="A presigned feedback token's record (never the token itself).")
 class FeedbackToken:
     record: strawberry.Private[FeedbackTokenRecord]
-    id: strawberry.ID = strawberry.field(description="The token's record id (its jti).")
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "The token's record id (its jti), as revokeFeedbackToken takes it. Not a "
+            "credential: a LangSmith-style token's URL carries another id."
+        )
+    )
     run_id: strawberry.ID
     key: str
     expires_at: datetime
