@@ -19,6 +19,7 @@ from app.embedded import EmbeddedStartError
 from app.errors import PlauditError
 from app.export.cli import export as export_command
 from app.runtime import database
+from app.serve_process import SERVE_PID, exit_cleanly_on_signals
 from app.settings import Settings, SettingsError
 from app.store import Stores
 from app.store.indexes import ensure_indexes
@@ -82,6 +83,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     settings = _settings()
     host = host or settings.host
     port = port if port is not None else settings.port
+    exit_cleanly_on_signals(workers)
     try:
         with database(settings, share=True) as resolved:
             assert resolved.mongodb_uri is not None
@@ -92,9 +94,10 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
             os.environ["MONGODB_URI"] = resolved.mongodb_uri
             os.environ["PLAUDIT_SECRET_KEYS"] = ",".join(resolved.secret_keys)
             os.environ["PLAUDIT_EMBEDDED"] = "1" if resolved.embedded else "0"
+            os.environ[SERVE_PID] = str(os.getpid())
             click.echo(f"Plaudit on http://{host}:{port}  (GraphiQL at /graphql)", err=True)
             uvicorn.run(
-                "app.main:app_from_env",
+                "app.serve_process:app_factory",
                 factory=True,
                 host=host,
                 port=port,

@@ -13,7 +13,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from app.embedded import EmbeddedMongo
+from app.embedded import DataDirInUse, EmbeddedMongo
 from app.settings import Settings
 
 
@@ -43,22 +43,32 @@ def database(settings: Settings, *, share: bool = False) -> Iterator[Settings]:
     """Yield settings with ``mongodb_uri`` set, starting the embedded server if needed.
 
     With ``share`` (the server process), the embedded server's address is written
-    to the data directory so CLI commands run meanwhile can reach it."""
+    to the data directory so CLI commands run meanwhile can reach it; without it,
+    a server another process owns is used when it answers."""
     settings = settings.with_secret_keys_from_data_dir()
     if settings.mongodb_uri is not None:
         yield settings
         return
-    uri = _running_embedded_uri(settings)
-    if uri is not None:
-        yield replace(settings, mongodb_uri=uri)
-        return
     embedded = EmbeddedMongo(settings.data_dir)
-    with embedded:
-        marker = _marker(settings)
+    shared_uri = None
+    try:
+        embedded.start()
+    except DataDirInUse:
+        # Another live process owns the directory; a `plaudit serve` shares its server.
+        shared_uri = None if share else _running_embedded_uri(settings)
+        if shared_uri is None:
+            raise
+    if shared_uri is not None:
+        yield replace(settings, mongodb_uri=shared_uri)
+        return
+    marker = _marker(settings)
+    try:
+        # We own the directory now: a marker left here is a killed server's.
+        marker.unlink(missing_ok=True)
         if share:
             marker.write_text(json.dumps({"uri": embedded.uri, "pid": os.getpid()}))
-        try:
-            yield replace(settings, mongodb_uri=embedded.uri)
-        finally:
-            if share:
-                marker.unlink(missing_ok=True)
+        yield replace(settings, mongodb_uri=embedded.uri)
+    finally:
+        if share:
+            marker.unlink(missing_ok=True)
+        embedded.stop()
