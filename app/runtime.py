@@ -14,7 +14,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from app.embedded import DataDirInUse, EmbeddedMongo
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 
 
 def _marker(settings: Settings) -> Path:
@@ -38,13 +38,30 @@ def _running_embedded_uri(settings: Settings) -> str | None:
     return uri
 
 
+def require_data_dir(settings: Settings) -> None:
+    """Fail, creating nothing, unless the embedded database's data directory exists
+    (for commands that read data: an empty new directory would only mislead)."""
+    if settings.mongodb_uri is not None or (settings.data_dir / "db").is_dir():
+        return
+    raise SettingsError(
+        f"no Plaudit data directory at {settings.data_dir.resolve()}: set PLAUDIT_DATA_DIR "
+        "to the one `plaudit serve` uses (default: .plaudit in the current directory), "
+        "or MONGODB_URI to use a MongoDB server"
+    )
+
+
 @contextlib.contextmanager
-def database(settings: Settings, *, share: bool = False) -> Iterator[Settings]:
+def database(
+    settings: Settings, *, share: bool = False, create: bool = False
+) -> Iterator[Settings]:
     """Yield settings with ``mongodb_uri`` set, starting the embedded server if needed.
 
     With ``share`` (the server process), the embedded server's address is written
     to the data directory so CLI commands run meanwhile can reach it; without it,
-    a server another process owns is used when it answers."""
+    a server another process owns is used when it answers. Without ``create``, a
+    data directory that does not exist is an error (:func:`require_data_dir`)."""
+    if not create:
+        require_data_dir(settings)
     settings = settings.with_secret_keys_from_data_dir()
     if settings.mongodb_uri is not None:
         yield settings
