@@ -15,10 +15,12 @@ from app.autofeedback.cli import autofeedback
 from app.cli_tokens import tokens
 from app.db import DatabaseUnavailable, make_client, ping
 from app.domain.auth import ROLES, create_key
+from app.domain.projects import check_project_name, create_project
 from app.embedded import EmbeddedStartError
 from app.errors import PlauditError
 from app.export.cli import export as export_command
 from app.runtime import database
+from app.serve_process import SERVE_PID, exit_cleanly_on_signals
 from app.settings import Settings, SettingsError
 from app.store import Stores
 from app.store.indexes import ensure_indexes
@@ -33,15 +35,27 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
-    """Run ``fn`` against the configured database (embedded when MONGODB_URI is unset)."""
-    return _with_settings_and_stores(lambda _settings, stores: fn(stores))
+DATABASE_HELP = (
+    "The database: the MongoDB at MONGODB_URI if set, otherwise the embedded one in "
+    "PLAUDIT_DATA_DIR (default: .plaudit in the current directory), reached through "
+    "the `plaudit serve` running on that directory, or started for the command. Only "
+    "`serve` and `projects create` create a data directory."
+)
 
 
-def _with_settings_and_stores(fn: Callable[[Settings, Stores], Awaitable[T]]) -> T:
+def _with_stores(fn: Callable[[Stores], Awaitable[T]], *, create: bool = False) -> T:
+    """Run ``fn`` against the configured database (embedded when MONGODB_URI is unset).
+
+    Without ``create``, an embedded data directory that does not exist is an error."""
+    return _with_settings_and_stores(lambda _settings, stores: fn(stores), create=create)
+
+
+def _with_settings_and_stores(
+    fn: Callable[[Settings, Stores], Awaitable[T]], *, create: bool = False
+) -> T:
     """Like _with_stores, also passing the resolved settings (secret keys included)."""
     try:
-        with database(_settings()) as settings:
+        with database(_settings(), create=create) as settings:
             assert settings.mongodb_uri is not None
             uri = settings.mongodb_uri
 
@@ -82,8 +96,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     settings = _settings()
     host = host or settings.host
     port = port if port is not None else settings.port
+    exit_cleanly_on_signals(workers)
     try:
-        with database(settings, share=True) as resolved:
+        with database(settings, share=True, create=True) as resolved:
             assert resolved.mongodb_uri is not None
             if resolved.embedded:
                 click.echo(f"embedded database: {resolved.data_dir / 'db'}", err=True)
@@ -92,9 +107,10 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
             os.environ["MONGODB_URI"] = resolved.mongodb_uri
             os.environ["PLAUDIT_SECRET_KEYS"] = ",".join(resolved.secret_keys)
             os.environ["PLAUDIT_EMBEDDED"] = "1" if resolved.embedded else "0"
+            os.environ[SERVE_PID] = str(os.getpid())
             click.echo(f"Plaudit on http://{host}:{port}  (GraphiQL at /graphql)", err=True)
             uvicorn.run(
-                "app.main:app_from_env",
+                "app.serve_process:app_factory",
                 factory=True,
                 host=host,
                 port=port,
@@ -112,18 +128,30 @@ def projects() -> None:
     """Projects: every run and piece of feedback belongs to one."""
 
 
-@projects.command("create")
-@click.argument("name")
-def projects_create(name: str) -> None:
-    async def run(stores: Stores) -> Any:
-        return await stores.projects.create(name)
+def _project_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # Checked before anything is created.
+    try:
+        return check_project_name(value)
+    except PlauditError as exc:
+        raise click.BadParameter(exc.message) from None
 
-    project = _with_stores(run)
+
+@projects.command("create")
+@click.argument("name", callback=_project_name)
+def projects_create(name: str) -> None:
+    """Create a project (and the data directory, when it does not exist yet)."""
+
+    async def run(stores: Stores) -> Any:
+        return await create_project(stores, name)
+
+    project = _with_stores(run, create=True)
     click.echo(f"created project {project.name} ({project.id})")
 
 
 @projects.command("list")
 def projects_list() -> None:
+    """List the projects."""
+
     async def run(stores: Stores) -> Any:
         return await stores.projects.list()
 
@@ -141,6 +169,8 @@ def keys() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", default="", help="A label for the key.")
 def keys_create(project_name: str, role: str, name: str) -> None:
+    """Create an API key; prints its secret, once."""
+
     async def run(stores: Stores) -> Any:
         project = await stores.projects.by_name(project_name)
         if project is None:
@@ -158,6 +188,8 @@ def keys_create(project_name: str, role: str, name: str) -> None:
 @keys.command("list")
 @click.option("--project", "project_name", default=None, help="Only this project's keys.")
 def keys_list(project_name: str | None) -> None:
+    """List API keys (never their secrets)."""
+
     async def run(stores: Stores) -> Any:
         names = {p.id: p.name for p in await stores.projects.list()}
         project_id = None
@@ -180,6 +212,8 @@ def keys_list(project_name: str | None) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
+    """Revoke an API key by its id."""
+
     async def run(stores: Stores) -> Any:
         return await stores.api_keys.revoke(key_id)
 
@@ -216,6 +250,16 @@ def rollups_rebuild(project_name: str | None, key: str | None) -> None:
 
     for name, count in _with_stores(run):
         click.echo(f"{name}: {count} rollups rebuilt")
+
+
+def _add_database_help(command: click.Command) -> None:
+    command.epilog = DATABASE_HELP
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _add_database_help(subcommand)
+
+
+_add_database_help(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

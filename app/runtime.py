@@ -13,8 +13,8 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from app.embedded import EmbeddedMongo
-from app.settings import Settings
+from app.embedded import DataDirInUse, EmbeddedMongo
+from app.settings import Settings, SettingsError
 
 
 def _marker(settings: Settings) -> Path:
@@ -38,27 +38,54 @@ def _running_embedded_uri(settings: Settings) -> str | None:
     return uri
 
 
+def require_data_dir(settings: Settings) -> None:
+    """Fail, creating nothing, unless the embedded database's data directory exists
+    (for commands that read data: an empty new directory would only mislead)."""
+    if settings.mongodb_uri is not None or (settings.data_dir / "db").is_dir():
+        return
+    raise SettingsError(
+        f"no Plaudit data directory at {settings.data_dir.resolve()}: set PLAUDIT_DATA_DIR "
+        "to the one `plaudit serve` uses (default: .plaudit in the current directory), "
+        "or MONGODB_URI to use a MongoDB server"
+    )
+
+
 @contextlib.contextmanager
-def database(settings: Settings, *, share: bool = False) -> Iterator[Settings]:
+def database(
+    settings: Settings, *, share: bool = False, create: bool = False
+) -> Iterator[Settings]:
     """Yield settings with ``mongodb_uri`` set, starting the embedded server if needed.
 
     With ``share`` (the server process), the embedded server's address is written
-    to the data directory so CLI commands run meanwhile can reach it."""
+    to the data directory so CLI commands run meanwhile can reach it; without it,
+    a server another process owns is used when it answers. Without ``create``, a
+    data directory that does not exist is an error (:func:`require_data_dir`)."""
+    if not create:
+        require_data_dir(settings)
     settings = settings.with_secret_keys_from_data_dir()
     if settings.mongodb_uri is not None:
         yield settings
         return
-    uri = _running_embedded_uri(settings)
-    if uri is not None:
-        yield replace(settings, mongodb_uri=uri)
-        return
     embedded = EmbeddedMongo(settings.data_dir)
-    with embedded:
-        marker = _marker(settings)
+    shared_uri = None
+    try:
+        embedded.start()
+    except DataDirInUse:
+        # Another live process owns the directory; a `plaudit serve` shares its server.
+        shared_uri = None if share else _running_embedded_uri(settings)
+        if shared_uri is None:
+            raise
+    if shared_uri is not None:
+        yield replace(settings, mongodb_uri=shared_uri)
+        return
+    marker = _marker(settings)
+    try:
+        # We own the directory now: a marker left here is a killed server's.
+        marker.unlink(missing_ok=True)
         if share:
             marker.write_text(json.dumps({"uri": embedded.uri, "pid": os.getpid()}))
-        try:
-            yield replace(settings, mongodb_uri=embedded.uri)
-        finally:
-            if share:
-                marker.unlink(missing_ok=True)
+        yield replace(settings, mongodb_uri=embedded.uri)
+    finally:
+        if share:
+            marker.unlink(missing_ok=True)
+        embedded.stop()

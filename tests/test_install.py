@@ -42,7 +42,7 @@ from tests.browser.graphiql import (
 )
 from tests.browser.servers import CHROMIUM_ARGS
 from tests.live import free_port
-from tests.test_serve import Server
+from tests.serve import Server
 
 REPO = Path(__file__).resolve().parents[1]
 # What the build needs: pyproject.toml names the readme and the licence file.
@@ -178,7 +178,8 @@ def running(installed: Installed, tmp_path: Path) -> Iterator[Running]:
     serve = Server(
         {**env, "PLAUDIT_TEST_OPEN_LOG": str(open_log)},
         port,
-        command=[installed.bin / "plaudit", "serve"],
+        log=tmp_path / "serve.log",
+        plaudit=installed.bin / "plaudit",
         cwd=workdir,
     )
     try:
@@ -187,13 +188,7 @@ def running(installed: Installed, tmp_path: Path) -> Iterator[Running]:
         yield running
     finally:
         if serve.process.poll() is None:  # the test failed before stopping it
-            try:
-                serve.interrupt()  # Ctrl-C also stops the embedded store
-            except subprocess.TimeoutExpired:
-                serve.process.kill()
-                serve.process.communicate(timeout=30)
-        else:
-            serve.process.communicate(timeout=30)
+            serve.stop()  # Ctrl-C also stops the embedded store
 
 
 def test_wheel_holds_every_file_under_app(wheel: Path) -> None:
@@ -239,8 +234,7 @@ def test_installed_wheel_serves_everything_offline(
     assert traffic.errors == []
     assert traffic.requests and all(u.startswith(url + "/") for u in traffic.requests)
 
-    code, output = running.serve.interrupt()
-    assert code == 0, output
+    assert running.serve.stop() == 0, running.serve.output()
     read = [Path(p) for p in running.opened().read_text().splitlines()]
     from_package = {
         path.relative_to(installed.site_packages).as_posix()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ def test_two_servers_on_one_data_dir(tmp_path: Path) -> None:
     with EmbeddedMongo(tmp_path):
         with pytest.raises(EmbeddedStartError) as caught:
             EmbeddedMongo(tmp_path, timeout=20).start()
-        assert "is in use by another process" in str(caught.value)
+        assert f"is in use by another process (pid {os.getpid()}," in str(caught.value)
 
 
 def test_embedded_store_is_used_without_retryable_writes(tmp_path: Path) -> None:

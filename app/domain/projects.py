@@ -1,0 +1,25 @@
+"""Projects: the rules for creating one."""
+
+from __future__ import annotations
+
+from app.domain.validation import check_text
+from app.errors import BadRequest
+from app.store import Stores
+from app.store.projects import Project
+
+
+def check_project_name(name: str) -> str:
+    """A project is found by its exact name, so the name must be one a person can
+    type back: not empty, no spaces around it."""
+    if not name.strip():
+        raise BadRequest("a project name must not be empty", field="name")
+    if name != name.strip():
+        raise BadRequest(
+            f"a project name must not start or end with spaces, got {name!r}", field="name"
+        )
+    check_text(name, "name")
+    return name
+
+
+async def create_project(stores: Stores, name: str) -> Project:
+    return await stores.projects.create(check_project_name(name))
