@@ -11,6 +11,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from app.domain.auth import authenticate, bearer_secret
@@ -19,10 +21,18 @@ from app.graphql.context import Context
 from app.graphql.ide import graphiql_page
 from app.graphql.loaders import Loaders
 from app.graphql.websocket_auth import ConnectionAck, accept_connection
+from app.graphql.websocket_handler import KeyCheckingWSHandler
 from app.services import Services
 
 
 class PlauditGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = KeyCheckingWSHandler
+
+    def __init__(self, schema: BaseSchema, **options: Any) -> None:
+        # Only graphql-transport-ws, whose handler checks the API key for as long
+        # as the socket is open; the legacy graphql-ws protocol would not.
+        super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -80,6 +90,7 @@ class PlauditGraphQL(GraphQL[Context, None]):
             services=services,
             principal=principal,
             auth_error=auth_error,
+            socket_secret=secret if isinstance(request, WebSocket) else None,
             loaders=Loaders.build(services.stores, principal.project_id if principal else None),
         )
 

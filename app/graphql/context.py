@@ -30,6 +30,8 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
     # The graphql-transport-ws connection_init payload (set by Strawberry).
     connection_params: dict[str, Any] | None = None
+    # A WebSocket's API key, checked again for every operation on the socket.
+    socket_secret: str | None = field(default=None, repr=False)
 
     @property
     def stores(self) -> Stores:

@@ -4,117 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from app.domain.auth import create_key
 from app.domain.feedback import FeedbackWrite, create_feedback
-from app.domain.runs import RunWrite, ingest_runs
 from app.main import create_app
 from app.settings import Settings
 from app.store import Stores
-from tests.conftest import Keys
+from tests.live_events.sockets import (
+    CREATE,
+    first_message,
+    graphql,
+    next_message,
+    open_subscription,
+    project,
+    runs,
+)
 from tests.pipelines_support import CHANGE, LiveServer, serve
 
-SUBSCRIBE = """subscription($keys: [String!], $runIds: [ID!]) {
-  feedbackEvents(keys: $keys, runIds: $runIds) {
-    kind at feedback { id runId key score comment retracted }
-  }
-}"""
-CREATE = """mutation($input: FeedbackInput!) { createFeedback(input: $input) { id } }"""
 UPDATE = """mutation($id: ID!) {
   updateFeedback(id: $id, input: {score: false, comment: "no"}) { id }
 }"""
-
-
-@pytest.fixture
-async def stores(mongo_uri: str, db_name: str, sync_db: Any) -> AsyncIterator[Stores]:
-    """The test's own connection to the database the servers use."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
-    yield Stores.open(client[db_name])
-    await client.close()
-
-
-async def project(stores: Stores, name: str) -> Keys:
-    record = await stores.projects.create(name)
-    secrets = {
-        role: (await create_key(stores, record.id, role))[1] for role in ("admin", "ingest", "read")
-    }
-    return Keys(project_id=record.id, **secrets)
-
-
-@pytest.fixture
-async def server(settings: Settings, stores: Stores) -> AsyncIterator[LiveServer]:
-    running = await asyncio.to_thread(serve, create_app(settings))
-    yield running
-    await asyncio.to_thread(running.stop)
-
-
-async def runs(stores: Stores, project_id: str, count: int) -> list[str]:
-    ids = [str(uuid.uuid4()) for _ in range(count)]
-    await ingest_runs(stores, project_id, [RunWrite(id=i) for i in ids])
-    return ids
-
-
-async def open_subscription(
-    server: LiveServer, key: str | None, variables: dict[str, Any] | None = None
-) -> ClientConnection:
-    ws = await connect(server.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
-    payload = {"Authorization": f"Bearer {key}"} if key else {}
-    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-    ack = json.loads(await ws.recv())
-    assert ack["type"] == "connection_ack", ack
-    await ws.send(
-        json.dumps(
-            {
-                "id": "1",
-                "type": "subscribe",
-                "payload": {"query": SUBSCRIBE, "variables": variables or {}},
-            }
-        )
-    )
-    return ws
-
-
-async def graphql(server: LiveServer, key: str, query: str, variables: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
-
-
-async def first_message(
-    ws: ClientConnection, write: Callable[[], Awaitable[str]]
-) -> tuple[dict[str, Any], set[str]]:
-    """Write until the subscriber hears something: the server registers a
-    subscription a moment after the subscribe message, and nothing says when."""
-    written: set[str] = set()
-    for _ in range(120):
-        written.add(await write())
-        try:
-            message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
-        except TimeoutError:
-            continue
-        return message, written
-    raise AssertionError("the subscriber never heard an event")
-
-
-async def next_message(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 30))
-    return message
 
 
 async def test_subscriber_receives_changes_written_by_other_requests(
