@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest schema chromium clean
+.PHONY: run test lint typecheck pytest schema chromium node clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ run: $(VENV)/.installed-run
 chromium:
 	@bash scripts/ensure-chromium
 
+node:
+	@bash scripts/ensure-node
+
+# The JavaScript clients the tests drive, exactly as pinned in the lockfile.
+JS := tests/js
+$(JS)/node_modules/.package-lock.json: $(JS)/package-lock.json | node
+	npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -30,7 +38,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test chromium
+pytest: $(VENV)/.installed-test chromium $(JS)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -39,4 +47,4 @@ schema: $(VENV)/.installed-run
 	$(BIN)/strawberry export-schema app.graphql.schema:schema --output schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules
