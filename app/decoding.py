@@ -55,18 +55,23 @@ def decode_json(data: bytes | str, what: str = "the request body") -> Any:
     if _nests_deeper(unescaped, MAX_NESTING):
         raise InvalidJson(f"{what} is nested more than {MAX_NESTING} levels deep")
     try:
-        value = json.loads(text, parse_constant=_no_constant, **_number_hooks(raw))
-    except json.JSONDecodeError as exc:
-        raise InvalidJson(f"{what} is not valid JSON: {exc}") from None
-    except _NotJson as exc:
-        raise InvalidJson(f"{what} is not valid JSON: {exc} is not a JSON value") from None
+        value = _parse(text, what, parse_constant=_no_constant, **_number_hooks(raw))
     except _Unrepresentable:
         # Parse again with stand-ins, to say where the number is.
-        _refuse(json.loads(text, parse_int=_mark_int, parse_float=_mark_float), what)
+        _refuse(_parse(text, what, parse_int=_mark_int, parse_float=_mark_float), what)
         raise NumberOutOfRange(f"{what} holds a number that does not fit") from None
     if _may_hold_lone_surrogate(unescaped):
         _refuse(value, what)
     return value
+
+
+def _parse(text: str, what: str, **hooks: Any) -> Any:
+    try:
+        return json.loads(text, **hooks)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(f"{what} is not valid JSON: {exc}") from None
+    except _NotJson as exc:
+        raise InvalidJson(f"{what} is not valid JSON: {exc} is not a JSON value") from None
 
 
 def check_json_value(value: Any, what: str) -> Any:

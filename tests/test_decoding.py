@@ -161,6 +161,20 @@ def test_integers_outside_64_bits_are_refused_naming_the_path(text: str, shown: 
     assert refused.value.http_status == 400 and refused.value.code == "NUMBER_OUT_OF_RANGE"
 
 
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"[99999999999999999999, ", InvalidJson),  # cut short after the number
+        (b"[99999999999999999999, NaN]", NumberOutOfRange),
+        (b"[NaN, 99999999999999999999]", InvalidJson),
+        (b'["\\ud800", 99999999999999999999]', InvalidJson),  # the first problem
+    ],
+)
+def test_a_number_that_does_not_fit_and_something_else(raw: bytes, error: type[BadRequest]) -> None:
+    with pytest.raises(error):
+        decode_json(raw)
+
+
 @pytest.mark.parametrize("text", ["1e400", "-1E+999", "1" + "0" * 400 + ".5"])
 def test_floats_that_overflow_are_refused(text: str) -> None:
     with pytest.raises(NumberOutOfRange, match=r"score is .* too large for a 64-bit float"):
