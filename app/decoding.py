@@ -134,8 +134,9 @@ _NOT_QUOTE_OR_BRACKET = bytes(b for b in range(256) if b not in b'"[]{}')
 
 def _nests_deeper(unescaped: bytes, limit: int) -> bool:
     """Whether brackets outside strings nest deeper than ``limit``, from bytes whose
-    escaped backslashes are gone. C-speed string operations only: on a 4 MB body it
-    costs a few milliseconds, a fraction of parsing it."""
+    escaped backslashes are gone. C-speed bytes operations only, never a loop per
+    byte: measured on 4 MB, a few milliseconds for text and ~10% of parsing for a
+    realistic batch of runs; for 4 MB of nothing but brackets, less than parsing."""
     if unescaped.count(b"[") + unescaped.count(b"{") <= limit:
         return False
     # Drop escaped quotes, then everything but quotes and brackets; then strings
