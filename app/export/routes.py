@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from app.decoding import check_query_string
 from app.domain.auth import authenticate, bearer_secret
 from app.errors import BadRequest, Unauthenticated
 from app.export.formats import prepare_export
@@ -29,6 +30,7 @@ async def export_download(request: Request) -> Response:
         raise Unauthenticated("send Authorization: Bearer <API key with read access>")
     principal = await authenticate(services.stores, services.key_cache, secret)
     principal.require("read")
+    check_query_string(request.scope["query_string"])
     unknown = sorted(set(request.query_params) - set(PARAMETERS))
     if unknown:
         raise BadRequest(

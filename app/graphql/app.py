@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from cross_web import HTTPException
@@ -15,6 +16,7 @@ from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from app.decoding import check_query_string, decode_json
 from app.domain.auth import authenticate, bearer_secret
 from app.errors import PlauditError, Unauthenticated
 from app.graphql.context import Context
@@ -41,6 +43,8 @@ class PlauditGraphQL(GraphQL[Context, None]):
         # in plain text; Plaudit's clients get JSON errors with a stable code.
         request = Request(scope=scope, receive=receive)
         try:
+            if request.method == "GET":
+                self.check_query_string(scope["query_string"])
             response = await self.run(request)
         except HTTPException as exc:
             response = JSONResponse(
@@ -54,10 +58,31 @@ class PlauditGraphQL(GraphQL[Context, None]):
         return graphiql_page(request)
 
     def parse_json(self, data: str | bytes) -> object:
-        parsed = super().parse_json(data)
+        """Request bodies (bytes) and GET's ``variables``/``extensions`` (text)."""
+        try:
+            parsed = decode_json(
+                data, "the request body" if isinstance(data, bytes) else "the JSON"
+            )
+        except PlauditError as exc:
+            raise HTTPException(400, exc.message) from None
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "the request body must be a JSON object")
         return parsed
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages: one refused closes the socket with 4400, as Strawberry
+        does for a message that is not JSON."""
+        try:
+            return decode_json(data, "the message")
+        except PlauditError as exc:
+            raise json.JSONDecodeError(exc.message, "", 0) from None
+
+    @staticmethod
+    def check_query_string(raw: bytes) -> None:
+        try:
+            check_query_string(raw)
+        except PlauditError as exc:
+            raise HTTPException(400, exc.message) from None
 
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult

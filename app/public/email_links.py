@@ -8,15 +8,15 @@ public API) and shows a confirmation where the answer can be changed."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from app.decoding import INT64_MAX, INT64_MIN, decode_form, parse_number
 from app.domain.feedback_tokens import Submission, open_token, read_claims, submit_feedback
 from app.errors import BadRequest, PlauditError, RateLimited
 from app.public.client import client_hash, client_ip, own_origins, request_origin
@@ -75,16 +75,14 @@ class NumberInput:
 
 
 def parse_score(raw: str | None) -> float | int | None:
-    """A score from a query or form field; None when empty."""
+    """A score from a query or form field; None when empty. Numbers follow the JSON
+    rule (app/decoding.py); a whole float that fits is an int (``1.0`` is 1)."""
     if raw is None or not raw.strip():
         return None
-    try:
-        score = float(raw)
-    except ValueError:
-        raise BadRequest(f"score must be a number, got {raw[:40]!r}", field="score") from None
-    if not math.isfinite(score):
-        raise BadRequest("score must be a finite number", field="score")
-    return int(score) if score.is_integer() else score
+    score = parse_number(raw, "score")
+    if isinstance(score, float) and score.is_integer() and INT64_MIN <= score < INT64_MAX:
+        return int(score)
+    return score
 
 
 def _g(value: float) -> str:
@@ -167,13 +165,6 @@ def error_page(exc: PlauditError) -> HTMLResponse:
     return HTMLResponse(html, status_code=exc.http_status, headers=headers)
 
 
-def parse_form(body: bytes) -> dict[str, list[str]]:
-    try:
-        return parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
-    except ValueError:
-        raise BadRequest("the form has too many fields") from None
-
-
 def _action(token: str) -> str:
     return f"/f/{quote(token, safe='')}"
 
@@ -211,7 +202,7 @@ async def submit_form(request: Request) -> Response:
         ip = client_ip(request, settings)
         await services.public_limits.hit_ip(ip)
         body = await read_body(request, settings.public_max_body_bytes)
-        form = parse_form(body)
+        form = decode_form(body, max_fields=10)
         raw_score = form.get("score", [None])[0]
         raw_comment = form.get("comment", [None])[0]
         score = parse_score(raw_score)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.decoding import InvalidJson, decode_json
 from app.errors import PlauditError, RateLimited
 
 
 class BodyTooLarge(PlauditError):
     code = "BODY_TOO_LARGE"
     http_status = 413
-
-
-class InvalidJson(PlauditError):
-    code = "INVALID_JSON"
-    http_status = 400
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -35,10 +30,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidJson("the request body must be a JSON object") from None
+    data = decode_json(body)
     if not isinstance(data, dict):
         raise InvalidJson("the request body must be a JSON object")
     return data

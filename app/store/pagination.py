@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from app.decoding import decode_json
 from app.errors import BadRequest
 
 T = TypeVar("T")
@@ -43,11 +44,11 @@ def encode_cursor(at: datetime, doc_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at_raw, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        at_raw, doc_id = decode_json(base64.urlsafe_b64decode(padded.encode()), "the cursor")
         at = datetime.fromisoformat(at_raw)
         if not isinstance(doc_id, str) or at.tzinfo is None:
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, BadRequest):
         raise InvalidCursor(f"invalid cursor: {cursor[:80]!r}") from None
     return at, doc_id
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.decoding import check_query_string, decode_json
 from app.domain.auth import Principal, authenticate, bearer_secret
 from app.errors import BadRequest, PlauditError, Unauthenticated
 from app.services import Services
@@ -65,6 +65,7 @@ def endpoint(handler: Endpoint) -> Endpoint:
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
         try:
+            check_query_string(request.scope["query_string"])
             return await handler(request)
         except PlauditError as exc:
             return error_response(
@@ -112,10 +113,7 @@ async def json_body(request: Request, validator: Draft202012Validator | None = N
     raw = await request.body()
     if not raw:
         raise BadRequest("the request body is empty; send JSON")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    body = decode_json(raw)
     if validator is not None:
         check(validator, body)
     return body
