@@ -9,7 +9,6 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from app.errors import Conflict
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
 from app.store.ranges import time_range
@@ -40,6 +39,9 @@ class Run:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    # The run's place in its trace, as LangSmith writes it: "<start><id>" segments
+    # from the trace's root down to the run, joined by dots.
+    dotted_order: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Run:
@@ -65,6 +67,7 @@ class Run:
             error=doc.get("error"),
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
+            dotted_order=doc.get("dotted_order"),
         )
 
 
@@ -126,8 +129,10 @@ class RunStore:
 
     async def upsert_many(
         self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]
-    ) -> list[Run]:
-        """Upsert ``(run id, fields to set, fields to set on insert only)``.
+    ) -> tuple[list[Run], list[int]]:
+        """Upsert ``(run id, fields to set, fields to set on insert only)``: the runs
+        as stored, and the positions of those not written because their id is
+        another project's.
 
         Fields not given are left as stored, so a run can be created at its start and
         completed later."""
@@ -141,16 +146,17 @@ class RunStore:
                     upsert=True,
                 )
             )
-        if ops:
-            try:
-                await self.collection.bulk_write(ops, ordered=True)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if errors and errors[0].get("code") == 11000:
-                    run_id = runs[errors[0]["index"]][0]
-                    raise Conflict(f"run id {run_id} is already used by another project") from None
+        taken: list[int] = []
+        try:
+            await self.collection.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != 11000 for error in errors):
                 raise
-        return await self.get_many(project_id, [r[0] for r in runs])
+            taken = sorted(error["index"] for error in errors)
+        skipped = set(taken)
+        written = [run[0] for position, run in enumerate(runs) if position not in skipped]
+        return await self.get_many(project_id, written), taken
 
     async def get(self, project_id: str, run_id: str) -> Run | None:
         doc = await self.collection.find_one({"_id": run_id, "project_id": project_id})

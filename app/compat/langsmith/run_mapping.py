@@ -10,7 +10,7 @@ counts come from ``usage_metadata`` in the outputs or the metadata.
 
 Fields that are null or left out keep their stored value, so a run can be posted
 at its start and patched at its end, in either order. ``serialized``, ``events``,
-``extra.runtime``, ``dotted_order`` and attachments are not kept.
+``extra.runtime`` and attachments are not kept.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ THREAD_KEYS = ("session_id", "thread_id", "conversation_id")
 
 ID = {"type": ["string", "null"]}
 TEXT = {"type": ["string", "null"]}
+# ISO 8601, or milliseconds since 1970 (the JS SDK's Date.now()).
+TIME = {"type": ["string", "number", "null"]}
 RUN_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -37,8 +39,8 @@ RUN_SCHEMA: dict[str, Any] = {
         "name": TEXT,
         "run_type": TEXT,
         "session_name": TEXT,
-        "start_time": TEXT,
-        "end_time": TEXT,
+        "start_time": TIME,
+        "end_time": TIME,
         "error": TEXT,
         "inputs": {"type": ["object", "null"]},
         "outputs": {"type": ["object", "null"]},
@@ -47,6 +49,7 @@ RUN_SCHEMA: dict[str, Any] = {
             "properties": {"metadata": {"type": ["object", "null"]}},
         },
         "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+        "dotted_order": TEXT,
     },
 }
 RUN = validator(RUN_SCHEMA)
@@ -92,7 +95,7 @@ def to_write(run: dict[str, Any], stored: Run | None, *, create: bool) -> RunWri
     """``run`` has been checked against RUN and has an ``id``. ``stored`` is the run
     as stored now, if it is: incoming metadata is merged into its metadata."""
     write = RunWrite(id=v.check_uuid(run["id"], "id"))
-    for name in ("name", "inputs", "outputs", "tags", "trace_id", "parent_run_id"):
+    for name in ("name", "inputs", "outputs", "tags", "trace_id", "parent_run_id", "dotted_order"):
         if run.get(name) is not None:
             setattr(write, name, run[name])
     for name in ("start_time", "end_time"):
@@ -156,7 +159,7 @@ def to_json(run: Run) -> dict[str, Any]:
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "total_tokens": run.total_tokens,
-        "dotted_order": "",
+        "dotted_order": run.dotted_order or "",
         "events": [],
         "reference_example_id": None,
     }

@@ -22,8 +22,8 @@ from app.compat.langsmith.http import (
     validator,
 )
 from app.domain import validation as v
-from app.domain.runs import ingest_runs
-from app.errors import BadRequest, NotFound
+from app.domain.runs import RejectedRun, RunWrite, ingest_each_run, ingest_runs
+from app.errors import BadRequest, NotFound, PlauditError
 from app.store import Stores
 from app.store.pagination import MAX_PAGE_SIZE
 from app.store.runs import RunQuery
@@ -55,26 +55,57 @@ QUERY = validator(QUERY_SCHEMA)
 QUERY_FIELDS = frozenset(QUERY_SCHEMA["properties"])
 
 
-async def _ingest(
+async def _prepare(
     stores: Stores, project_id: str, runs: list[dict[str, Any]], *, create: bool
+) -> tuple[list[tuple[int, RunWrite]], list[RejectedRun]]:
+    """The runs as Plaudit writes, each with its place in ``runs``; and those
+    that cannot be (no id, a malformed id or time...)."""
+    refused: list[RejectedRun] = []
+    ids: dict[int, str] = {}
+    for index, run in enumerate(runs):
+        try:
+            if run.get("id") is None:
+                raise BadRequest("every run needs an id", field="id")
+            ids[index] = v.check_uuid(run["id"], "id")
+        except PlauditError as exc:
+            refused.append(RejectedRun(index, str(run.get("id")), exc))
+    stored = {r.id: r for r in await stores.runs.get_many(project_id, list(ids.values()))}
+    writes: list[tuple[int, RunWrite]] = []
+    for index, run_id in ids.items():
+        try:
+            writes.append(
+                (index, run_mapping.to_write(runs[index], stored.get(run_id), create=create))
+            )
+        except PlauditError as exc:
+            refused.append(RejectedRun(index, run_id, exc))
+    return writes, refused
+
+
+async def _ingest_one(
+    stores: Stores, project_id: str, run: dict[str, Any], *, create: bool
 ) -> None:
-    for run in runs:
-        if run.get("id") is None:
-            raise BadRequest("every run needs an id", field="id")
-    ids = [v.check_uuid(run["id"], "id") for run in runs]
-    stored = {r.id: r for r in await stores.runs.get_many(project_id, ids)}
-    writes = [
-        run_mapping.to_write(run, stored.get(run_id), create=create)
-        for run, run_id in zip(runs, ids, strict=True)
-    ]
-    await ingest_runs(stores, project_id, writes)
+    writes, refused = await _prepare(stores, project_id, [run], create=create)
+    if refused:
+        raise refused[0].error
+    await ingest_runs(stores, project_id, [write for _, write in writes])
+
+
+async def _ingest_each(
+    stores: Stores, project_id: str, runs: list[dict[str, Any]], *, create: bool
+) -> tuple[int, list[RejectedRun]]:
+    """Store each good run: how many were, and the refused ones."""
+    writes, refused = await _prepare(stores, project_id, runs, create=create)
+    if writes:
+        result = await ingest_each_run(stores, project_id, [write for _, write in writes])
+        refused += [RejectedRun(writes[r.index][0], r.run_id, r.error) for r in result.rejected]
+    return len(runs) - len(refused), sorted(refused, key=lambda r: r.index)
 
 
 @endpoint
 async def create(request: Request) -> Response:
     who = await principal(request, "ingest")
     run = await json_body(request, run_mapping.RUN)
-    await _ingest(services(request).stores, who.project_id, [run], create=True)
+    await _ingest_one(services(request).stores, who.project_id, run, create=True)
     return JSONResponse({"id": v.check_uuid(run["id"], "id")})
 
 
@@ -85,23 +116,59 @@ async def update(request: Request) -> Response:
     run = await json_body(request, run_mapping.RUN)
     if run.get("id") is not None and v.check_uuid(run["id"], "id") != run_id:
         raise BadRequest("the id in the body is not the run id in the path", field="id")
-    await _ingest(services(request).stores, who.project_id, [{**run, "id": run_id}], create=False)
+    await _ingest_one(services(request).stores, who.project_id, {**run, "id": run_id}, create=False)
     return JSONResponse({"id": run_id})
+
+
+def _refusal(op: str, rejected: RejectedRun) -> dict[str, Any]:
+    error = rejected.error
+    return {
+        "op": op,
+        "index": rejected.index,
+        "id": rejected.run_id,
+        "status": error.http_status,
+        "error": error.code.lower(),
+        "detail": error.message,
+        **error.details,
+    }
 
 
 @endpoint
 async def batch(request: Request) -> Response:
     """``{post: [runs], patch: [runs]}``: posts first, then patches, so a run that
-    starts and ends within one batch ends up complete."""
+    starts and ends within one batch ends up complete.
+
+    Each run stands alone: the good ones are stored even when others are refused.
+    Then the answer is the refusal's status (400, or 409 for run ids another
+    project uses; 400 when they differ) naming every refused run, so the SDKs,
+    which log a failed batch and do not retry a 4xx, report it."""
     who = await principal(request, "ingest")
     body = await json_body(request, BATCH)
     stores = services(request).stores
     posts, patches = body.get("post") or [], body.get("patch") or []
-    if posts:
-        await _ingest(stores, who.project_id, posts, create=True)
-    if patches:
-        await _ingest(stores, who.project_id, patches, create=False)
-    return JSONResponse({"post": len(posts), "patch": len(patches)})
+    counts = {"post": 0, "patch": 0}
+    refusals: list[dict[str, Any]] = []
+    for op, runs in (("post", posts), ("patch", patches)):
+        if runs:
+            counts[op], refused = await _ingest_each(
+                stores, who.project_id, runs, create=op == "post"
+            )
+            refusals += [_refusal(op, r) for r in refused]
+    if not refusals:
+        return JSONResponse(counts)
+    statuses = {r["status"] for r in refusals}
+    status = statuses.pop() if len(statuses) == 1 else 400
+    first = refusals[0]
+    message = (
+        f"{len(refusals)} of {len(posts) + len(patches)} runs refused (the others are "
+        f"stored); first: {first['op']}[{first['index']}] run {first['id']}: {first['detail']}"
+    )
+    return error_response(
+        status,
+        "runs_refused",
+        message,
+        details={"stored": counts, "refused": refusals},
+    )
 
 
 async def multipart(request: Request) -> Response:

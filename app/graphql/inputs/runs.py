@@ -11,6 +11,9 @@ from app.domain.runs import RunWrite
 from app.graphql.scalars import JSON
 from app.store.runs import RunQuery
 
+# RunWrite fields only the LangSmith-compatible API writes.
+LANGSMITH_ONLY = ("dotted_order",)
+
 
 def given(value: Any) -> Any:
     """Strawberry's UNSET (argument left out) as the domain's MISSING."""
@@ -42,7 +45,7 @@ class RunInput:
         values = {
             f.name: given(getattr(self, f.name))
             for f in fields(RunWrite)
-            if f.name not in ("id", "extra")
+            if f.name not in ("id", "extra", *LANGSMITH_ONLY)
         }
         return RunWrite(id=str(self.id), **values)
 
