@@ -18,6 +18,7 @@ from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
 from app.db import make_client, ping
+from app.domain.tracing_projects import migrate_runs
 from app.errors import PlauditError
 from app.export.routes import export_download
 from app.graphql.app import PlauditGraphQL
@@ -130,6 +131,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             await ping(client)
             services = Services.build(settings, client)
             await ensure_indexes(services.stores.db)
+            # Runs of earlier versions get a tracing project (a no-op once done).
+            await migrate_runs(services.stores)
             app.state.services = services
             await services.pipelines.start()
             # Automatic feedback jobs: resume unfinished ones, take new ones.

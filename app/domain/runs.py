@@ -6,8 +6,10 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.domain import tracing_projects
 from app.domain import validation as v
 from app.domain.missing import MISSING
+from app.domain.tracing_projects import TracingProjectRef, check_ref
 from app.errors import BadRequest, Conflict, PlauditError
 from app.store import Stores
 from app.store.runs import Run
@@ -36,6 +38,10 @@ class RunWrite:
     total_tokens: Any = MISSING
     error: Any = MISSING
     dotted_order: Any = MISSING
+    # The tracing project, by name or id (app/domain/tracing_projects.py); a new run
+    # naming none goes to "default".
+    tracing_project_name: Any = MISSING
+    tracing_project_id: Any = MISSING
     extra: dict[str, Any] = field(default_factory=dict)
 
     def given(self) -> dict[str, Any]:
@@ -60,9 +66,10 @@ def _to_ms(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
 
 
-def _check(run: RunWrite) -> tuple[str, dict[str, Any]]:
+def _check(run: RunWrite) -> tuple[str, dict[str, Any], TracingProjectRef | None]:
     run_id = v.check_uuid(run.id, "id")
     given = run.given()
+    ref = check_ref(given.pop("tracing_project_name", None), given.pop("tracing_project_id", None))
     for name in ("name", "user_id", "session_id", "model"):
         if name in given:
             v.check_text(given[name], name)
@@ -108,7 +115,7 @@ def _check(run: RunWrite) -> tuple[str, dict[str, Any]]:
         given.pop("start_time", None)
     for key, value in run.extra.items():
         given[key] = value
-    return run_id, given
+    return run_id, given, ref
 
 
 @dataclass(frozen=True)
@@ -147,10 +154,11 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
     now = datetime.now(UTC)
     rejected: list[RejectedRun] = []
     checked: list[tuple[int, str, dict[str, Any]]] = []
+    refs: list[TracingProjectRef | None] = []
     seen: set[str] = set()
     for index, run in enumerate(runs):
         try:
-            run_id, given = _check(run)
+            run_id, given, ref = _check(run)
             if run_id in seen:
                 raise BadRequest(f"run {run_id} appears twice in one call", field="id")
         except PlauditError as exc:
@@ -160,6 +168,19 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
             continue
         seen.add(run_id)
         checked.append((index, run_id, given))
+        refs.append(ref)
+    grouped, default_id = await tracing_projects.resolve(stores, project_id, refs, now)
+    for position, found in enumerate(grouped):
+        if isinstance(found, PlauditError):
+            if not each:
+                raise found
+            index, run_id, _ = checked[position]
+            rejected.append(RejectedRun(index, run_id, found))
+        elif found is not None:
+            checked[position][2]["tracing_project_id"] = found
+    checked = [
+        c for c, found in zip(checked, grouped, strict=True) if not isinstance(found, PlauditError)
+    ]
     # A run completed in a later call: derive latency from the stored start time.
     completing = [
         run_id
@@ -176,6 +197,8 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
                 given["end_time"] - stored[run_id].start_time
             ).total_seconds() * 1000
         on_insert: dict[str, Any] = {"created_at": now}
+        if "tracing_project_id" not in given:
+            on_insert["tracing_project_id"] = default_id
         if "start_time" not in given:
             on_insert["start_time"] = now
         for name in ("tags",):

@@ -25,6 +25,7 @@ from app.store.review_states import ReviewStateStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
 from app.store.task_submissions import TaskSubmissionStore
+from app.store.tracing_projects import TracingProjectStore
 from app.store.webhook_deliveries import WebhookDeliveryStore
 from app.store.webhooks import WebhookStore
 
@@ -35,6 +36,7 @@ class Stores:
     projects: ProjectStore
     api_keys: ApiKeyStore
     runs: RunStore
+    tracing_projects: TracingProjectStore
     feedback_rollups: FeedbackRollupStore
     feedback_analytics: FeedbackAnalyticsStore
     webhooks: WebhookStore
@@ -63,6 +65,7 @@ class Stores:
             projects=ProjectStore(db),
             api_keys=ApiKeyStore(db),
             runs=RunStore(db),
+            tracing_projects=TracingProjectStore(db),
             feedback_rollups=FeedbackRollupStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             webhooks=WebhookStore(db),

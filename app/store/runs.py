@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,8 @@ class Run:
     # The run's place in its trace, as LangSmith writes it: "<start><id>" segments
     # from the trace's root down to the run, joined by dots.
     dotted_order: str | None = None
+    # The tracing project (app/store/tracing_projects.py) the run is grouped in.
+    tracing_project_id: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Run:
@@ -68,7 +71,20 @@ class Run:
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
             dotted_order=doc.get("dotted_order"),
+            tracing_project_id=doc.get("tracing_project_id"),
         )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a tracing project's statistics read of a run."""
+
+    id: str
+    latency_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    failed: bool
 
 
 @dataclass
@@ -83,6 +99,7 @@ class RunQuery:
     session_id: str | None = None
     trace_id: str | None = None
     model: str | None = None
+    tracing_project_id: str | None = None
     ids: list[str] | None = None
     parent_run_id: str | None = None
     # True: only runs without a parent (trace roots); False: only runs with one.
@@ -92,7 +109,7 @@ class RunQuery:
         query: dict[str, Any] = {"project_id": project_id}
         if self.tags:
             query["tags"] = {"$all": list(self.tags)}
-        for name in ("name", "user_id", "session_id", "trace_id", "model"):
+        for name in ("name", "user_id", "session_id", "trace_id", "model", "tracing_project_id"):
             value = getattr(self, name)
             if value is not None:
                 query[name] = value
@@ -163,11 +180,22 @@ class RunStore:
         return Run.from_doc(doc) if doc else None
 
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
-        docs = await self.collection.find(
-            {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}
-        ).to_list()
-        by_id = {d["_id"]: Run.from_doc(d) for d in docs}
+        # By _id alone, the project checked here: the shape the embedded store
+        # plans on the _id index (with project_id beside the $in, it scans).
+        docs = await self.collection.find({"_id": {"$in": list(set(run_ids))}}).to_list()
+        by_id = {d["_id"]: Run.from_doc(d) for d in docs if d["project_id"] == project_id}
         return [by_id[i] for i in run_ids if i in by_id]
+
+    async def tracing_projects_of(self, project_id: str, run_ids: list[str]) -> dict[str, str]:
+        """Each run's tracing project, for those of these runs that exist."""
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}}, {"project_id": 1, "tracing_project_id": 1}
+        ).to_list()
+        return {
+            d["_id"]: d["tracing_project_id"]
+            for d in docs
+            if d["project_id"] == project_id and d.get("tracing_project_id")
+        }
 
     async def existing_ids(self, project_id: str, run_ids: list[str]) -> set[str]:
         docs = await self.collection.find(
@@ -186,3 +214,81 @@ class RunStore:
             time_field="start_time",
             build=Run.from_doc,
         )
+
+    # ---- Tracing projects (app/domain/tracing_projects.py)
+
+    def _in_tracing_project(self, project_id: str, tracing_project_id: str) -> dict[str, Any]:
+        return {"project_id": project_id, "tracing_project_id": tracing_project_id}
+
+    async def count_in_tracing_project(self, project_id: str, tracing_project_id: str) -> int:
+        return await self.collection.count_documents(
+            self._in_tracing_project(project_id, tracing_project_id)
+        )
+
+    async def last_start_in_tracing_project(
+        self, project_id: str, tracing_project_id: str
+    ) -> datetime | None:
+        doc = await self.collection.find_one(
+            self._in_tracing_project(project_id, tracing_project_id),
+            {"start_time": 1},
+            sort=[("start_time", -1), ("_id", -1)],
+        )
+        return doc["start_time"] if doc else None
+
+    async def summaries_in_tracing_project(
+        self, project_id: str, tracing_project_id: str
+    ) -> list[RunSummary]:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": self._in_tracing_project(project_id, tracing_project_id)},
+            {
+                "$project": {
+                    "latency_ms": 1,
+                    "prompt_tokens": 1,
+                    "completion_tokens": 1,
+                    "total_tokens": 1,
+                    # Not the error itself: a traceback can be 10,000 characters.
+                    "failed": {"$ne": [{"$ifNull": ["$error", None]}, None]},
+                }
+            },
+        ]
+        docs = await (await self.collection.aggregate(pipeline)).to_list()
+        return [
+            RunSummary(
+                id=d["_id"],
+                latency_ms=d.get("latency_ms"),
+                prompt_tokens=d.get("prompt_tokens"),
+                completion_tokens=d.get("completion_tokens"),
+                total_tokens=d.get("total_tokens"),
+                failed=bool(d.get("failed")),
+            )
+            for d in docs
+        ]
+
+    async def without_tracing_project(
+        self, project_id: str, chunk: int
+    ) -> AsyncIterator[list[tuple[str, str | None]]]:
+        """Runs of earlier versions, which had no tracing project: ``(id, the
+        LangSmith project name kept in the metadata)``, ``chunk`` at a time."""
+        cursor = self.collection.find(
+            {"project_id": project_id, "tracing_project_id": None},
+            {"metadata.ls_session_name": 1},
+            batch_size=chunk,
+        )
+        found: list[tuple[str, str | None]] = []
+        async for doc in cursor:
+            metadata = doc.get("metadata")
+            name = metadata.get("ls_session_name") if isinstance(metadata, dict) else None
+            found.append((doc["_id"], name if isinstance(name, str) and name.strip() else None))
+            if len(found) == chunk:
+                yield found
+                found = []
+        if found:
+            yield found
+
+    async def assign_tracing_project(
+        self, run_ids: list[str], tracing_project_id: str, *, forget_session_name: bool = False
+    ) -> None:
+        update: dict[str, Any] = {"$set": {"tracing_project_id": tracing_project_id}}
+        if forget_session_name:
+            update["$unset"] = {"metadata.ls_session_name": ""}
+        await self.collection.update_many({"_id": {"$in": run_ids}}, update)

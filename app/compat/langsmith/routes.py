@@ -38,8 +38,13 @@ def api_routes() -> list[BaseRoute]:
         route("/runs/multipart", POST=runs.multipart),
         route("/runs/query", POST=runs.query),
         route("/runs/{run_id}", GET=runs.read, PATCH=runs.update),
-        route("/sessions", GET=sessions.list_),
-        route("/sessions/{session_id}", GET=sessions.read),
+        route("/sessions", GET=sessions.list_, POST=sessions.create),
+        route(
+            "/sessions/{session_id}",
+            GET=sessions.read,
+            PATCH=sessions.update,
+            DELETE=sessions.delete,
+        ),
     ]
 
 

@@ -1,9 +1,9 @@
 """LangSmith runs as Plaudit runs, and back.
 
 A LangSmith run carries ``extra.metadata``; it becomes the Plaudit run's metadata,
-with two more keys LangSmith has as fields: ``ls_run_type`` and
-``ls_session_name`` (the SDK's project name: in Plaudit the API key decides the
-project, so the name is kept, not used). From the metadata Plaudit also takes
+with ``ls_run_type`` added (and ``ls_address``, the JS SDK's agent address, when
+sent). Its project (``session_name`` or ``session_id``) is the run's tracing
+project (app/domain/tracing_projects.py). From the metadata Plaudit also takes
 what it has fields for: ``ls_model_name`` (model), ``user_id``, and the thread
 (``session_id``, ``thread_id`` or ``conversation_id``: Plaudit's session); token
 counts come from ``usage_metadata`` in the outputs or the metadata.
@@ -23,7 +23,7 @@ from app.domain.runs import RunWrite
 from app.store.runs import Run
 
 RUN_TYPE = "ls_run_type"
-SESSION_NAME = "ls_session_name"
+ADDRESS = "ls_address"
 THREAD_KEYS = ("session_id", "thread_id", "conversation_id")
 
 ID = {"type": ["string", "null"]}
@@ -39,6 +39,8 @@ RUN_SCHEMA: dict[str, Any] = {
         "name": TEXT,
         "run_type": TEXT,
         "session_name": TEXT,
+        "session_id": ID,
+        "address": TEXT,
         "start_time": TIME,
         "end_time": TIME,
         "error": TEXT,
@@ -107,9 +109,13 @@ def to_write(run: dict[str, Any], stored: Run | None, *, create: bool) -> RunWri
         # A root run is its own trace (the SDK's non-batch path may leave it out).
         write.trace_id = write.id
     incoming = (run.get("extra") or {}).get("metadata")
+    if run.get("session_name") is not None:
+        write.tracing_project_name = run["session_name"]
+    if run.get("session_id") is not None:
+        write.tracing_project_id = run["session_id"]
     named = {
         key: run[field]
-        for key, field in ((RUN_TYPE, "run_type"), (SESSION_NAME, "session_name"))
+        for key, field in ((RUN_TYPE, "run_type"), (ADDRESS, "address"))
         if run.get(field) is not None
     }
     metadata: dict[str, Any] = {}
@@ -128,12 +134,11 @@ def _as_dict(value: Any, name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {name: value}
 
 
-def to_json(run: Run) -> dict[str, Any]:
-    """A Plaudit run as LangSmith's Run."""
+def to_json(run: Run, tracing_project_name: str | None = None) -> dict[str, Any]:
+    """A Plaudit run as LangSmith's Run (its project is its tracing project)."""
     raw = run.metadata
     metadata = dict(raw) if isinstance(raw, dict) else ({} if raw is None else {"metadata": raw})
     run_type = metadata.pop(RUN_TYPE, None)
-    session_name = metadata.pop(SESSION_NAME, None)
     if run.error:
         status = "error"
     elif run.end_time is not None:
@@ -153,8 +158,8 @@ def to_json(run: Run) -> dict[str, Any]:
         "parent_run_id": run.parent_run_id,
         "trace_id": run.trace_id or run.id,
         "tags": run.tags,
-        "session_id": run.project_id,
-        "session_name": session_name,
+        "session_id": run.tracing_project_id,
+        "session_name": tracing_project_name,
         "status": status,
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,

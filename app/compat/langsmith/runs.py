@@ -26,7 +26,7 @@ from app.domain.runs import RejectedRun, RunWrite, ingest_each_run, ingest_runs
 from app.errors import BadRequest, NotFound, PlauditError
 from app.store import Stores
 from app.store.pagination import MAX_PAGE_SIZE
-from app.store.runs import RunQuery
+from app.store.runs import Run, RunQuery
 
 BATCH = validator(
     {
@@ -171,6 +171,13 @@ async def batch(request: Request) -> Response:
     )
 
 
+async def as_langsmith(stores: Stores, project_id: str, runs: list[Run]) -> list[dict[str, Any]]:
+    """Runs as LangSmith's, with their tracing projects' names."""
+    ids = list({r.tracing_project_id for r in runs if r.tracing_project_id})
+    names = {t.id: t.name for t in await stores.tracing_projects.get_many(project_id, ids)}
+    return [run_mapping.to_json(r, names.get(r.tracing_project_id or "")) for r in runs]
+
+
 async def multipart(request: Request) -> Response:
     return error_response(
         404,
@@ -187,7 +194,7 @@ async def read(request: Request) -> Response:
     run = await services(request).stores.runs.get(who.project_id, run_id)
     if run is None:
         raise NotFound(f"run {run_id} not found")
-    return JSONResponse(run_mapping.to_json(run))
+    return JSONResponse((await as_langsmith(services(request).stores, who.project_id, [run]))[0])
 
 
 @endpoint
@@ -205,7 +212,7 @@ async def query(request: Request) -> Response:
         )
     empty = {"runs": [], "cursors": {"next": None}}
     sessions = body.get("session")
-    if sessions is not None and who.project_id not in sessions:
+    if sessions is not None and len(set(sessions)) != 1:
         return JSONResponse(empty)
     ids = body.get("id")
     is_root = body.get("is_root")
@@ -216,6 +223,7 @@ async def query(request: Request) -> Response:
             v.check_uuid(body["parent_run"], "parent_run") if body.get("parent_run") else None
         ),
         is_root=bool(is_root) if is_root is not None else None,
+        tracing_project_id=v.check_uuid(sessions[0], "session") if sessions else None,
         start_after=(
             parse_time(body["start_time"], "start_time") if body.get("start_time") else None
         ),
@@ -226,7 +234,7 @@ async def query(request: Request) -> Response:
     )
     return JSONResponse(
         {
-            "runs": [run_mapping.to_json(r) for r in page.items],
+            "runs": await as_langsmith(services(request).stores, who.project_id, page.items),
             "cursors": {"next": page.end_cursor if page.has_next_page else None},
         }
     )

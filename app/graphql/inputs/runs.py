@@ -40,6 +40,14 @@ class RunInput:
     completion_tokens: int | None = strawberry.UNSET
     total_tokens: int | None = strawberry.UNSET
     error: str | None = strawberry.UNSET
+    tracing_project_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The tracing project (LangSmith's project) to group the run in, "
+        "created if new. A new run naming none goes to the one called default.",
+    )
+    tracing_project_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The tracing project, by id."
+    )
 
     def to_write(self) -> RunWrite:
         values = {
@@ -62,6 +70,9 @@ class RunFilter:
     session_id: str | None = None
     trace_id: strawberry.ID | None = None
     model: str | None = None
+    tracing_project_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Runs grouped in this tracing project."
+    )
     feedback_key: str | None = strawberry.field(
         default=None, description="Runs with live feedback on this key."
     )
@@ -82,4 +93,5 @@ class RunFilter:
             session_id=self.session_id,
             trace_id=str(self.trace_id) if self.trace_id else None,
             model=self.model,
+            tracing_project_id=str(self.tracing_project_id) if self.tracing_project_id else None,
         )

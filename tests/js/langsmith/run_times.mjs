@@ -37,7 +37,8 @@ async function createAndUpdate(name, start, end, extra = {}) {
   await direct.createRun(run);
   await direct.updateRun(id, { end_time: end, outputs: { answer: name.toUpperCase() } });
   written.push({ id, name, run_type: "llm", inputs: run.inputs, outputs: { answer: name.toUpperCase() },
-    start, end, tags: run.tags, metadata: run.extra.metadata, parent_run_id: null, trace_id: id });
+    start, end, tags: run.tags, metadata: run.extra.metadata, parent_run_id: null, trace_id: id,
+    project });
 }
 
 const base = Date.UTC(2025, 2, 4, 5, 6, 7, 123);
@@ -53,7 +54,7 @@ await createAndUpdate("iso-naive", "2025-03-04T05:06:07.250", "2025-03-04T05:06:
   await direct.createRun({ id, name: "suffix-in-one-call", run_type: "tool", inputs: { q: 1 },
     outputs: { a: 2 }, start_time: start, end_time: end, project_name: project });
   written.push({ id, name: "suffix-in-one-call", run_type: "tool", inputs: { q: 1 }, outputs: { a: 2 },
-    start, end, tags: [], metadata: {}, parent_run_id: null, trace_id: id });
+    start, end, tags: [], metadata: {}, parent_run_id: null, trace_id: id, project });
 }
 
 // RunTree, batched: one batch per flush.
@@ -73,6 +74,7 @@ function record(tree, end) {
     parent_run_id: tree.parent_run?.id ?? null,
     trace_id: tree.trace_id,
     dotted_order: tree.dotted_order,
+    project: tree.project_name,
   });
 }
 

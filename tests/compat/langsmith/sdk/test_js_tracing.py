@@ -14,6 +14,7 @@ from tests.node import run_node
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RUN = """query($id: ID!) { run(id: $id) {
   id name inputs outputs tags metadata parentRunId traceId error startTime endTime latencyMs
+  tracingProject { id name }
 } }"""
 
 
@@ -56,8 +57,8 @@ def check_graphql(
     assert run["tags"] == written["tags"]
     assert run["parentRunId"] == written["parent_run_id"]
     assert run["traceId"] == written["trace_id"]
-    metadata = {k: v for k, v in run["metadata"].items() if k != "ls_session_name"}
-    assert metadata == {**read["extra"]["metadata"], "ls_run_type": written["run_type"]}
+    assert run["metadata"] == {**read["extra"]["metadata"], "ls_run_type": written["run_type"]}
+    assert run["tracingProject"] == {"id": read["session_id"], "name": written["project"]}
     assert millis(run["startTime"]) == millis(written["start"])
     assert millis(run["endTime"]) == millis(written["end"])
     assert run["latencyMs"] == millis(written["end"]) - millis(written["start"])
