@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError
 
 from app.store import jsonsafe
 from app.store.pagination import Page, fetch_page
-from app.store.ranges import time_range
+from app.store.ranges import MS, time_range
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
 
@@ -73,6 +73,23 @@ class Run:
             dotted_order=doc.get("dotted_order"),
             tracing_project_id=doc.get("tracing_project_id"),
         )
+
+
+@dataclass(frozen=True)
+class RunAccess:
+    """The index a search walks: the project's runs, those whose ``field`` is
+    ``value`` (``trace_id``, ``parent_run_id`` (None: the trace roots) or
+    ``tracing_project_id``), or the runs with these ids."""
+
+    field: str | None = None
+    value: str | None = None
+    ids: tuple[str, ...] | None = None
+
+
+WALKED_FIELDS = ("trace_id", "parent_run_id", "tracing_project_id")
+# What a search leaves out of the runs it walks, unless it reads them (the page
+# it answers is read again whole).
+HEAVY_FIELDS = {"inputs": 0, "outputs": 0}
 
 
 @dataclass(frozen=True)
@@ -137,12 +154,12 @@ class RunStore:
     async def exists(self, project_id: str, run_id: str) -> bool:
         if (project_id, run_id) in self._known:
             return True
-        found = await self.collection.find_one(
-            {"_id": run_id, "project_id": project_id}, {"_id": 1}
-        )
-        if found is not None:
-            self._known[(project_id, run_id)] = True
-        return found is not None
+        # By _id alone (see get_many), the project checked here.
+        found = await self.collection.find_one({"_id": run_id}, {"project_id": 1})
+        if found is None or found["project_id"] != project_id:
+            return False
+        self._known[(project_id, run_id)] = True
+        return True
 
     async def upsert_many(
         self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]
@@ -176,8 +193,8 @@ class RunStore:
         return await self.get_many(project_id, written), taken
 
     async def get(self, project_id: str, run_id: str) -> Run | None:
-        doc = await self.collection.find_one({"_id": run_id, "project_id": project_id})
-        return Run.from_doc(doc) if doc else None
+        doc = await self.collection.find_one({"_id": run_id})
+        return Run.from_doc(doc) if doc and doc["project_id"] == project_id else None
 
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
         # By _id alone, the project checked here: the shape the embedded store
@@ -292,3 +309,56 @@ class RunStore:
         if forget_session_name:
             update["$unset"] = {"metadata.ls_session_name": ""}
         await self.collection.update_many({"_id": {"$in": run_ids}}, update)
+
+    # ---- Searches (app/domain/run_search.py): every read is on an index whose
+    # fields are the filter's equality fields followed by start_time and _id.
+
+    async def walk(
+        self,
+        project_id: str,
+        access: RunAccess,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        after: tuple[datetime, str] | None,
+        oldest_first: bool,
+        size: int,
+        heavy: bool,
+    ) -> list[Run]:
+        """Up to ``size`` runs in (start_time, _id) order after ``after``, with
+        ``since <= start_time < until``. Without ``heavy``, inputs and outputs
+        read as None."""
+        assert access.ids is None and (access.field is None or access.field in WALKED_FIELDS)
+        base: dict[str, Any] = {"project_id": project_id}
+        if access.field is not None:
+            base[access.field] = access.value
+        projection = None if heavy else HEAVY_FIELDS
+        direction = 1 if oldest_first else -1
+        found: list[dict[str, Any]] = []
+        if after is not None:
+            at, last_id = after
+            # Runs starting in the same millisecond as the last one, past its id.
+            ties = {**base, "start_time": at, "_id": {"$gt" if oldest_first else "$lt": last_id}}
+            cursor = self.collection.find(ties, projection, sort=[("_id", direction)])
+            found = await cursor.limit(size).to_list()
+            if oldest_first:
+                since = max(since, at + MS) if since is not None else at + MS
+            else:
+                until = min(until, at) if until is not None else at
+        if len(found) < size:
+            query = dict(base)
+            span = time_range(since, until)
+            if span:
+                query["start_time"] = span
+            cursor = self.collection.find(
+                query, projection, sort=[("start_time", direction), ("_id", direction)]
+            )
+            found += await cursor.limit(size - len(found)).to_list()
+        return [Run.from_doc(d) for d in found]
+
+    async def with_ids(self, project_id: str, run_ids: list[str], *, heavy: bool) -> list[Run]:
+        """These runs (of this project), in no particular order."""
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}}, None if heavy else HEAVY_FIELDS
+        ).to_list()
+        return [Run.from_doc(d) for d in docs if d["project_id"] == project_id]

@@ -15,6 +15,7 @@ at its start and patched at its end, in either order. ``serialized``, ``events``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from app.compat.langsmith.http import iso, parse_time, validator
@@ -134,21 +135,78 @@ def _as_dict(value: Any, name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {name: value}
 
 
-def to_json(run: Run, tracing_project_name: str | None = None) -> dict[str, Any]:
+def dotted_segment(start: datetime | None, run_id: str) -> str:
+    """A run's own part of a dotted order: its start (now, if unknown) and id."""
+    at = (start or datetime.now(UTC)).astimezone(UTC)
+    return f"{at:%Y%m%dT%H%M%S%fZ}{run_id}"
+
+
+def run_type(run: Run) -> str:
+    """LangSmith's run type, kept in the metadata; runs written without one
+    (through GraphQL) are chains."""
+    kept = run.metadata.get(RUN_TYPE) if isinstance(run.metadata, dict) else None
+    return kept if isinstance(kept, str) else "chain"
+
+
+def status(run: Run) -> str:
+    if run.error:
+        return "error"
+    return "success" if run.end_time is not None else "pending"
+
+
+def parent_run_ids(run: Run) -> list[str]:
+    """The run's ancestors, from the trace root down: the ids in its dotted order
+    (``<time>Z<id>`` segments), else its parent."""
+    if run.dotted_order:
+        ids = [
+            segment.split("Z", 1)[1] for segment in run.dotted_order.split(".") if "Z" in segment
+        ]
+        return [i for i in ids if i != run.id]
+    return [run.parent_run_id] if run.parent_run_id else []
+
+
+# Always in a run read back, whatever is selected: the SDKs' Run needs them.
+REQUIRED = ("id", "name", "run_type", "start_time", "trace_id")
+# LangSmith's run fields Plaudit does not keep: read back as null when selected.
+NOT_KEPT = (
+    "app_path",
+    "child_run_ids",
+    "completion_cost",
+    "completion_cost_details",
+    "completion_token_details",
+    "first_token_time",
+    "in_dataset",
+    "inputs_preview",
+    "manifest_id",
+    "outputs_preview",
+    "price_model_id",
+    "prompt_cost",
+    "prompt_cost_details",
+    "prompt_token_details",
+    "reference_dataset_id",
+    "s3_urls",
+    "serialized",
+    "share_token",
+    "total_cost",
+    "trace_first_received_at",
+    "trace_tier",
+    "ttl_seconds",
+)
+
+
+def to_json(
+    run: Run,
+    tracing_project_name: str | None = None,
+    feedback_stats: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A Plaudit run as LangSmith's Run (its project is its tracing project)."""
     raw = run.metadata
     metadata = dict(raw) if isinstance(raw, dict) else ({} if raw is None else {"metadata": raw})
-    run_type = metadata.pop(RUN_TYPE, None)
-    if run.error:
-        status = "error"
-    elif run.end_time is not None:
-        status = "success"
-    else:
-        status = "pending"
+    metadata.pop(RUN_TYPE, None)
     return {
         "id": run.id,
         "name": run.name or "",
-        "run_type": run_type if isinstance(run_type, str) else "chain",
+        "run_type": run_type(run),
         "start_time": iso(run.start_time),
         "end_time": iso(run.end_time),
         "extra": {"metadata": metadata},
@@ -156,15 +214,31 @@ def to_json(run: Run, tracing_project_name: str | None = None) -> dict[str, Any]
         "inputs": _as_dict(run.inputs, "input") if run.inputs is not None else {},
         "outputs": _as_dict(run.outputs, "output") if run.outputs is not None else None,
         "parent_run_id": run.parent_run_id,
+        "parent_run_ids": parent_run_ids(run),
         "trace_id": run.trace_id or run.id,
         "tags": run.tags,
         "session_id": run.tracing_project_id,
         "session_name": tracing_project_name,
-        "status": status,
+        "thread_id": run.session_id,
+        "status": status(run),
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "total_tokens": run.total_tokens,
         "dotted_order": run.dotted_order or "",
         "events": [],
         "reference_example_id": None,
+        "feedback_stats": feedback_stats,
+        **dict.fromkeys(NOT_KEPT),
     }
+
+
+# What /runs/query's select may name: every key to_json writes.
+SELECTABLE = frozenset(
+    (
+        "id", "name", "run_type", "start_time", "end_time", "extra", "error", "inputs",
+        "outputs", "parent_run_id", "parent_run_ids", "trace_id", "tags", "session_id",
+        "session_name", "thread_id", "status", "prompt_tokens", "completion_tokens",
+        "total_tokens", "dotted_order", "events", "reference_example_id", "feedback_stats",
+        *NOT_KEPT,
+    )
+)  # fmt: skip

@@ -1,11 +1,13 @@
-"""``/runs``: what ``@traceable`` and ``Client.create_run``/``update_run`` send,
-ingested by Plaudit's run domain into the API key's project.
+"""``/runs``, ``/runs/batch``: what ``@traceable`` and ``Client.create_run``/
+``update_run`` send, ingested by Plaudit's run domain into the API key's project.
+Reading runs back: run_queries.py.
 
 ``POST /runs/multipart`` answers 404 on purpose: the SDK then falls back to
 ``/runs/batch`` (``GET /info`` already tells it to use that)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -16,17 +18,16 @@ from app.compat.langsmith.http import (
     endpoint,
     error_response,
     json_body,
-    parse_time,
     principal,
     services,
     validator,
 )
 from app.domain import validation as v
+from app.domain.missing import MISSING
 from app.domain.runs import RejectedRun, RunWrite, ingest_each_run, ingest_runs
-from app.errors import BadRequest, NotFound, PlauditError
+from app.errors import BadRequest, PlauditError
 from app.store import Stores
-from app.store.pagination import MAX_PAGE_SIZE
-from app.store.runs import Run, RunQuery
+from app.store.runs import Run
 
 BATCH = validator(
     {
@@ -37,22 +38,6 @@ BATCH = validator(
         },
     }
 )
-QUERY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "session": {"type": ["array", "null"], "items": {"type": "string"}},
-        "id": {"type": ["array", "null"], "items": {"type": "string"}},
-        "trace": {"type": ["string", "null"]},
-        "parent_run": {"type": ["string", "null"]},
-        "is_root": {"type": ["boolean", "integer", "null"]},
-        "start_time": {"type": ["string", "null"]},
-        "limit": {"type": ["integer", "null"], "minimum": 1},
-        "cursor": {"type": ["string", "null"]},
-        "select": {"type": ["array", "null"]},
-    },
-}
-QUERY = validator(QUERY_SCHEMA)
-QUERY_FIELDS = frozenset(QUERY_SCHEMA["properties"])
 
 
 async def _prepare(
@@ -78,7 +63,46 @@ async def _prepare(
             )
         except PlauditError as exc:
             refused.append(RejectedRun(index, run_id, exc))
+    if create:
+        await _place_in_traces(stores, project_id, [w for _, w in writes], stored)
     return writes, refused
+
+
+async def _place_in_traces(
+    stores: Stores, project_id: str, writes: list[RunWrite], stored: dict[str, Run]
+) -> None:
+    """Runs created without a dotted_order (create_run outside a trace) get one
+    from their parent's, when the parent is in this call or stored: what
+    read_run(load_child_runs=True) walks a trace by."""
+    missing = [
+        w
+        for w in writes
+        if w.dotted_order is MISSING and (w.id not in stored or not stored[w.id].dotted_order)
+    ]
+    known = {w.id: w.dotted_order for w in writes if isinstance(w.dotted_order, str)}
+    parents = {w.parent_run_id for w in missing if isinstance(w.parent_run_id, str)}
+    for run in await stores.runs.get_many(project_id, list(parents - set(known))):
+        if run.dotted_order:
+            known[run.id] = run.dotted_order
+    # Parents first, whatever order the call has them in.
+    while missing:
+        placed = []
+        for write in missing:
+            start = write.start_time if isinstance(write.start_time, datetime) else None
+            own = run_mapping.dotted_segment(start, write.id)
+            parent = write.parent_run_id if isinstance(write.parent_run_id, str) else None
+            if parent is None:
+                write.dotted_order = own
+            elif parent in known:
+                write.dotted_order = f"{known[parent]}.{own}"
+            else:
+                continue
+            known[write.id] = write.dotted_order
+            placed.append(write)
+        if not placed:
+            return
+        done = {id(w) for w in placed}
+        missing = [w for w in missing if id(w) not in done]
 
 
 async def _ingest_one(
@@ -171,70 +195,10 @@ async def batch(request: Request) -> Response:
     )
 
 
-async def as_langsmith(stores: Stores, project_id: str, runs: list[Run]) -> list[dict[str, Any]]:
-    """Runs as LangSmith's, with their tracing projects' names."""
-    ids = list({r.tracing_project_id for r in runs if r.tracing_project_id})
-    names = {t.id: t.name for t in await stores.tracing_projects.get_many(project_id, ids)}
-    return [run_mapping.to_json(r, names.get(r.tracing_project_id or "")) for r in runs]
-
-
 async def multipart(request: Request) -> Response:
     return error_response(
         404,
         "not_found",
         "Plaudit does not take multipart run ingestion; send runs to /runs/batch "
         "(GET /info says so with use_multipart_endpoint: false)",
-    )
-
-
-@endpoint
-async def read(request: Request) -> Response:
-    who = await principal(request, "read")
-    run_id = v.check_uuid(request.path_params["run_id"], "run_id")
-    run = await services(request).stores.runs.get(who.project_id, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id} not found")
-    return JSONResponse((await as_langsmith(services(request).stores, who.project_id, [run]))[0])
-
-
-@endpoint
-async def query(request: Request) -> Response:
-    """Runs newest first, with a few of LangSmith's filters: ``id``, ``trace``,
-    ``parent_run``, ``is_root``, ``start_time`` and ``session`` (the project id)."""
-    who = await principal(request, "read")
-    body = await json_body(request, QUERY)
-    unsupported = sorted(k for k, value in body.items() if k not in QUERY_FIELDS and value)
-    if unsupported:
-        raise BadRequest(
-            f"Plaudit's /runs/query does not support {', '.join(unsupported)}; it filters by "
-            f"{', '.join(sorted(QUERY_FIELDS - {'limit', 'cursor', 'select'}))}",
-            field=unsupported[0],
-        )
-    empty = {"runs": [], "cursors": {"next": None}}
-    sessions = body.get("session")
-    if sessions is not None and len(set(sessions)) != 1:
-        return JSONResponse(empty)
-    ids = body.get("id")
-    is_root = body.get("is_root")
-    run_query = RunQuery(
-        ids=[v.check_uuid(i, "id") for i in ids] if ids is not None else None,
-        trace_id=v.check_uuid(body["trace"], "trace") if body.get("trace") else None,
-        parent_run_id=(
-            v.check_uuid(body["parent_run"], "parent_run") if body.get("parent_run") else None
-        ),
-        is_root=bool(is_root) if is_root is not None else None,
-        tracing_project_id=v.check_uuid(sessions[0], "session") if sessions else None,
-        start_after=(
-            parse_time(body["start_time"], "start_time") if body.get("start_time") else None
-        ),
-    )
-    size = min(body.get("limit") or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    page = await services(request).stores.runs.page(
-        who.project_id, run_query, size, body.get("cursor")
-    )
-    return JSONResponse(
-        {
-            "runs": await as_langsmith(services(request).stores, who.project_id, page.items),
-            "cursors": {"next": page.end_cursor if page.has_next_page else None},
-        }
     )

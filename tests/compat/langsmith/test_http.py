@@ -259,9 +259,11 @@ async def test_runs_query(http: httpx.AsyncClient, keys: Keys) -> None:
     mine = (await query({"session": [default["id"]], "id": runs[:1]})).json()
     assert [r["id"] for r in mine["runs"]] == runs[:1]
 
-    refused = await query({"filter": 'eq(name, "chat")', "run_type": "llm"})
+    both = (await query({"filter": 'eq(name, "chat")', "run_type": "llm"})).json()
+    assert [r["id"] for r in both["runs"]] == runs[::-1]
+    refused = await query({"trace_filter": 'eq(name, "chat")', "tree_filter": "x"})
     assert refused.status_code == 400
-    assert "does not support filter, run_type" in refused.json()["detail"]
+    assert "does not support trace_filter, tree_filter" in refused.json()["detail"]
 
 
 async def test_sessions_are_tracing_projects_of_the_key_project(

@@ -83,3 +83,54 @@ def test_js_run_times_in_every_format_and_a_batch_with_one_bad_run(
     refusals = [line for line in result["logged"] if result["bad"] in line]
     assert refusals, result["logged"]
     assert "end_time is before start_time" in refusals[0]
+
+
+def test_js_traceable_read_back_with_list_runs_and_child_runs(live: LiveServer, keys: Keys) -> None:
+    result = run_node("langsmith/tracing.mjs", "js-app", env=js_env(live, keys.admin))
+    assert result["result"] == {"answer": "WHAT IS PLAUDIT GIVEN 1 DOC"}
+    written, read = result["written"], result["read"]
+    project = result["projectRead"]
+    assert project["name"] == "js-app" and project["run_count"] == 4
+    expected_outputs = {
+        "pipeline": {"answer": "WHAT IS PLAUDIT GIVEN 1 DOC"},
+        "retrieve": {"outputs": ["doc about what is plaudit"]},
+        "llm": {
+            "text": "WHAT IS PLAUDIT GIVEN 1 DOC",
+            "usage_metadata": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7},
+        },
+        "broken": None,
+    }
+    for name, run in written.items():
+        got = read[name]
+        assert (got["id"], got["name"], got["run_type"]) == (run["id"], name, run["run_type"])
+        assert got["inputs"] == run["inputs"]
+        assert got["outputs"] == expected_outputs[name]
+        assert (got["trace_id"], got["parent_run_id"]) == (run["trace_id"], run["parent_run_id"])
+        assert got["dotted_order"] == run["dotted_order"]
+        assert got["session_id"] == project["id"]
+        stored = live.graphql(keys.read, RUN, {"id": run["id"]})["run"]
+        assert stored["name"] == name and stored["inputs"] == run["inputs"]
+        assert stored["outputs"] == expected_outputs[name]
+        assert stored["tracingProject"] == {"id": project["id"], "name": "js-app"}
+        assert millis(stored["startTime"]) == millis(got["start_time"])
+        assert millis(stored["endTime"]) == millis(got["end_time"])
+    assert read["pipeline"]["tags"] == ["app"] and read["retrieve"]["tags"] == ["search"]
+    assert read["pipeline"]["extra"]["metadata"]["thread_id"] == "js-thread"
+    assert read["llm"]["total_tokens"] == 7 and read["llm"]["prompt_tokens"] == 5
+    assert "the tool broke" in read["broken"]["error"] and read["broken"]["status"] == "error"
+    pipeline = live.graphql(
+        keys.read,
+        "query($id: ID!) { run(id: $id) { sessionId userId } }",
+        {"id": written["pipeline"]["id"]},
+    )["run"]
+    assert pipeline == {"sessionId": "js-thread", "userId": "js-user"}
+
+    ids = {name: run["id"] for name, run in written.items()}
+    tree = result["tree"]
+    assert [c["id"] for c in tree["child_runs"]] == [ids["retrieve"], ids["llm"]]
+    assert {r["id"] for r in result["listed"]} == set(ids.values())
+    assert {r["id"] for r in result["roots"]} == {ids["pipeline"], ids["broken"]}
+    assert {r["id"] for r in result["inTrace"]} == {ids["pipeline"], ids["retrieve"], ids["llm"]}
+    assert [r["id"] for r in result["llms"]] == [ids["llm"]]
+    assert [r["id"] for r in result["failed"]] == [ids["broken"]]
+    assert not [line for line in result["logged"] if "Error" in line], result["logged"]
