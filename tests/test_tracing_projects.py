@@ -55,15 +55,15 @@ async def test_runs_name_their_tracing_project_and_are_filtered_by_it(
 async def test_tracing_projects_page_by_keyset(gql: GraphQLClient, keys: Keys) -> None:
     for name in ("one", "two", "three"):
         await make_run(gql, tracingProjectName=name)
-    first = (await gql.ok(PROJECTS, {"first": 3}))["tracingProjects"]
+    first = (await gql.ok(PROJECTS, {"first": 2}))["tracingProjects"]
     assert first["pageInfo"]["hasNextPage"]
-    rest = (await gql.ok(PROJECTS, {"first": 3, "after": first["pageInfo"]["endCursor"]}))[
+    rest = (await gql.ok(PROJECTS, {"first": 2, "after": first["pageInfo"]["endCursor"]}))[
         "tracingProjects"
     ]
     assert not rest["pageInfo"]["hasNextPage"]
     names = [e["node"]["name"] for e in first["edges"] + rest["edges"]]
-    # "default" exists from the first run on: new runs that name none go there.
-    assert sorted(names) == ["default", "one", "three", "two"]
+    # No "default": every run named its tracing project.
+    assert sorted(names) == ["one", "three", "two"]
     created = [e["node"]["createdAt"] for e in first["edges"] + rest["edges"]]
     assert created == sorted(created, reverse=True)  # newest first
 

@@ -58,16 +58,18 @@ def check_ref(name: Any, tracing_project_id: Any) -> TracingProjectRef | None:
 
 async def resolve(
     stores: Stores, project_id: str, refs: list[TracingProjectRef | None], now: datetime
-) -> tuple[list[str | PlauditError | None], str]:
+) -> tuple[list[str | PlauditError | None], str | None]:
     """For each ref, the tracing project's id (created when new), or why it cannot
     be had (an id of another Plaudit project's), or None when the run names none;
-    and the id of ``default``, where runs that name none go when they are new.
+    and the id of ``default``, where runs that name none go when they are new
+    (None when every run names one).
 
     A known id wins; else the name decides; an unknown id without a name creates a
     tracing project with that id, named by it."""
     ids = [r.id for r in refs if r is not None and r.id]
     owners = await stores.tracing_projects.owners(ids) if ids else {}
-    names = {DEFAULT_NAME}
+    # "default" only when a run may go there.
+    names = {DEFAULT_NAME} if None in refs else set()
     for ref in refs:
         if ref is not None and ref.name and not _known(ref, owners, project_id):
             names.add(ref.name)
@@ -91,7 +93,7 @@ async def resolve(
                 resolved.append(created.id)
             except PlauditError as exc:
                 resolved.append(exc)
-    return resolved, by_name[DEFAULT_NAME].id
+    return resolved, by_name[DEFAULT_NAME].id if DEFAULT_NAME in by_name else None
 
 
 def _known(ref: TracingProjectRef, owners: dict[str, TracingProject], project_id: str) -> bool:
