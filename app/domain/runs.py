@@ -146,6 +146,34 @@ async def ingest_each_run(stores: Stores, project_id: str, runs: list[RunWrite])
     return await _ingest(stores, project_id, runs, each=True)
 
 
+Checked = list[tuple[int, str, dict[str, Any]]]
+
+
+async def _group(
+    stores: Stores,
+    project_id: str,
+    checked: Checked,
+    refs: list[TracingProjectRef | None],
+    rejected: list[RejectedRun],
+    now: datetime,
+    each: bool,
+) -> tuple[Checked, str | None]:
+    """Set each run's tracing project; the runs that can have theirs, and the id
+    of "default" for new runs that name none."""
+    grouped, default_id = await tracing_projects.resolve(stores, project_id, refs, now)
+    kept: Checked = []
+    for (index, run_id, given), found in zip(checked, grouped, strict=True):
+        if isinstance(found, PlauditError):
+            if not each:
+                raise found
+            rejected.append(RejectedRun(index, run_id, found))
+            continue
+        if found is not None:
+            given["tracing_project_id"] = found
+        kept.append((index, run_id, given))
+    return kept, default_id
+
+
 async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each: bool) -> Ingested:
     if not runs:
         raise BadRequest("no runs given")
@@ -153,7 +181,7 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
         raise BadRequest(f"at most {v.MAX_BATCH} runs per call, got {len(runs)}")
     now = datetime.now(UTC)
     rejected: list[RejectedRun] = []
-    checked: list[tuple[int, str, dict[str, Any]]] = []
+    checked: Checked = []
     refs: list[TracingProjectRef | None] = []
     seen: set[str] = set()
     for index, run in enumerate(runs):
@@ -169,18 +197,7 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
         seen.add(run_id)
         checked.append((index, run_id, given))
         refs.append(ref)
-    grouped, default_id = await tracing_projects.resolve(stores, project_id, refs, now)
-    for position, found in enumerate(grouped):
-        if isinstance(found, PlauditError):
-            if not each:
-                raise found
-            index, run_id, _ = checked[position]
-            rejected.append(RejectedRun(index, run_id, found))
-        elif found is not None:
-            checked[position][2]["tracing_project_id"] = found
-    checked = [
-        c for c, found in zip(checked, grouped, strict=True) if not isinstance(found, PlauditError)
-    ]
+    checked, default_id = await _group(stores, project_id, checked, refs, rejected, now, each)
     # A run completed in a later call: derive latency from the stored start time.
     completing = [
         run_id

@@ -64,7 +64,7 @@ async def as_langsmith(
     ids = list({r.tracing_project_id for r in runs if r.tracing_project_id})
     names = {t.id: t.name for t in await stores.tracing_projects.get_many(project_id, ids)}
     stats: dict[str, dict[str, Any]] = defaultdict(dict)
-    if select is None or "feedback_stats" in select:
+    if runs and (select is None or "feedback_stats" in select):
         for row in await stores.feedback.stats_for_runs(project_id, [r.id for r in runs]):
             stats[row.run_id][row.key] = {
                 "n": row.count,
