@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from app.domain import clock
 from app.domain import validation as v
 from app.errors import BadRequest, Conflict, NotFound, PlauditError
 from app.store import Stores
@@ -138,7 +139,7 @@ async def create(
     updated with what is given instead (LangSmith's ``?upsert=true``)."""
     name = check_name(name)
     _check_details(description, extra)
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         return await stores.tracing_projects.create(
             project_id,
@@ -179,7 +180,7 @@ async def update(
     if "name" in changes:
         changes["name"] = check_name(changes["name"])
     _check_details(changes.get("description"), changes.get("extra"))
-    changes["updated_at"] = datetime.now(UTC)
+    changes["updated_at"] = clock.now()
     updated = await stores.tracing_projects.update(project_id, tracing_project_id, changes)
     if updated is None:
         raise NotFound(f"tracing project {tracing_project_id} not found")
@@ -290,7 +291,7 @@ async def migrate_runs(stores: Stores) -> int:
     runs at start-up, and costs one indexed read per Plaudit project when there is
     nothing to do. Returns how many runs it assigned."""
     assigned = 0
-    now = datetime.now(UTC)
+    now = clock.now()
     for project in await stores.projects.list():
         async for chunk in stores.runs.without_tracing_project(project.id, CHUNK):
             names = sorted({name or DEFAULT_NAME for _, name in chunk})

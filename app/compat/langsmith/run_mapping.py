@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.compat.langsmith.http import iso, parse_time, validator
+from app.domain import clock
 from app.domain import validation as v
 from app.domain.runs import RunWrite
 from app.store.runs import Run
@@ -137,7 +138,7 @@ def _as_dict(value: Any, name: str) -> dict[str, Any]:
 
 def dotted_segment(start: datetime | None, run_id: str) -> str:
     """A run's own part of a dotted order: its start (now, if unknown) and id."""
-    at = (start or datetime.now(UTC)).astimezone(UTC)
+    at = (start or clock.now()).astimezone(UTC)
     return f"{at:%Y%m%dT%H%M%S%fZ}{run_id}"
 
 
