@@ -17,16 +17,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
-from app.db import make_client, ping
 from app.errors import PlauditError
-from app.export.routes import export_download
 from app.graphql.app import PlauditGraphQL
 from app.graphql.ide import graphiql_routes
 from app.graphql.schema import schema
 from app.metrics import MetricsMiddleware, metrics_endpoint
 from app.public.routes import public_routes
+from app.rest.export import export_download
 from app.services import Services
 from app.settings import Settings
+from app.store.client import make_client, ping
 from app.store.indexes import ensure_indexes
 
 log = logging.getLogger("plaudit")

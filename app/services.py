@@ -7,13 +7,13 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from app.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.auth import KeyCache
-from app.feedback_pipelines import FeedbackPipelines
-from app.public.rate_limits import PublicRateLimits
+from app.domain.autofeedback.jobs import AutoFeedbackRunner
+from app.domain.pipelines import FeedbackPipelines
+from app.domain.rate_limits import PublicRateLimits
+from app.domain.tokens import TokenSerializer, feedback_token_serializer
 from app.settings import Settings
 from app.store import Stores
-from app.tokens import TokenSerializer, feedback_token_serializer
 
 
 @dataclass

@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 from starlette.applications import Starlette
 
+from app.domain.background import wait_for_wake
 from app.settings import Settings
-from app.waiting import wait_for_wake
 
 
 async def test_a_wake_in_the_same_instant_as_a_cancel_still_cancels() -> None:

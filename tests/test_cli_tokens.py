@@ -10,8 +10,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from app.cli import main
+from app.domain.tokens import feedback_token_serializer
 from app.settings import Settings
-from app.tokens import feedback_token_serializer
 from tests.conftest import SECRET
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from app.export.polarity import NEGATIVE, NEUTRAL, POSITIVE, polarity, polarity_expression, rule_for
+from app.domain.export.polarity import (
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    polarity,
+    polarity_expression,
+    rule_for,
+)
 from app.store.feedback_keys import Category, FeedbackKey
 from tests.conftest import services
 

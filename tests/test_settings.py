@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from app.embedded import EmbeddedMongo, EmbeddedStartError
 from app.settings import Settings, SettingsError
+from app.store.embedded.server import EmbeddedMongo, EmbeddedStartError
 
 
 def test_defaults() -> None:

@@ -18,13 +18,13 @@ from urllib.parse import quote, urlencode
 from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import check_key_name
+from app.domain.tokens import InvalidToken, TokenExpired, TokenSerializer
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, PlauditError
 from app.settings import Settings
 from app.store import Stores
 from app.store.feedback import Feedback
 from app.store.feedback_tokens import FeedbackToken
 from app.store.rate_limits import Quota
-from app.tokens import InvalidToken, TokenExpired, TokenSerializer
 
 MAX_USES_LIMIT = 1_000_000
 MAX_ORIGINS = 20

@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.analytics.stats import DEFAULT_LIMIT, StatsRequest, feedback_stats
-from app.analytics.worst_runs import worst_runs
 from app.domain import validation as v
+from app.domain.analytics.stats import DEFAULT_LIMIT, StatsRequest, feedback_stats
+from app.domain.analytics.worst_runs import worst_runs
 from app.graphql.context import Context
 from app.graphql.inputs.analytics import FeedbackStatsFilter, StatsGroupBy
 from app.graphql.permissions import CanRead, IsAdmin

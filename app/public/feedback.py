@@ -18,6 +18,7 @@ from app.domain.feedback_tokens import (
     read_claims,
     submit_feedback,
 )
+from app.domain.tokens import InvalidToken
 from app.errors import BadRequest, PlauditError
 from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
@@ -26,7 +27,6 @@ from app.public.responses import json_error, parse_json_object, read_body
 from app.services import Services
 from app.settings import Settings
 from app.store.feedback import Feedback
-from app.tokens import InvalidToken
 
 FIELDS = frozenset({"token", *SUBMISSION_FIELDS})
 

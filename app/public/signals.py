@@ -17,14 +17,14 @@ from app.domain.feedback_tokens import (
     open_token,
     read_claims,
 )
+from app.domain.tokens import InvalidToken
 from app.errors import PlauditError
-from app.implicit_signals import handle_public_signal
 from app.public import cors
 from app.public.client import client_ip, own_origins, request_origin
 from app.public.content_types import require_json
+from app.public.implicit_signals import handle_public_signal
 from app.public.responses import json_error, parse_json_object, read_body
 from app.services import Services
-from app.tokens import InvalidToken
 
 
 async def post_signal(request: Request) -> Response:

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from pymongo.errors import AutoReconnect
 from starlette.applications import Starlette
 
-from app.analytics import windows
-from app.analytics.rebuild import rebuild_rollups
 from app.cli import main as cli
+from app.domain.analytics import windows
+from app.domain.analytics.rebuild import rebuild_rollups
 from app.domain.feedback import (
     FeedbackWrite,
     create_feedback,

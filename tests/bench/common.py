@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from app.embedded import EmbeddedMongo
+from app.store.embedded.server import EmbeddedMongo
 from tests.live import free_port
 
 

@@ -17,8 +17,8 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pymongo import AsyncMongoClient
 
-from app.analytics import windows
-from app.analytics.rebuild import rebuild_rollups
+from app.domain.analytics import windows
+from app.domain.analytics.rebuild import rebuild_rollups
 from app.domain.auth import create_key
 from app.domain.feedback import FeedbackWrite, create_feedback
 from app.domain.feedback_keys import KeyConfig, register_key

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from app.tokens import feedback_token_serializer
+from app.domain.tokens import feedback_token_serializer
 from tests.conftest import GraphQLClient, services
 from tests.public.helpers import feedback_on, issue, make_run
 

@@ -7,12 +7,12 @@ from strawberry.types import Info
 
 from app.domain.feedback import Change
 from app.domain.missing import MISSING
+from app.domain.tasks import service
+from app.domain.tasks.queue import claim_review, release_review
 from app.graphql.context import Context
 from app.graphql.permissions import CanIngest, IsAdmin
 from app.graphql.scalars import JSON
 from app.graphql.types.tasks import FeedbackTask, ReviewClaim, TaskFeedbackResult
-from app.tasks import service
-from app.tasks.queue import claim_review, release_review
 
 
 def _change(ctx: Context) -> Change:

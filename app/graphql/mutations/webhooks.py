@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import validation as v
+from app.domain.webhooks.registry import create_webhook, delete_webhook
 from app.errors import NotFound
 from app.graphql.context import Context
 from app.graphql.permissions import IsAdmin
@@ -15,7 +16,6 @@ from app.graphql.types.webhooks import (
     Webhook,
     WebhookDelivery,
 )
-from app.webhooks.domain import create_webhook, delete_webhook
 
 
 @strawberry.type

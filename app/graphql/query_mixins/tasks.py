@@ -4,13 +4,13 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import validation as v
+from app.domain.tasks.agreement import task_agreement
+from app.domain.tasks.queue import review_queue
+from app.domain.tasks.service import get_task
 from app.graphql.context import Context
 from app.graphql.permissions import CanRead
 from app.graphql.types.common import Connection
 from app.graphql.types.tasks import FeedbackTask, ReviewQueueItem, TaskAgreement, TaskSubmission
-from app.tasks.agreement import task_agreement
-from app.tasks.queue import review_queue
-from app.tasks.service import get_task
 
 
 @strawberry.type

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.analytics.partial import GroupStats
-from app.analytics.stats import GroupResult, StatsResult
-from app.analytics.worst_runs import WorstRun as WorstRunRecord
+from app.domain.analytics.partial import GroupStats
+from app.domain.analytics.stats import GroupResult, StatsResult
+from app.domain.analytics.worst_runs import WorstRun as WorstRunRecord
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
 from app.graphql.types.feedback import Feedback

@@ -6,6 +6,11 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from app.domain.tasks.agreement import FieldAgreement as FieldAgreementRecord
+from app.domain.tasks.agreement import TaskAgreement as TaskAgreementRecord
+from app.domain.tasks.queue import Claim
+from app.domain.tasks.schemas import metric_fields
+from app.domain.tasks.service import SubmissionResult, metric_key
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
 from app.graphql.types.enums import SourceType
@@ -15,11 +20,6 @@ from app.store.feedback_tasks import FeedbackTask as FeedbackTaskRecord
 from app.store.feedback_tasks import FeedbackTaskVersion as FeedbackTaskVersionRecord
 from app.store.review_states import QueueEntry
 from app.store.task_submissions import TaskSubmission as TaskSubmissionRecord
-from app.tasks.agreement import FieldAgreement as FieldAgreementRecord
-from app.tasks.agreement import TaskAgreement as TaskAgreementRecord
-from app.tasks.queue import Claim
-from app.tasks.schemas import metric_fields
-from app.tasks.service import SubmissionResult, metric_key
 
 
 @strawberry.type(description="One version of a feedback task's schema.")

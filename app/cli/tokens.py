@@ -1,0 +1,133 @@
+"""`plaudit tokens ...`: presigned feedback tokens and email links from the shell."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from app.domain.feedback_tokens import (
+    IssuedToken,
+    TokenRequest,
+    create_tokens,
+    email_links,
+    revoke_token,
+)
+from app.domain.tokens import feedback_token_serializer
+from app.settings import Settings
+from app.store import Stores
+
+
+def _token_options(fn: Any) -> Any:
+    options = [
+        click.option("--project", "project_name", required=True, help="Project name."),
+        click.option("--run", "run_id", required=True, help="The run's id."),
+        click.option("--key", required=True, help="The feedback key, e.g. helpful."),
+        click.option("--expires-in", type=int, default=None, help="Seconds (default 3 hours)."),
+        click.option("--max-uses", type=int, default=None, help="Submissions allowed."),
+        click.option("--origin", "origins", multiple=True, help="Allowed web origin (repeat)."),
+        click.option("--end-user", default=None, help="Record feedback as this user id."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _issue(
+    project_name: str,
+    run_id: str,
+    key: str,
+    expires_in: int | None,
+    max_uses: int | None,
+    origins: tuple[str, ...],
+    end_user: str | None,
+) -> tuple[Settings, IssuedToken]:
+    from app.cli.main import _with_settings_and_stores  # app.cli imports this module
+
+    async def run(settings: Settings, stores: Stores) -> tuple[Settings, IssuedToken]:
+        project = await stores.projects.by_name(project_name)
+        if project is None:
+            raise click.ClickException(f"no project named {project_name!r}")
+        request = TokenRequest(
+            run_id=run_id,
+            key=key,
+            expires_in=expires_in,
+            max_uses=max_uses,
+            allowed_origins=list(origins),
+            end_user_id=end_user,
+        )
+        serializer = feedback_token_serializer(settings.secret_keys)
+        [issued] = await create_tokens(stores, serializer, settings, project.id, [request], "cli")
+        return settings, issued
+
+    return _with_settings_and_stores(run)
+
+
+@click.group()
+def tokens() -> None:
+    """Presigned feedback tokens, for the widget and email links."""
+
+
+@tokens.command("create")
+@_token_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def tokens_create(as_json: bool, **options: Any) -> None:
+    """Issue a token; prints it, the widget snippet and the email-link URL."""
+    _, issued = _issue(**options)
+    record = issued.record
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "id": record.id,
+                    "token": issued.token,
+                    "expires_at": record.expires_at.isoformat(),
+                    "widget_snippet": issued.widget_snippet,
+                    "email_url": issued.email_url,
+                }
+            )
+        )
+        return
+    click.echo(f"token {record.id} expires {record.expires_at:%Y-%m-%d %H:%M:%S} UTC", err=True)
+    click.echo(issued.token)
+    click.echo(f"widget:  {issued.widget_snippet}")
+    click.echo(f"email:   {issued.email_url}")
+
+
+@tokens.command("email-links")
+@_token_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "html", "json"]),
+    default="text",
+    show_default=True,
+)
+def tokens_email_links(fmt: str, **options: Any) -> None:
+    """Issue a token and print the thumbs up/down links for an email."""
+    settings, issued = _issue(**options)
+    links = email_links(settings, issued.token)
+    if fmt == "html":
+        click.echo(links.html)
+    elif fmt == "json":
+        click.echo(json.dumps({"id": issued.record.id, "up": links.up_url, "down": links.down_url}))
+    else:
+        click.echo(links.text, nl=False)
+
+
+@tokens.command("revoke")
+@click.option("--project", "project_name", required=True, help="Project name.")
+@click.argument("token_id")
+def tokens_revoke(project_name: str, token_id: str) -> None:
+    """Revoke a token by its id (the record id, not the token)."""
+    from app.cli.main import _with_settings_and_stores
+
+    async def run(settings: Settings, stores: Stores) -> Any:
+        project = await stores.projects.by_name(project_name)
+        if project is None:
+            raise click.ClickException(f"no project named {project_name!r}")
+        return await revoke_token(stores, project.id, token_id)
+
+    record = _with_settings_and_stores(run)
+    click.echo(f"revoked {record.id}")

@@ -1,0 +1,45 @@
+"""Recompute rollups from the raw feedback (``plaudit rollups rebuild``).
+
+The rebuild streams every live feedback record of a project (or one key) through
+the same contribution code the write path uses, then sets each rollup to the
+result and deletes rollups whose feedback is gone. Run it after restoring a
+backup, after a crash lost a flush interval of rollup updates, or after changing a
+key's range. It is safe while Plaudit serves, except that a write landing during
+the rebuild can be counted twice or not at all in its hour; run it again (or
+while writes are paused) for exact numbers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from app.domain.analytics import windows
+from app.domain.analytics.contributions import Contribution, change_delta
+from app.domain.analytics.rules import KeyRule, load_rules
+from app.store import Stores
+from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId
+
+
+async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = None) -> int:
+    """Rebuild one project's rollups (or one key's); returns how many were written."""
+    started = datetime.now(UTC)
+    rules: dict[str, KeyRule] = await load_rules(stores, project_id, None)
+    values: dict[RollupId, RollupDelta] = {}
+    async for row in stores.feedback_analytics.live_scores(project_id, key):
+        rule = rules.get(row.key)
+        if rule is None:
+            rule = rules[row.key] = KeyRule.of(row.key, None)
+        delta = change_delta(rule, None, Contribution(row.score, row.commented))
+        if delta is None:
+            continue
+        for grain in GRAINS:
+            rid = RollupId(project_id, row.key, grain, windows.floor(row.created_at, grain))
+            values.setdefault(rid, RollupDelta()).merge(delta)
+    return await stores.feedback_rollups.replace_scope(
+        project_id,
+        key,
+        values,
+        stamp=uuid.uuid4().hex,
+        keep_from=windows.floor(started, "day"),
+    )

@@ -1,0 +1,156 @@
+"""Where live events come from.
+
+With a MongoDB that has change streams (a replica set; the embedded SecantusDB
+advertises a single-node replica set), every app process with a subscriber watches
+the ``feedback`` collection, so a subscriber sees every change, whichever process
+made it. Without
+them, events are broadcast in-process from the write path: a subscriber then sees
+only the changes made by the process it is connected to (run one process, or use a
+replica set). ``/readyz`` reports which: ``"live": "change_stream" | "in_process"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from pymongo.asynchronous.change_stream import AsyncChangeStream
+from pymongo.errors import OperationFailure, PyMongoError
+
+from app.domain import feedback_events
+from app.domain.feedback_events import FeedbackChanged
+from app.domain.live.broker import LiveBroker, LiveEvent, Subscriber
+from app.store import Stores
+from app.store.feedback import Feedback
+
+log = logging.getLogger("plaudit.live")
+
+CHANGE_STREAM = "change_stream"
+IN_PROCESS = "in_process"
+PIPELINE: list[dict[str, Any]] = [
+    {"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}},
+    # A record may carry its change history inside it; events do not need it.
+    {"$project": {"fullDocument.history": 0, "updateDescription.updatedFields.history": 0}},
+]
+
+
+def event_from_change(change: dict[str, Any]) -> LiveEvent | None:
+    """A change stream event as a LiveEvent (None for what is not feedback)."""
+    doc = change.get("fullDocument")
+    if not doc or "project_id" not in doc or "created_at" not in doc:
+        return None
+    record = Feedback.from_doc(doc)
+    operation = change.get("operationType")
+    if operation == "insert":
+        kind = "created"
+    elif operation == "update":
+        updated = (change.get("updateDescription") or {}).get("updatedFields") or {}
+        if updated.get("deleted") is True:
+            kind = "deleted"
+        elif updated.get("retracted") is True:
+            kind = "retracted"
+        else:
+            kind = "updated"
+    else:  # a replace says nothing of what changed: judge by the record
+        kind = "deleted" if record.deleted else "retracted" if record.retracted else "updated"
+    return LiveEvent(kind=kind, feedback=record, at=record.modified_at)
+
+
+class LiveHub:
+    def __init__(self, stores: Stores, *, use_change_streams: bool = True) -> None:
+        self.stores = stores
+        self.broker = LiveBroker()
+        self.use_change_streams = use_change_streams
+        self.mode = IN_PROCESS
+        self._task: asyncio.Task[None] | None = None
+        self._attached = False
+
+    async def start(self) -> None:
+        """Find out whether the server has change streams. The stream itself is
+        followed only while someone is subscribed: with nobody listening, watching
+        would cost the database work on every feedback write for nothing."""
+        stream = None
+        if self.use_change_streams:
+            try:
+                stream = await self._open(None)
+            except OperationFailure as exc:
+                log.warning(
+                    "change streams unavailable (%s): live updates are in-process only", exc
+                )
+        if stream is not None:
+            await stream.close()
+            self.mode = CHANGE_STREAM
+        else:
+            self.mode = IN_PROCESS
+            feedback_events.attach(self.stores, self)
+            self._attached = True
+
+    async def subscribe(
+        self, project_id: str, keys: list[str] | None, run_ids: list[str] | None
+    ) -> Subscriber:
+        """Subscribe; every change stored after this returns reaches the subscriber."""
+        subscriber = self.broker.subscribe(project_id, keys, run_ids)
+        if self.mode == CHANGE_STREAM and self._task is None:
+            try:
+                stream = await self._open(None)
+            except BaseException:
+                self.broker.unsubscribe(subscriber)
+                raise
+            if self._task is None:
+                self._task = asyncio.create_task(self._follow(stream), name="live-change-stream")
+            else:  # another subscriber opened one meanwhile
+                await stream.close()
+        return subscriber
+
+    async def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.broker.unsubscribe(subscriber)
+        if self.broker.subscriber_count == 0:
+            await self._stop_following()
+
+    async def _stop_following(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def stop(self) -> None:
+        if self._attached:
+            feedback_events.detach(self.stores, self)
+            self._attached = False
+        await self._stop_following()
+
+    async def feedback_changed(self, event: FeedbackChanged) -> None:
+        """The in-process source: called on the write path."""
+        self.broker.publish(LiveEvent(kind=event.kind, feedback=event.record, at=event.at))
+
+    async def _open(self, resume_after: Any) -> AsyncChangeStream[dict[str, Any]]:
+        return await self.stores.db["feedback"].watch(
+            PIPELINE, full_document="updateLookup", resume_after=resume_after
+        )
+
+    async def _follow(self, stream: AsyncChangeStream[dict[str, Any]]) -> None:
+        resume_token = None
+        while True:
+            try:
+                async with stream:
+                    async for change in stream:
+                        resume_token = change.get("_id")
+                        event = event_from_change(change)
+                        if event is not None:
+                            self.broker.publish(event)
+            except asyncio.CancelledError:
+                raise
+            except PyMongoError as exc:
+                log.warning("feedback change stream interrupted (%s); reopening", exc)
+            while True:
+                await asyncio.sleep(1)
+                try:
+                    stream = await self._open(resume_token)
+                    break
+                except OperationFailure:
+                    resume_token = None  # the token is too old: start from now
+                except PyMongoError as exc:
+                    log.warning("cannot reopen the feedback change stream: %s", exc)
