@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import click
 from tqdm import tqdm
 
+from app.cli.common import with_settings_and_stores
 from app.domain.autofeedback.jobs import (
     DEFAULT_EXAMPLES,
     MAX_EXAMPLES,
@@ -19,6 +20,7 @@ from app.domain.autofeedback.jobs import (
     job_progress,
     start_job,
 )
+from app.domain.projects import find_project
 from app.errors import NotFound
 from app.settings import Settings
 from app.store import Stores
@@ -47,9 +49,7 @@ async def run_autofeedback(
     tags: list[str],
     progress: bool = True,
 ) -> Outcome:
-    project = await stores.projects.by_name(project_name)
-    if project is None:
-        raise NotFound(f"no project named {project_name!r}")
+    project = await find_project(stores, project_name)
     task_id = None
     if task_name is not None:
         task = await stores.feedback_tasks.by_name(project.id, task_name)
@@ -126,11 +126,9 @@ def autofeedback(
 ) -> None:
     """Label the runs of feedback task TASK (by name) that have no label yet, the way
     reviewers labelled the others. With --key instead of TASK, judge a feedback key."""
-    from app.cli.main import _with_settings_and_stores
-
     if (task is None) == (key is None):
         raise click.UsageError("give a TASK name or --key KEY (one of them)")
-    outcome = _with_settings_and_stores(
+    outcome = with_settings_and_stores(
         lambda settings, stores: run_autofeedback(
             settings,
             stores,

@@ -9,10 +9,11 @@ from typing import IO
 import click
 from tqdm import tqdm
 
+from app.cli.common import with_stores
 from app.domain.export.formats import prepare_export
 from app.domain.export.options import FORMATS, parse_options
 from app.domain.export.stream import encode_line
-from app.errors import NotFound
+from app.domain.projects import find_project
 from app.store import Stores
 
 
@@ -25,9 +26,7 @@ async def write_export(
     progress: bool = True,
 ) -> int:
     """Write the export to ``out`` line by line; returns the number of records."""
-    project = await stores.projects.by_name(project_name)
-    if project is None:
-        raise NotFound(f"no project named {project_name!r}")
+    project = await find_project(stores, project_name)
     options = parse_options(fmt, **options_args)
     export = await prepare_export(stores, project.id, options)
     count = 0
@@ -79,8 +78,6 @@ def export(
     progress: bool,
 ) -> None:
     """Export training data as JSON Lines: dpo, sft, feedback or regressions."""
-    from app.cli.main import _with_stores
-
     args: dict[str, str | None] = {
         "key": key,
         "since": since,
@@ -92,7 +89,7 @@ def export(
     }
     if out == "-":
         stdout = sys.stdout.buffer
-        count = _with_stores(
+        count = with_stores(
             lambda stores: write_export(stores, project_name, args, fmt, stdout, progress)
         )
         click.echo(f"exported {count} records", err=True)
@@ -103,7 +100,7 @@ def export(
     partial = target.with_name(target.name + ".partial")
     try:
         with partial.open("wb") as fh:
-            count = _with_stores(
+            count = with_stores(
                 lambda stores: write_export(stores, project_name, args, fmt, fh, progress)
             )
         partial.replace(target)

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from app.cli.common import with_settings_and_stores
 from app.domain.feedback_tokens import (
     IssuedToken,
     TokenRequest,
@@ -14,9 +15,11 @@ from app.domain.feedback_tokens import (
     email_links,
     revoke_token,
 )
+from app.domain.projects import find_project
 from app.domain.tokens import feedback_token_serializer
 from app.settings import Settings
 from app.store import Stores
+from app.store.feedback_tokens import FeedbackToken
 
 
 def _token_options(fn: Any) -> Any:
@@ -43,12 +46,8 @@ def _issue(
     origins: tuple[str, ...],
     end_user: str | None,
 ) -> tuple[Settings, IssuedToken]:
-    from app.cli.main import _with_settings_and_stores  # app.cli imports this module
-
     async def run(settings: Settings, stores: Stores) -> tuple[Settings, IssuedToken]:
-        project = await stores.projects.by_name(project_name)
-        if project is None:
-            raise click.ClickException(f"no project named {project_name!r}")
+        project = await find_project(stores, project_name)
         request = TokenRequest(
             run_id=run_id,
             key=key,
@@ -61,7 +60,7 @@ def _issue(
         [issued] = await create_tokens(stores, serializer, settings, project.id, [request], "cli")
         return settings, issued
 
-    return _with_settings_and_stores(run)
+    return with_settings_and_stores(run)
 
 
 @click.group()
@@ -121,13 +120,10 @@ def tokens_email_links(fmt: str, **options: Any) -> None:
 @click.argument("token_id")
 def tokens_revoke(project_name: str, token_id: str) -> None:
     """Revoke a token by its id (the record id, not the token)."""
-    from app.cli.main import _with_settings_and_stores
 
-    async def run(settings: Settings, stores: Stores) -> Any:
-        project = await stores.projects.by_name(project_name)
-        if project is None:
-            raise click.ClickException(f"no project named {project_name!r}")
+    async def run(settings: Settings, stores: Stores) -> FeedbackToken:
+        project = await find_project(stores, project_name)
         return await revoke_token(stores, project.id, token_id)
 
-    record = _with_settings_and_stores(run)
+    record = with_settings_and_stores(run)
     click.echo(f"revoked {record.id}")

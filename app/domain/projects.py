@@ -1,9 +1,9 @@
-"""Projects: the rules for creating one."""
+"""Projects: the rules for creating one, and finding one by name."""
 
 from __future__ import annotations
 
 from app.domain.validation import check_text
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.projects import Project
 
@@ -23,3 +23,11 @@ def check_project_name(name: str) -> str:
 
 async def create_project(stores: Stores, name: str) -> Project:
     return await stores.projects.create(check_project_name(name))
+
+
+async def find_project(stores: Stores, name: str) -> Project:
+    """The project called ``name`` (how the CLI names one)."""
+    project = await stores.projects.by_name(name)
+    if project is None:
+        raise NotFound(f"no project named {name!r} (create it: plaudit projects create NAME)")
+    return project
