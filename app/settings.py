@@ -53,7 +53,7 @@ class Settings:
     llm_max_retries: int = 4
     llm_concurrency: int = 4
     embedded: bool = field(default=False)
-    # Analytics and webhooks (app/analytics/, app/webhooks/).
+    # Analytics and webhooks (app/domain/analytics/, app/domain/webhooks/).
     rollup_flush_seconds: float = 0.25
     webhook_max_attempts: int = 10
     webhook_retry_base_seconds: float = 30.0

@@ -1,7 +1,7 @@
 """How `plaudit serve` stops: on SIGINT (Ctrl-C), SIGTERM (`kill`, systemd, Docker)
 and SIGHUP (a closed terminal) alike, uvicorn finishes its requests and shuts the app
 down, then the embedded database stops, and the process exits with status 0. Killed
-(SIGKILL), its worker processes and (app/embedded.py) its database stop on their own
+(SIGKILL), its worker processes and (app/store/embedded/server.py) its database stop on their own
 on Linux.
 
 uvicorn handles SIGINT and SIGTERM while it runs; with one worker it then restores

@@ -338,7 +338,7 @@ class Submission:
 
 
 class TokenRateLimit(Protocol):
-    """The per-token rate limit (app/public/rate_limits.py)."""
+    """The per-token rate limit (app/domain/rate_limits.py)."""
 
     def token_quota(self) -> Quota: ...
 

@@ -1,5 +1,6 @@
 """What runs beside the feedback write path, for the app's lifetime: rollups
-(app/analytics/), webhook deliveries (app/webhooks/) and live events (app/live/).
+(app/domain/analytics/), webhook deliveries (app/domain/webhooks/) and live events
+(app/domain/live/).
 
 ``start`` attaches the write-path observers to the app's Stores and starts the
 background tasks; ``stop`` flushes the rollups and stops everything."""

@@ -1,4 +1,4 @@
-"""Read-only aggregations over feedback for statistics (app/analytics/).
+"""Read-only aggregations over feedback for statistics (app/domain/analytics/).
 
 A separate class from FeedbackStore (same ``feedback`` collection) so that the
 analytics pipelines live together. Every pipeline starts with a ``$match`` on

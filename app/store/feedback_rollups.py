@@ -8,7 +8,7 @@ since a 90-day series reads a document per day:
 
     c   live records          n   with a score       cm  with a comment
     s   sum of scores         q   sum of squares     mn/mx  min and max score
-    hi/lo  scores above/below the key's threshold (see app/analytics/rules.py)
+    hi/lo  scores above/below the key's threshold (see app/domain/analytics/rules.py)
     bt/bf  boolean scores true/false
     h   (in the _hist document) histogram: bin key -> count (app/store/score_bins.py)
     r   thresholds hi/lo were counted against (more than one: read from h instead)

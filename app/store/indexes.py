@@ -62,7 +62,7 @@ INDEXES: list[Index] = [
             "partialFilterExpression": {"actor": {"$type": "string"}, **LIVE},
         },
     ),
-    # Analytics (app/analytics/): raw statistics, recounts and comment samples,
+    # Analytics (app/domain/analytics/): raw statistics, recounts and comment samples,
     # for one key and for several. Every field a query matches on is in the index:
     # the embedded store uses an index only then (app/store/feedback_analytics.py).
     Index(
@@ -76,7 +76,7 @@ INDEXES: list[Index] = [
         {"unique": True, "name": "rollup_id"},
     ),
     Index("feedback_rollups", [("project_id", 1), ("g", 1), ("t", 1)]),
-    # Webhooks (app/webhooks/): the delivery queue and its log.
+    # Webhooks (app/domain/webhooks/): the delivery queue and its log.
     Index("webhooks", [("project_id", 1), ("created_at", 1)]),
     Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),
     # Delivered and failed deliveries are kept PLAUDIT_WEBHOOK_RETENTION_DAYS.

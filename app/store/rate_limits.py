@@ -126,7 +126,7 @@ class RateLimitCounters:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         # Counters are not data anyone was promised: a crash losing the last few
         # counts lets a few extra requests through, nothing more. So they skip the
-        # journal wait every acknowledged feedback write pays (see app/db.py).
+        # journal wait every acknowledged feedback write pays (see app/store/client.py).
         self.collection = db[COLLECTION].with_options(write_concern=WriteConcern(w=1, j=False))
         self._leases: dict[str, Lease] = {}
         self._first_end = math.inf  # the earliest end of a held lease's window

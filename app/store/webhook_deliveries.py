@@ -80,7 +80,7 @@ class WebhookDeliveryStore:
         self.collection = db["webhook_deliveries"]
 
     async def enqueue(self, docs: list[dict[str, Any]]) -> None:
-        """Queue deliveries (built by app/webhooks/events.py), due at once."""
+        """Queue deliveries (built by app/domain/webhooks/events.py), due at once."""
         if docs:
             await self.collection.insert_many(
                 [{**d, "status": "pending", "attempts": 0, "log": []} for d in docs],

@@ -9,5 +9,5 @@ How the numbers are defined (README, "Analytics"):
 - p50/p90 are nearest-rank percentiles over a histogram (app/store/score_bins.py):
   exact for scores with at most two decimals (booleans, categories, ratings,
   percentages), otherwise within 1% of the true value.
-- Positive/negative: see app/analytics/rules.py.
+- Positive/negative: see app/domain/analytics/rules.py.
 """

@@ -2,7 +2,7 @@
 p50/p90, positive/negative, label counts, a distribution and recent comments.
 
 Statistics filtered only by key and time, grouped only by key and time, are read
-from rollups (app/analytics/rollup_reads.py): their cost does not grow with the
+from rollups (app/domain/analytics/rollup_reads.py): their cost does not grow with the
 number of feedback records. Anything else (users, runs, tags, models, sessions,
 sources, run metadata) is an aggregation over the feedback, starting from the
 indexed ``(project_id, key, created_at)``.

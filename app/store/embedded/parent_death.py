@@ -3,7 +3,7 @@
 Linux sends the signal when the *thread* that started the child ends, so it is only
 asked for from the main thread, which lives as long as the process. Elsewhere (other
 systems, other threads) a child can outlive a killed Plaudit, and the next start
-finds and stops it (app/embedded.py).
+finds and stops it (app/store/embedded/server.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ GPL-2.0, so it is only ever *run* (its ``secantusd-py`` command), never imported
 One process at a time owns a data directory: it holds a lock on ``plaudit.lock``
 there (released by the system when that process ends, however it ends) for as long
 as its server runs, and records the server's pid in ``secantusd.pid``. On Linux the
-server gets SIGTERM when its owner dies, even by SIGKILL (app/parent_death.py).
+server gets SIGTERM when its owner dies, even by SIGKILL (app/store/embedded/parent_death.py).
 Elsewhere it can outlive a killed owner; the next owner, holding the lock, knows no
 live Plaudit uses it and stops it before starting its own.
 """
