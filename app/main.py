@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
-from app.errors import PlauditError
+from app.errors import PlauditError, Unavailable, error_response
 from app.graphql.app import PlauditGraphQL
 from app.graphql.ide import graphiql_routes
 from app.graphql.schema import schema
@@ -27,6 +26,7 @@ from app.rest.export import export_download
 from app.services import Services
 from app.settings import Settings
 from app.store.client import make_client, ping
+from app.store.errors import DatabaseError
 from app.store.indexes import ensure_indexes
 
 log = logging.getLogger("plaudit")
@@ -102,19 +102,12 @@ async def readyz(request: Request) -> Response:
 
 async def plaudit_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PlauditError)
-    return JSONResponse(
-        {"error": exc.code.lower(), "message": exc.message, **exc.details},
-        status_code=exc.http_status,
-    )
+    return error_response(exc)
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
     log.warning("database error on %s: %s", request.url.path, exc)
-    return JSONResponse(
-        {"error": "unavailable", "message": "the database is unavailable; retry later"},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+    return error_response(Unavailable())
 
 
 def create_app(settings: Settings, **client_options: Any) -> Starlette:
@@ -157,7 +150,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             *langsmith_routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
+        exception_handlers={PlauditError: plaudit_error, DatabaseError: database_error},
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

@@ -12,7 +12,7 @@ import click
 from app.errors import PlauditError
 from app.settings import Settings, SettingsError
 from app.store import Stores
-from app.store.client import DatabaseUnavailable, make_client, ping
+from app.store.client import make_client, ping
 from app.store.database import database
 from app.store.embedded.server import EmbeddedStartError
 from app.store.indexes import ensure_indexes
@@ -61,7 +61,7 @@ def with_settings_and_stores(
                     await client.close()
 
             return asyncio.run(run())
-    except (SettingsError, EmbeddedStartError, DatabaseUnavailable) as exc:
+    except (SettingsError, EmbeddedStartError) as exc:
         raise click.ClickException(str(exc)) from None
     except PlauditError as exc:
         raise click.ClickException(exc.message) from None

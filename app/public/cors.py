@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.domain.feedback_tokens import NULL_ORIGIN, OriginNotAllowed, origin_listed_anywhere
+from app.errors import error_response
 from app.public.client import own_origins, request_origin
-from app.public.responses import json_error
 from app.services import Services
 
 ALLOW_METHODS = "POST, OPTIONS"
@@ -45,7 +45,7 @@ async def preflight(request: Request) -> Response:
             if origin == NULL_ORIGIN
             else f"origin {origin or '(none)'} is not allowed"
         )
-        return json_error(error, {"Vary": "Origin"})
+        return error_response(error, {"Vary": "Origin"})
     return Response(
         status_code=204,
         headers={

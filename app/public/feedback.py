@@ -19,11 +19,11 @@ from app.domain.feedback_tokens import (
     submit_feedback,
 )
 from app.domain.tokens import InvalidToken
-from app.errors import BadRequest, PlauditError
+from app.errors import BadRequest, PlauditError, error_response
 from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.content_types import require_json
-from app.public.responses import json_error, parse_json_object, read_body
+from app.public.responses import parse_json_object, read_body
 from app.services import Services
 from app.settings import Settings
 from app.store.feedback import Feedback
@@ -97,7 +97,7 @@ async def post_feedback(request: Request) -> Response:
         readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
             request, services, origin
         )
-        return json_error(exc, cors.allow(origin if readable else None))
+        return error_response(exc, cors.allow(origin if readable else None))
     return JSONResponse(
         {"ok": True, "feedback": feedback_json(feedback)}, headers=cors.allow(origin)
     )

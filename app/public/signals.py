@@ -18,12 +18,12 @@ from app.domain.feedback_tokens import (
     read_claims,
 )
 from app.domain.tokens import InvalidToken
-from app.errors import PlauditError
+from app.errors import PlauditError, error_response
 from app.public import cors
 from app.public.client import client_ip, own_origins, request_origin
 from app.public.content_types import require_json
 from app.public.implicit_signals import handle_public_signal
-from app.public.responses import json_error, parse_json_object, read_body
+from app.public.responses import parse_json_object, read_body
 from app.services import Services
 
 
@@ -49,5 +49,5 @@ async def post_signal(request: Request) -> Response:
         readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
             request, services, origin
         )
-        return json_error(exc, cors.allow(origin if readable else None))
+        return error_response(exc, cors.allow(origin if readable else None))
     return JSONResponse(result, headers=cors.allow(origin))

@@ -8,9 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from pymongo.uri_parser import parse_uri
 
-
-class DatabaseUnavailable(RuntimeError):
-    pass
+from app.errors import Unavailable
 
 
 def make_client(uri: str, **kwargs: Any) -> AsyncMongoClient[dict[str, Any]]:
@@ -37,4 +35,4 @@ async def ping(client: AsyncMongoClient[dict[str, Any]]) -> None:
     try:
         await client.admin.command("ping")
     except PyMongoError as exc:
-        raise DatabaseUnavailable(f"cannot reach MongoDB: {exc}") from exc
+        raise Unavailable(f"cannot reach MongoDB: {exc}") from exc
