@@ -25,9 +25,8 @@ from app.public.routes import public_routes
 from app.rest.export import export_download
 from app.services import Services
 from app.settings import Settings
-from app.store.client import make_client, ping
+from app.store.client import make_client, open_stores, ping
 from app.store.errors import DatabaseError
-from app.store.indexes import ensure_indexes
 
 log = logging.getLogger("plaudit")
 
@@ -121,8 +120,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
         client = make_client(uri, **client_options)
         try:
             await ping(client)
-            services = Services.build(settings, client)
-            await ensure_indexes(services.stores.db)
+            stores = await open_stores(client, settings.db_name)
+            services = Services.build(settings, client, stores)
             app.state.services = services
             await services.pipelines.start()
             # Automatic feedback jobs: resume unfinished ones, take new ones.

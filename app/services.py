@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from pymongo import AsyncMongoClient
 
 from app.domain.auth import KeyCache
 from app.domain.autofeedback.jobs import AutoFeedbackRunner
@@ -14,12 +11,13 @@ from app.domain.rate_limits import PublicRateLimits
 from app.domain.tokens import TokenSerializer, feedback_token_serializer
 from app.settings import Settings
 from app.store import Stores
+from app.store.client import Client
 
 
 @dataclass
 class Services:
     settings: Settings
-    client: AsyncMongoClient[dict[str, Any]]
+    client: Client
     stores: Stores
     key_cache: KeyCache
     feedback_tokens: TokenSerializer
@@ -28,8 +26,7 @@ class Services:
     autofeedback: AutoFeedbackRunner
 
     @classmethod
-    def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
-        stores = Stores.open(client[settings.db_name])
+    def build(cls, settings: Settings, client: Client, stores: Stores) -> Services:
         return cls(
             settings=settings,
             client=client,

@@ -12,10 +12,9 @@ import click
 from app.errors import PlauditError
 from app.settings import Settings, SettingsError
 from app.store import Stores
-from app.store.client import make_client, ping
+from app.store.client import make_client, open_stores, ping
 from app.store.database import database
 from app.store.embedded.server import EmbeddedStartError
-from app.store.indexes import ensure_indexes
 
 T = TypeVar("T")
 
@@ -54,9 +53,7 @@ def with_settings_and_stores(
                 client = make_client(uri)
                 try:
                     await ping(client)
-                    stores = Stores.open(client[settings.db_name])
-                    await ensure_indexes(stores.db)
-                    return await fn(settings, stores)
+                    return await fn(settings, await open_stores(client, settings.db_name))
                 finally:
                     await client.close()
 

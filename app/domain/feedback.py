@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from app.domain import feedback_events
 from app.domain import validation as v
 from app.domain.feedback_keys import check_key_name, check_score
 from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
+from app.store.errors import DuplicateKeyError
 from app.store.feedback import ChangeMeta, Feedback
 from app.store.rate_limits import Quota
 

@@ -12,6 +12,7 @@ from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobS
 from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_analytics import FeedbackAnalyticsStore
+from app.store.feedback_changes import FeedbackChanges
 from app.store.feedback_keys import FeedbackKeyStore
 from app.store.feedback_rollups import FeedbackRollupStore
 from app.store.feedback_tasks import FeedbackTaskStore
@@ -40,6 +41,7 @@ class Stores:
     webhooks: WebhookStore
     webhook_deliveries: WebhookDeliveryStore
     feedback: FeedbackStore
+    feedback_changes: FeedbackChanges
     feedback_keys: FeedbackKeyStore
     feedback_tokens: FeedbackTokenStore
     rate_limits: RateLimitCounters
@@ -68,6 +70,7 @@ class Stores:
             webhooks=WebhookStore(db),
             webhook_deliveries=WebhookDeliveryStore(db),
             feedback=FeedbackStore(db),
+            feedback_changes=FeedbackChanges(db),
             feedback_keys=FeedbackKeyStore(db),
             feedback_tokens=FeedbackTokenStore(db),
             rate_limits=RateLimitCounters(db),

@@ -1,4 +1,5 @@
-"""The MongoDB connection: connect, ping, fail fast with a clear message."""
+"""The MongoDB connection: connect, ping, fail fast with a clear message, and open the
+stores with their indexes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from pymongo.errors import PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from app.errors import Unavailable
+from app.store import Stores
+from app.store.indexes import ensure_indexes
+
+Client = AsyncMongoClient[dict[str, Any]]
 
 
-def make_client(uri: str, **kwargs: Any) -> AsyncMongoClient[dict[str, Any]]:
+def make_client(uri: str, **kwargs: Any) -> Client:
     options: dict[str, Any] = {
         "tz_aware": True,
         # A request waits at most this long for an unreachable database, then the
@@ -31,8 +36,15 @@ def make_client(uri: str, **kwargs: Any) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(uri, **options)
 
 
-async def ping(client: AsyncMongoClient[dict[str, Any]]) -> None:
+async def ping(client: Client) -> None:
     try:
         await client.admin.command("ping")
     except PyMongoError as exc:
         raise Unavailable(f"cannot reach MongoDB: {exc}") from exc
+
+
+async def open_stores(client: Client, db_name: str) -> Stores:
+    """The stores of database ``db_name``, its indexes ensured (idempotent)."""
+    stores = Stores.open(client[db_name])
+    await ensure_indexes(stores.db)
+    return stores

@@ -31,8 +31,6 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from pymongo.errors import PyMongoError
-
 from app.domain import clock
 from app.domain import validation as v
 from app.domain.autofeedback.llm import LLMClient, LLMConfig, LLMError
@@ -51,6 +49,7 @@ from app.errors import BadRequest, NotFound, PlauditError
 from app.settings import Settings
 from app.store import Stores
 from app.store.autofeedback_jobs import AutoFeedbackJob, ClaimFailure
+from app.store.errors import DatabaseError
 from app.store.runs import Run, RunQuery
 
 log = logging.getLogger("plaudit.autofeedback")
@@ -375,7 +374,7 @@ class JobExecution:
         except PlauditError as exc:
             await self._fail(run, f"the label could not be stored: {exc.message}")
             return
-        except PyMongoError:
+        except DatabaseError:
             raise  # the database is away: the job stops and is resumed later
         except Exception as exc:
             log.exception("automatic feedback job %s: run %s", self.job.id, run.id)
@@ -477,7 +476,7 @@ class AutoFeedbackRunner:
         while True:
             try:
                 await self._take_jobs()
-            except PyMongoError as exc:
+            except DatabaseError as exc:
                 log.warning("automatic feedback: cannot take jobs now: %s", exc)
             await wait_for_wake(self._wake, self.poll_seconds)
 
@@ -540,7 +539,7 @@ class AutoFeedbackRunner:
             finished = True
         finally:
             if not finished:
-                with contextlib.suppress(PyMongoError):
+                with contextlib.suppress(DatabaseError):
                     await asyncio.shield(self.stores.autofeedback_jobs.release(job.id, self.owner))
 
     async def _predictor(self, job: AutoFeedbackJob, target: Target) -> Predictor:

@@ -14,48 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
-
-from pymongo.asynchronous.change_stream import AsyncChangeStream
-from pymongo.errors import OperationFailure, PyMongoError
 
 from app.domain import feedback_events
 from app.domain.feedback_events import FeedbackChanged
 from app.domain.live.broker import LiveBroker, LiveEvent, Subscriber
 from app.store import Stores
-from app.store.feedback import Feedback
+from app.store.errors import DatabaseError
+from app.store.feedback_changes import ChangeStreamsUnavailable, FeedbackChange, FeedbackWatch
 
 log = logging.getLogger("plaudit.live")
 
 CHANGE_STREAM = "change_stream"
 IN_PROCESS = "in_process"
-PIPELINE: list[dict[str, Any]] = [
-    {"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}},
-    # A record may carry its change history inside it; events do not need it.
-    {"$project": {"fullDocument.history": 0, "updateDescription.updatedFields.history": 0}},
-]
 
 
-def event_from_change(change: dict[str, Any]) -> LiveEvent | None:
-    """A change stream event as a LiveEvent (None for what is not feedback)."""
-    doc = change.get("fullDocument")
-    if not doc or "project_id" not in doc or "created_at" not in doc:
-        return None
-    record = Feedback.from_doc(doc)
-    operation = change.get("operationType")
-    if operation == "insert":
-        kind = "created"
-    elif operation == "update":
-        updated = (change.get("updateDescription") or {}).get("updatedFields") or {}
-        if updated.get("deleted") is True:
-            kind = "deleted"
-        elif updated.get("retracted") is True:
-            kind = "retracted"
-        else:
-            kind = "updated"
-    else:  # a replace says nothing of what changed: judge by the record
-        kind = "deleted" if record.deleted else "retracted" if record.retracted else "updated"
-    return LiveEvent(kind=kind, feedback=record, at=record.modified_at)
+def live_event(change: FeedbackChange) -> LiveEvent:
+    return LiveEvent(kind=change.kind, feedback=change.record, at=change.record.modified_at)
 
 
 class LiveHub:
@@ -71,16 +45,16 @@ class LiveHub:
         """Find out whether the server has change streams. The stream itself is
         followed only while someone is subscribed: with nobody listening, watching
         would cost the database work on every feedback write for nothing."""
-        stream = None
+        watch = None
         if self.use_change_streams:
             try:
-                stream = await self._open(None)
-            except OperationFailure as exc:
+                watch = await self.stores.feedback_changes.watch()
+            except ChangeStreamsUnavailable as exc:
                 log.warning(
                     "change streams unavailable (%s): live updates are in-process only", exc
                 )
-        if stream is not None:
-            await stream.close()
+        if watch is not None:
+            await watch.close()
             self.mode = CHANGE_STREAM
         else:
             self.mode = IN_PROCESS
@@ -94,14 +68,14 @@ class LiveHub:
         subscriber = self.broker.subscribe(project_id, keys, run_ids)
         if self.mode == CHANGE_STREAM and self._task is None:
             try:
-                stream = await self._open(None)
+                watch = await self.stores.feedback_changes.watch()
             except BaseException:
                 self.broker.unsubscribe(subscriber)
                 raise
             if self._task is None:
-                self._task = asyncio.create_task(self._follow(stream), name="live-change-stream")
+                self._task = asyncio.create_task(self._follow(watch), name="live-change-stream")
             else:  # another subscriber opened one meanwhile
-                await stream.close()
+                await watch.close()
         return subscriber
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -126,31 +100,17 @@ class LiveHub:
         """The in-process source: called on the write path."""
         self.broker.publish(LiveEvent(kind=event.kind, feedback=event.record, at=event.at))
 
-    async def _open(self, resume_after: Any) -> AsyncChangeStream[dict[str, Any]]:
-        return await self.stores.db["feedback"].watch(
-            PIPELINE, full_document="updateLookup", resume_after=resume_after
-        )
-
-    async def _follow(self, stream: AsyncChangeStream[dict[str, Any]]) -> None:
-        resume_token = None
+    async def _follow(self, watch: FeedbackWatch) -> None:
         while True:
             try:
-                async with stream:
-                    async for change in stream:
-                        resume_token = change.get("_id")
-                        event = event_from_change(change)
-                        if event is not None:
-                            self.broker.publish(event)
-            except asyncio.CancelledError:
-                raise
-            except PyMongoError as exc:
+                async for change in watch.changes():
+                    self.broker.publish(live_event(change))
+            except DatabaseError as exc:
                 log.warning("feedback change stream interrupted (%s); reopening", exc)
             while True:
                 await asyncio.sleep(1)
                 try:
-                    stream = await self._open(resume_token)
+                    watch = await self.stores.feedback_changes.watch(watch.resume_token)
                     break
-                except OperationFailure:
-                    resume_token = None  # the token is too old: start from now
-                except PyMongoError as exc:
+                except (DatabaseError, ChangeStreamsUnavailable) as exc:
                     log.warning("cannot reopen the feedback change stream: %s", exc)
