@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from app.cli.common import with_stores
-from app.domain.auth import ROLES, create_key
+from app.domain.auth import ROLES, create_key, revoke_key
 from app.domain.projects import find_project
 from app.store import Stores
 from app.store.api_keys import ApiKey
@@ -59,10 +59,8 @@ def keys_list(project_name: str | None) -> None:
 def keys_revoke(key_id: str) -> None:
     """Revoke an API key by its id."""
 
-    async def run(stores: Stores) -> ApiKey | None:
-        return await stores.api_keys.revoke(key_id)
+    async def run(stores: Stores) -> ApiKey:
+        return await revoke_key(stores, key_id)
 
     key = with_stores(run)
-    if key is None:
-        raise click.ClickException(f"no API key {key_id}")
     click.echo(f"revoked {key.id}")

@@ -11,7 +11,7 @@ from typing import Literal
 
 from cachetools import TTLCache
 
-from app.errors import BadRequest, Forbidden, Unauthenticated
+from app.errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from app.store import Stores
 from app.store.api_keys import ApiKey
 
@@ -104,6 +104,19 @@ async def authenticate(stores: Stores, cache: KeyCache, secret: str) -> Principa
     if key.revoked_at is not None:
         raise Unauthenticated("this API key has been revoked")
     return Principal(project_id=key.project_id, key_id=key.id, role=key.role)
+
+
+async def revoke_key(
+    stores: Stores, key_id: str, *, project_id: str | None = None, cache: KeyCache | None = None
+) -> ApiKey:
+    """Revoke a key (of ``project_id``, when given); revoking it again changes
+    nothing. ``cache``, this process's, then forgets every lookup at once."""
+    key = await stores.api_keys.revoke(key_id, project_id)
+    if key is None:
+        raise NotFound(f"API key {key_id} not found")
+    if cache is not None:
+        cache.clear()
+    return key
 
 
 def bearer_secret(authorization: str | None) -> str | None:

@@ -1,14 +1,19 @@
-"""Webhook rules: which URLs, which events, which secret."""
+"""Webhook rules (which URLs, which events, which secret), and the writes: creating and
+deleting a webhook, sending a delivery again."""
 
 from __future__ import annotations
 
 import secrets
 from urllib.parse import urlsplit
 
+from app.domain import clock
 from app.domain import validation as v
 from app.domain.webhooks.destinations import check_host
+from app.domain.webhooks.dispatcher import WebhookDispatcher
+from app.domain.webhooks.events import WebhookEnqueuer
 from app.errors import BadRequest, NotFound
 from app.store import Stores
+from app.store.webhook_deliveries import Delivery
 from app.store.webhooks import Webhook
 
 EVENT_KINDS = ("created", "updated", "retracted", "deleted")
@@ -60,6 +65,7 @@ def new_secret() -> str:
 
 async def create_webhook(
     stores: Stores,
+    enqueuer: WebhookEnqueuer,
     project_id: str,
     url: str,
     events: list[str] | None,
@@ -69,7 +75,8 @@ async def create_webhook(
     allow_private_networks: bool = False,
 ) -> Webhook:
     """Register a webhook. Without a secret one is generated; either way the
-    caller sees it once, in the reply."""
+    caller sees it once, in the reply. This process's ``enqueuer`` sees the new
+    webhook at once (others within its cache time)."""
     url = check_url(url, allow_private_networks=allow_private_networks)
     chosen = check_events(events)
     if secret is None:
@@ -81,11 +88,29 @@ async def create_webhook(
     v.check_text(description, "description", 500)
     if len(await stores.webhooks.list(project_id)) >= MAX_WEBHOOKS_PER_PROJECT:
         raise BadRequest(f"a project can have at most {MAX_WEBHOOKS_PER_PROJECT} webhooks")
-    return await stores.webhooks.create(project_id, url, chosen, secret, description)
+    webhook = await stores.webhooks.create(project_id, url, chosen, secret, description)
+    enqueuer.forget(project_id)
+    return webhook
 
 
-async def delete_webhook(stores: Stores, project_id: str, webhook_id: str) -> None:
+async def delete_webhook(
+    stores: Stores, enqueuer: WebhookEnqueuer, project_id: str, webhook_id: str
+) -> None:
+    """Delete a webhook and its delivery log."""
     webhook_id = v.check_uuid(webhook_id, "id")
     if not await stores.webhooks.delete(project_id, webhook_id):
         raise NotFound(f"webhook {webhook_id} not found")
     await stores.webhook_deliveries.delete_for_webhook(project_id, webhook_id)
+    enqueuer.forget(project_id)
+
+
+async def redeliver(
+    stores: Stores, dispatcher: WebhookDispatcher, project_id: str, delivery_id: str
+) -> Delivery:
+    """Queue a delivered or failed delivery again, due now, and wake the dispatcher."""
+    delivery_id = v.check_uuid(delivery_id, "deliveryId")
+    record = await stores.webhook_deliveries.retry_now(project_id, delivery_id, clock.now())
+    if record is None:
+        raise NotFound(f"no delivered or failed delivery {delivery_id}")
+    dispatcher.wake()
+    return record
