@@ -12,13 +12,13 @@ process always reads its own writes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
 from app.domain.analytics.rules import KeyRuleCache
+from app.domain.background import BackgroundLoop
 from app.domain.feedback_events import FeedbackChanged
 from app.store import Stores
 from app.store.feedback_rollups import (
@@ -43,7 +43,14 @@ class RollupBuffer:
         self.flush_seconds = flush_seconds
         self._pending: dict[RollupId, RollupDelta] = {}
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self.background = BackgroundLoop(
+            "rollup-flush",
+            self.flush,
+            flush_seconds,
+            log=log,
+            failure="rollup flush failed (will retry)",
+            wait_first=True,
+        )
         self.flushes = 0
 
     @property
@@ -85,26 +92,11 @@ class RollupBuffer:
                 raise
             self.flushes += 1
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_seconds)
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("rollup flush failed (will retry): %s", exc)
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="rollup-flush")
+        self.background.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.background.stop()
         try:
             await self.flush()
         except Exception as exc:

@@ -43,7 +43,7 @@ from app.domain.autofeedback.predictors import (
 )
 from app.domain.autofeedback.selection import ExamplePool
 from app.domain.autofeedback.targets import Prediction, Target, load_target
-from app.domain.background import wait_for_wake
+from app.domain.background import BackgroundLoop
 from app.domain.feedback import Change
 from app.errors import BadRequest, NotFound, PlauditError
 from app.settings import Settings
@@ -217,19 +217,25 @@ class JobExecution:
         self.lease_seconds = lease_seconds
         self.on_progress = on_progress
         self.change = Change(by=f"autofeedback:{job.id}", via="autofeedback")
+        self.heartbeat = BackgroundLoop(
+            f"autofeedback-heartbeat-{job.id}",
+            self._renew,
+            lease_seconds / 3,
+            log=log,
+            failure=f"automatic feedback job {job.id}: cannot renew its lease now",
+            wait_first=True,
+        )
         self.stopped = False
         self.fatal: str | None = None
         self.llm_errors_in_a_row = 0
 
     async def run(self) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat())
+        self.heartbeat.start()
         try:
             await self._settle_open_claims()
             exhausted = await self._label_all()
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await self.heartbeat.stop()
         if self.stopped:
             return
         progress = await job_progress(self.stores, self.job)
@@ -245,13 +251,13 @@ class JobExecution:
             self.job.id, self.owner, "done", now, total=total
         )
 
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            until = clock.now() + timedelta(seconds=self.lease_seconds)
-            if not await self.stores.autofeedback_jobs.renew(self.job.id, self.owner, until):
-                self.stopped = True
-                return
+    async def _renew(self) -> bool:
+        """Renew the job's lease; False (the heartbeat ends) when it was lost."""
+        until = clock.now() + timedelta(seconds=self.lease_seconds)
+        if not await self.stores.autofeedback_jobs.renew(self.job.id, self.owner, until):
+            self.stopped = True
+            return False
+        return True
 
     async def _still_ours(self) -> bool:
         if not self.stopped and not await self.stores.autofeedback_jobs.holds(
@@ -418,8 +424,13 @@ class AutoFeedbackRunner:
         self.owner = new_owner()
         self._llm: LLMClient | None = None
         self._jobs: dict[str, asyncio.Task[None]] = {}
-        self._poller: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self.background = BackgroundLoop(
+            "autofeedback-poller",
+            self._take_jobs,
+            poll_seconds,
+            log=log,
+            failure="automatic feedback: cannot take jobs now",
+        )
 
     @property
     def methods(self) -> list[str]:
@@ -439,13 +450,11 @@ class AutoFeedbackRunner:
 
     async def start(self) -> None:
         """Start taking jobs (unfinished ones from before a restart first)."""
-        self._wake = asyncio.Event()
-        self._poller = asyncio.create_task(self._poll())
+        self.background.start()
 
     def wake(self) -> None:
         """Look for jobs now (a new job was queued)."""
-        if self._wake is not None:
-            self._wake.set()
+        self.background.wake()
 
     @property
     def running(self) -> list[str]:
@@ -459,26 +468,13 @@ class AutoFeedbackRunner:
     async def stop(self) -> None:
         """Stop: cancel the jobs in flight and release their leases, so the next
         process (or this one, restarted) resumes them at once."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        await self.background.stop()
         for task in self._jobs.values():
             task.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         if self._llm is not None:
             await self._llm.close()
             self._llm = None
-
-    async def _poll(self) -> None:
-        assert self._wake is not None
-        while True:
-            try:
-                await self._take_jobs()
-            except DatabaseError as exc:
-                log.warning("automatic feedback: cannot take jobs now: %s", exc)
-            await wait_for_wake(self._wake, self.poll_seconds)
 
     async def _take_jobs(self) -> None:
         while True:

@@ -12,20 +12,22 @@ replica set). ``/readyz`` reports which: ``"live": "change_stream" | "in_process
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from typing import Any
 
 from app.domain import feedback_events
+from app.domain.background import BackgroundLoop
 from app.domain.feedback_events import FeedbackChanged
 from app.domain.live.broker import LiveBroker, LiveEvent, Subscriber
 from app.store import Stores
-from app.store.errors import DatabaseError
 from app.store.feedback_changes import ChangeStreamsUnavailable, FeedbackChange, FeedbackWatch
 
 log = logging.getLogger("plaudit.live")
 
 CHANGE_STREAM = "change_stream"
 IN_PROCESS = "in_process"
+# How long to wait before reopening a change stream that broke.
+REOPEN_SECONDS = 1.0
 
 
 def live_event(change: FeedbackChange) -> LiveEvent:
@@ -38,7 +40,16 @@ class LiveHub:
         self.broker = LiveBroker()
         self.use_change_streams = use_change_streams
         self.mode = IN_PROCESS
-        self._task: asyncio.Task[None] | None = None
+        # Follows the change stream while someone is subscribed.
+        self.following = BackgroundLoop(
+            "live-change-stream",
+            self._follow,
+            REOPEN_SECONDS,
+            log=log,
+            failure="the feedback change stream broke (reopening)",
+        )
+        self._watch: FeedbackWatch | None = None
+        self._resume_token: Any = None
         self._attached = False
 
     async def start(self) -> None:
@@ -66,14 +77,15 @@ class LiveHub:
     ) -> Subscriber:
         """Subscribe; every change stored after this returns reaches the subscriber."""
         subscriber = self.broker.subscribe(project_id, keys, run_ids)
-        if self.mode == CHANGE_STREAM and self._task is None:
+        if self.mode == CHANGE_STREAM and not self.following.running:
             try:
                 watch = await self.stores.feedback_changes.watch()
             except BaseException:
                 self.broker.unsubscribe(subscriber)
                 raise
-            if self._task is None:
-                self._task = asyncio.create_task(self._follow(watch), name="live-change-stream")
+            if not self.following.running:
+                self._watch, self._resume_token = watch, None
+                self.following.start()
             else:  # another subscriber opened one meanwhile
                 await watch.close()
         return subscriber
@@ -83,12 +95,16 @@ class LiveHub:
         if self.broker.subscriber_count == 0:
             await self._stop_following()
 
+    @property
+    def _task(self) -> asyncio.Task[None] | None:
+        """The task following the change stream, while someone is subscribed."""
+        return self.following.task
+
     async def _stop_following(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.following.stop()
+        watch, self._watch = self._watch, None
+        if watch is not None:  # stopped before the loop took it
+            await watch.close()
 
     async def stop(self) -> None:
         if self._attached:
@@ -100,17 +116,14 @@ class LiveHub:
         """The in-process source: called on the write path."""
         self.broker.publish(LiveEvent(kind=event.kind, feedback=event.record, at=event.at))
 
-    async def _follow(self, watch: FeedbackWatch) -> None:
-        while True:
-            try:
-                async for change in watch.changes():
-                    self.broker.publish(live_event(change))
-            except DatabaseError as exc:
-                log.warning("feedback change stream interrupted (%s); reopening", exc)
-            while True:
-                await asyncio.sleep(1)
-                try:
-                    watch = await self.stores.feedback_changes.watch(watch.resume_token)
-                    break
-                except (DatabaseError, ChangeStreamsUnavailable) as exc:
-                    log.warning("cannot reopen the feedback change stream: %s", exc)
+    async def _follow(self) -> None:
+        """Publish the changes of the watch ``subscribe`` opened, or of a new one
+        after the last change seen, until it breaks (the loop reopens it)."""
+        watch, self._watch = self._watch, None
+        if watch is None:
+            watch = await self.stores.feedback_changes.watch(self._resume_token)
+        try:
+            async for change in watch.changes():
+                self.broker.publish(live_event(change))
+        finally:
+            self._resume_token = watch.resume_token or self._resume_token

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from app.domain.background import wait_for_wake
+from app.domain.background import BackgroundLoop
 from app.domain.webhooks.destinations import DestinationNotAllowed, check_resolved
 from app.domain.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from app.store import Stores
@@ -62,8 +62,13 @@ class WebhookDispatcher:
         self.policy = policy
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.background = BackgroundLoop(
+            "webhook-dispatcher",
+            self._claim_and_send,
+            poll_seconds,
+            log=log,
+            failure="webhook dispatcher",
+        )
         self._inflight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
 
@@ -72,23 +77,19 @@ class WebhookDispatcher:
         return timedelta(seconds=self.policy.timeout_seconds + 30)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.background.wake()
 
     def start(self) -> None:
-        if self._task is None:
+        if not self.background.running:
             self._client = httpx.AsyncClient(
                 timeout=self.policy.timeout_seconds,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
             )
-            self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+            self.background.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.background.stop()
         for inflight in list(self._inflight):
             inflight.cancel()
         if self._inflight:
@@ -96,16 +97,6 @@ class WebhookDispatcher:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._claim_and_send()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("webhook dispatcher: %s", exc)
-            await wait_for_wake(self._wake, self.poll_seconds)
 
     async def _claim_and_send(self) -> None:
         while len(self._inflight) < self.concurrency:
@@ -118,7 +109,7 @@ class WebhookDispatcher:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
-        self._wake.set()  # a slot is free: look for more
+        self.background.wake()  # a slot is free: look for more
 
     async def _deliver(self, delivery: Delivery) -> None:
         try:
