@@ -11,8 +11,9 @@ from pymongo.errors import BulkWriteError
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.ranges import time_range
+from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
 
@@ -107,9 +108,9 @@ class RunQuery:
         return query
 
 
-class RunStore:
+class RunStore(ProjectRecords[Run]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["runs"]
+        super().__init__(db["runs"], Run.from_doc, time_field="start_time")
         # Runs are never deleted, so "this run exists" stays true: remembered, it
         # saves the feedback hot path a read.
         self._known: LRUCache[tuple[str, str], bool] = LRUCache(maxsize=100_000)
@@ -152,10 +153,6 @@ class RunStore:
                 raise
         return await self.get_many(project_id, [r[0] for r in runs])
 
-    async def get(self, project_id: str, run_id: str) -> Run | None:
-        doc = await self.collection.find_one({"_id": run_id, "project_id": project_id})
-        return Run.from_doc(doc) if doc else None
-
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
         docs = await self.collection.find(
             {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}
@@ -172,11 +169,4 @@ class RunStore:
     async def page(
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
     ) -> Page[Run]:
-        return await fetch_page(
-            self.collection,
-            query.to_mongo(project_id),
-            first=first,
-            after=after,
-            time_field="start_time",
-            build=Run.from_doc,
-        )
+        return await self._page(query.to_mongo(project_id), first, after)

@@ -12,6 +12,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.store.records import ProjectRecords
+
 
 @dataclass(frozen=True)
 class Webhook:
@@ -40,9 +42,9 @@ class Webhook:
         return self.secret[:6]
 
 
-class WebhookStore:
+class WebhookStore(ProjectRecords[Webhook]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["webhooks"]
+        super().__init__(db["webhooks"], Webhook.from_doc)
 
     async def create(
         self, project_id: str, url: str, events: list[str], secret: str, description: str | None
@@ -58,10 +60,6 @@ class WebhookStore:
         }
         await self.collection.insert_one(doc)
         return Webhook.from_doc(doc)
-
-    async def get(self, project_id: str, webhook_id: str) -> Webhook | None:
-        doc = await self.collection.find_one({"_id": webhook_id, "project_id": project_id})
-        return Webhook.from_doc(doc) if doc else None
 
     async def list(self, project_id: str) -> list[Webhook]:
         docs = await self.collection.find(
