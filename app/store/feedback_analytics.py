@@ -26,6 +26,7 @@ from app.store import jsonsafe
 from app.store.feedback import Feedback
 from app.store.ranges import time_range
 from app.store.score_bins import key_from_parts, mongo_bin, mongo_number
+from app.store.score_sums import ScoreSums, sums_from_doc
 
 # Dimensions a statistic can be grouped by; the run's fields need a join.
 DIMENSIONS = ("key", "time", "user", "session", "model", "tag", "source", "metadata")
@@ -80,25 +81,14 @@ class StatsFilter:
         )
 
 
-@dataclass(frozen=True)
-class StatsRow:
+@dataclass(frozen=True, kw_only=True)
+class StatsRow(ScoreSums):
     """One aggregation row: a key, the group's dimension values, and (when asked
-    for) one histogram bin."""
+    for) one histogram bin, with their sums."""
 
     key: str
     dims: tuple[Any, ...]
     bin: str | None
-    count: int
-    scored: int
-    commented: int
-    total: float
-    total_sq: float
-    min_score: float | None
-    max_score: float | None
-    above: int
-    below: int
-    bool_true: int
-    bool_false: int
 
 
 @dataclass(frozen=True)
@@ -338,17 +328,7 @@ class FeedbackAnalyticsStore:
                     bin=key_from_parts(gid.get("bx"), gid.get("bl"), gid.get("bneg"))
                     if with_hist
                     else None,
-                    count=doc["c"],
-                    scored=doc["n"],
-                    commented=doc["cm"],
-                    total=float(doc["s"] or 0),
-                    total_sq=float(doc["q"] or 0),
-                    min_score=doc["mn"],
-                    max_score=doc["mx"],
-                    above=doc["hi"],
-                    below=doc["lo"],
-                    bool_true=doc["bt"],
-                    bool_false=doc["bf"],
+                    **sums_from_doc(doc),
                 )
             )
         return rows

@@ -29,6 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from app.store.ranges import time_range
+from app.store.score_sums import SUMMED, ScoreSums, sums_from_doc
 
 GRAINS = ("hour", "day")
 HIST = "_hist"
@@ -76,15 +77,8 @@ class RollupDelta:
     rules: set[str] = field(default_factory=set)
 
     def merge(self, other: RollupDelta) -> None:
-        self.count += other.count
-        self.scored += other.scored
-        self.commented += other.commented
-        self.total += other.total
-        self.total_sq += other.total_sq
-        self.above += other.above
-        self.below += other.below
-        self.bool_true += other.bool_true
-        self.bool_false += other.bool_false
+        for name in SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.hist.update(other.hist)
         if other.add_min is not None:
             self.add_min = (
@@ -98,18 +92,8 @@ class RollupDelta:
         self.rules |= other.rules
 
     def counters(self) -> dict[str, int | float]:
-        values: dict[str, int | float] = {
-            "c": self.count,
-            "n": self.scored,
-            "cm": self.commented,
-            "s": self.total,
-            "q": self.total_sq,
-            "hi": self.above,
-            "lo": self.below,
-            "bt": self.bool_true,
-            "bf": self.bool_false,
-        }
-        return values
+        """Every summed field by its short name (zeros too)."""
+        return {short: getattr(self, name) for name, short in SUMMED.items()}
 
     def hist_counters(self) -> dict[str, int]:
         return {f"h.{k}": n for k, n in self.hist.items() if n}
@@ -133,20 +117,9 @@ class RollupDelta:
         )
 
 
-@dataclass(frozen=True)
-class Rollup:
+@dataclass(frozen=True, kw_only=True)
+class Rollup(ScoreSums):
     id: RollupId
-    count: int
-    scored: int
-    commented: int
-    total: float
-    total_sq: float
-    min_score: float | None
-    max_score: float | None
-    above: int
-    below: int
-    bool_true: int
-    bool_false: int
     hist: dict[str, int]
     rules: list[str]
     version: int
@@ -156,17 +129,7 @@ class Rollup:
     def from_doc(cls, doc: dict[str, Any], hist: dict[str, int] | None = None) -> Rollup:
         return cls(
             id=RollupId(doc["project_id"], doc["key"], doc["g"], doc["t"]),
-            count=doc.get("c", 0),
-            scored=doc.get("n", 0),
-            commented=doc.get("cm", 0),
-            total=doc.get("s", 0.0),
-            total_sq=doc.get("q", 0.0),
-            min_score=doc.get("mn"),
-            max_score=doc.get("mx"),
-            above=doc.get("hi", 0),
-            below=doc.get("lo", 0),
-            bool_true=doc.get("bt", 0),
-            bool_false=doc.get("bf", 0),
+            **sums_from_doc(doc),
             hist={k: n for k, n in (hist or {}).items() if n},
             rules=doc.get("r") or [],
             version=doc.get("v", 0),
@@ -303,15 +266,7 @@ class FeedbackRollupStore:
         ops: list[UpdateOne] = []
         for rid, d in values.items():
             doc: dict[str, Any] = {
-                "c": d.count,
-                "n": d.scored,
-                "cm": d.commented,
-                "s": d.total,
-                "q": d.total_sq,
-                "hi": d.above,
-                "lo": d.below,
-                "bt": d.bool_true,
-                "bf": d.bool_false,
+                **d.counters(),
                 "r": sorted(d.rules),
                 "dirty": False,
                 "rb": stamp,

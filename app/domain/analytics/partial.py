@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from app.domain.analytics.rules import KeyRule
 from app.store.score_bins import bin_value
+from app.store.score_sums import ScoreSums
 
 MAX_DISTRIBUTION_BUCKETS = 50
 
@@ -31,6 +32,34 @@ class Partial:
     hist: Counter[str] = field(default_factory=Counter)
     labels: Counter[str] = field(default_factory=Counter)
     label_order: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        rule: KeyRule,
+        sums: ScoreSums,
+        *,
+        above: int,
+        below: int,
+        low: float | None,
+        high: float | None,
+        hist: Counter[str],
+    ) -> Partial:
+        """The partial of a rollup's or an aggregation row's sums, its sides
+        (``above``/``below`` the threshold) read with ``rule``'s direction."""
+        positive, negative = rule.positive_negative(above, below)
+        return cls(
+            count=sums.count,
+            scored=sums.scored,
+            commented=sums.commented,
+            total=sums.total,
+            total_sq=sums.total_sq,
+            low=low,
+            high=high,
+            positive=positive,
+            negative=negative,
+            hist=hist,
+        )
 
     def merge(self, other: Partial) -> None:
         self.count += other.count

@@ -137,18 +137,8 @@ def to_partial(rule: KeyRule, rollup: Rollup, extremes: Extremes | None) -> Part
         above, below = sides_from_hist(rule, rollup)
     else:
         above, below = rollup.above, rollup.below
-    positive, negative = rule.positive_negative(above, below)
-    partial = Partial(
-        count=rollup.count,
-        scored=rollup.scored,
-        commented=rollup.commented,
-        total=rollup.total,
-        total_sq=rollup.total_sq,
-        low=low,
-        high=high,
-        positive=positive,
-        negative=negative,
-        hist=Counter(rollup.hist),
+    partial = Partial.of(
+        rule, rollup, above=above, below=below, low=low, high=high, hist=Counter(rollup.hist)
     )
     partial.add_labels(rule, rollup.bool_true, rollup.bool_false)
     return partial

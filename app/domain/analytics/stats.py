@@ -214,21 +214,17 @@ def _add_rows(groups: _Groups, rows: Iterable[StatsRow], rules: dict[str, KeyRul
         if entry is None:
             entry = per_key[ident] = (Partial(), [0, 0], row.dims)
         partial, bools, _ = entry
-        positive, negative = rule.positive_negative(row.above, row.below)
         hist: Counter[str] = Counter()
         if row.bin is not None and row.scored:
             hist[row.bin] = row.scored
         partial.merge(
-            Partial(
-                count=row.count,
-                scored=row.scored,
-                commented=row.commented,
-                total=row.total,
-                total_sq=row.total_sq,
+            Partial.of(
+                rule,
+                row,
+                above=row.above,
+                below=row.below,
                 low=row.min_score,
                 high=row.max_score,
-                positive=positive,
-                negative=negative,
                 hist=hist,
             )
         )
