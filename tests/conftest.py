@@ -16,7 +16,7 @@ import pytest
 from pymongo import MongoClient
 from starlette.applications import Starlette
 
-from app.domain import clock
+from app import clock
 from app.domain.auth import create_key
 from app.main import create_app
 from app.services import Services

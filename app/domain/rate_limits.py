@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from limits import RateLimitItem, parse_many
 
-from app.domain import clock
+from app import clock
 from app.errors import RateLimited
 from app.store.rate_limits import Quota, RateLimitCounters, Window, slot
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.feedback import Change
 from app.errors import BadRequest, NotFound

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.autofeedback.llm import LLMClient, LLMConfig, LLMError
 from app.domain.autofeedback.predictors import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.errors import BadRequest, NotFound
 from app.store import Stores

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.tasks.service import get_task
 from app.store import Stores

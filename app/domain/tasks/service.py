@@ -26,7 +26,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import KeyConfig, register_key

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.webhooks.destinations import check_host
 from app.domain.webhooks.dispatcher import WebhookDispatcher
