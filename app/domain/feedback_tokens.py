@@ -15,6 +15,7 @@ from html import escape as escape_html
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from app import clock
 from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import check_key_name
@@ -171,7 +172,7 @@ async def create_tokens(
         raise BadRequest("no tokens requested")
     if len(requests) > v.MAX_BATCH:
         raise BadRequest(f"at most {v.MAX_BATCH} tokens per call, got {len(requests)}")
-    now = datetime.now(UTC)
+    now = clock.now()
     docs: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for request in requests:
@@ -225,7 +226,7 @@ async def create_tokens(
 
 async def revoke_token(stores: Stores, project_id: str, token_id: str) -> FeedbackToken:
     token_id = v.check_uuid(token_id, "id")
-    record = await stores.feedback_tokens.revoke(project_id, token_id, datetime.now(UTC))
+    record = await stores.feedback_tokens.revoke(project_id, token_id, clock.now())
     if record is None:
         raise NotFound(f"feedback token {token_id} not found")
     return record
@@ -262,7 +263,7 @@ def _refusal(record: FeedbackToken | None, claims: Claims, now: datetime) -> Pla
 async def open_token(stores: Stores, claims: Claims) -> FeedbackToken:
     """The token's record if it could be used now. Reads only; takes no use."""
     record = await stores.feedback_tokens.get(claims.jti)
-    now = datetime.now(UTC)
+    now = clock.now()
     error = _refusal(record, claims, now)
     if error is not None:
         raise error
@@ -317,7 +318,7 @@ async def origin_listed_anywhere(stores: Stores, origin: str) -> bool:
     origin = origin.lower()
     if await stores.projects.origin_is_listed(origin):
         return True
-    return await stores.feedback_tokens.origin_is_listed(origin, datetime.now(UTC))
+    return await stores.feedback_tokens.origin_is_listed(origin, clock.now())
 
 
 SUBMISSION_FIELDS = ("score", "value", "comment", "correction")
@@ -370,7 +371,7 @@ async def submit_feedback(
     may not use the token is refused (``check_page_origin``), as is a used-up,
     revoked or expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
-    now = datetime.now(UTC)
+    now = clock.now()
     # A token this process has just seen has probably voted already (a flip, a
     # comment after the vote): its change tries the update first. Otherwise it is
     # most likely a first vote, which tries the insert first. A wrong guess costs

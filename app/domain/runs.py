@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from app import clock
 from app.domain import validation as v
 from app.domain.missing import MISSING
 from app.errors import BadRequest
@@ -97,7 +98,7 @@ async def ingest_runs(stores: Stores, project_id: str, runs: list[RunWrite]) -> 
         raise BadRequest("no runs given")
     if len(runs) > v.MAX_BATCH:
         raise BadRequest(f"at most {v.MAX_BATCH} runs per call, got {len(runs)}")
-    now = datetime.now(UTC)
+    now = clock.now()
     checked = [_check(run) for run in runs]
     seen: set[str] = set()
     for run_id, _ in checked:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app import clock
 from app.errors import BadRequest
 from app.store import jsonsafe
 from app.store.feedback import Feedback
@@ -384,7 +385,7 @@ class FeedbackAnalyticsStore:
     async def _newest_comments(self, project_id: str, f: StatsFilter, n: int) -> list[Feedback]:
         """The newest ``n`` commented records, looking back over growing spans so
         that the index answers without sorting a long window."""
-        until = f.until or datetime.now(UTC) + timedelta(seconds=1)
+        until = f.until or clock.now() + timedelta(seconds=1)
         found: list[Feedback] = []
         span_end = until
         for back in COMMENT_LOOKBACK:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app import clock
 from app.store.records import ProjectRecords
 
 
@@ -56,7 +57,7 @@ class WebhookStore(ProjectRecords[Webhook]):
             "events": events,
             "secret": secret,
             "description": description,
-            "created_at": datetime.now(UTC),
+            "created_at": clock.now(),
         }
         await self.collection.insert_one(doc)
         return Webhook.from_doc(doc)

@@ -12,8 +12,8 @@ while writes are paused) for exact numbers.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
+from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution, change_delta
 from app.domain.analytics.rules import KeyRule, load_rules
@@ -23,7 +23,7 @@ from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId
 
 async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = None) -> int:
     """Rebuild one project's rollups (or one key's); returns how many were written."""
-    started = datetime.now(UTC)
+    started = clock.now()
     rules: dict[str, KeyRule] = await load_rules(stores, project_id, None)
     values: dict[RollupId, RollupDelta] = {}
     async for row in stores.feedback_analytics.live_scores(project_id, key):

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.partial import Partial
 from app.domain.analytics.rules import KeyRule
@@ -41,7 +42,7 @@ class Piece:
 def plan(since: datetime | None, until: datetime | None, *, hourly: bool) -> list[Piece]:
     """The pieces covering ``[since, until)`` (None: unbounded). ``hourly`` when the
     answer needs hour resolution (day rollups are then not used)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if until is not None and until >= now:
         until = None
     if since is not None and until is not None and since >= until:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.partial import GroupStats, Partial, finish
 from app.domain.analytics.rollup_buffer import RollupBuffer
@@ -142,8 +143,8 @@ class _Groups:
             return
         position = times[0]
         unit = self.dims[position].unit or "day"
-        until = f.until or datetime.now(UTC)
-        end = min(until, datetime.now(UTC) + windows.STEP[unit])
+        until = f.until or clock.now()
+        end = min(until, clock.now() + windows.STEP[unit])
         if (end - windows.floor(f.since, unit)) / windows.STEP[unit] > MAX_TIME_BUCKETS:
             raise BadRequest(
                 f"more than {MAX_TIME_BUCKETS} time buckets; use a coarser bucket or a "

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from app import clock
 from app.settings import Settings
 
 log = logging.getLogger("plaudit.autofeedback.llm")
@@ -93,7 +94,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or clock.now())).total_seconds())
 
 
 class LLMClient:

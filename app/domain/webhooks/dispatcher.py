@@ -16,10 +16,11 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 
+from app import clock
 from app.domain.background import BackgroundLoop
 from app.domain.webhooks.destinations import DestinationNotAllowed, check_resolved
 from app.domain.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
@@ -100,7 +101,7 @@ class WebhookDispatcher:
 
     async def _claim_and_send(self) -> None:
         while len(self._inflight) < self.concurrency:
-            delivery = await self.stores.webhook_deliveries.claim(datetime.now(UTC), self.lease)
+            delivery = await self.stores.webhook_deliveries.claim(clock.now(), self.lease)
             if delivery is None:
                 return
             task = asyncio.create_task(self._deliver(delivery))
@@ -118,7 +119,7 @@ class WebhookDispatcher:
             # Stopping: hand the claim back so the next process need not wait
             # for the lease to run out.
             with contextlib.suppress(Exception):
-                await self.stores.webhook_deliveries.release(delivery.id, datetime.now(UTC))
+                await self.stores.webhook_deliveries.release(delivery.id, clock.now())
             raise
         except Exception:
             log.exception("webhook delivery %s", delivery.id)
@@ -138,7 +139,7 @@ class WebhookDispatcher:
         assert self._client is not None
         store = self.stores.webhook_deliveries
         webhook = await self.stores.webhooks.get(delivery.project_id, delivery.webhook_id)
-        started = datetime.now(UTC)
+        started = clock.now()
         keep_until = started + self.policy.retention  # once it is finished
         refused = await self._refusal(webhook)
         if webhook is None or refused is not None:
@@ -157,7 +158,7 @@ class WebhookDispatcher:
             EVENT_HEADER: delivery.event,
             DELIVERY_HEADER: delivery.id,
         }
-        clock = time.perf_counter()
+        sent = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
         try:
@@ -167,7 +168,7 @@ class WebhookDispatcher:
                 error = f"HTTP {status_code}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        attempt = Attempt(started, status_code, error, (time.perf_counter() - clock) * 1000)
+        attempt = Attempt(started, status_code, error, (time.perf_counter() - sent) * 1000)
         attempts = delivery.attempts + 1
         if error is None:
             await store.finish_attempt(
@@ -177,5 +178,5 @@ class WebhookDispatcher:
             log.warning("webhook delivery %s failed for good: %s", delivery.id, error)
             await store.finish_attempt(delivery.id, attempt, status="failed", keep_until=keep_until)
         else:
-            next_at = datetime.now(UTC) + timedelta(seconds=self.policy.delay(attempts))
+            next_at = clock.now() + timedelta(seconds=self.policy.delay(attempts))
             await store.finish_attempt(delivery.id, attempt, status="pending", next_at=next_at)

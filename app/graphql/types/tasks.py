@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
+from app import clock
 from app.domain.tasks.agreement import FieldAgreement as FieldAgreementRecord
 from app.domain.tasks.agreement import TaskAgreement as TaskAgreementRecord
 from app.domain.tasks.queue import Claim
@@ -161,7 +162,7 @@ class ReviewQueueItem:
     @classmethod
     def from_entry(cls, entry: QueueEntry) -> ReviewQueueItem:
         state = entry.state
-        leased = state.leased_at(datetime.now(UTC))
+        leased = state.leased_at(clock.now())
         return cls(
             run=Run.from_record(entry.run),
             review_count=len(state.reviewers),
