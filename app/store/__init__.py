@@ -1,4 +1,8 @@
-"""All database access. One store class per collection; nothing here knows HTTP."""
+"""The store: all database access, and nothing else does any. One store class per
+collection (``Stores`` opens them all), the indexes (indexes.py), the client
+(client.py), where the database is (database.py), the embedded server (embedded/),
+and the feedback change stream (feedback_changes.py). What the driver raises is
+named in errors.py. Nothing here knows HTTP, GraphQL or the domain."""
 
 from __future__ import annotations
 
