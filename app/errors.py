@@ -61,6 +61,11 @@ class Conflict(PlauditError):
     http_status = 409
 
 
+class BodyTooLarge(PlauditError):
+    code = "BODY_TOO_LARGE"
+    http_status = 413
+
+
 class RateLimited(PlauditError):
     """Over a rate limit; ``retry_after`` is the whole seconds until the window
     that refused ends."""

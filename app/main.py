@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
-from app.errors import PlauditError, Unavailable, error_response
+from app.errors import BodyTooLarge, PlauditError, Unavailable, error_response
 from app.graphql.app import PlauditGraphQL
 from app.graphql.ide import graphiql_routes
 from app.graphql.schema import schema
@@ -73,10 +73,7 @@ class _BodyTooLarge(Exception):
 
 
 def _too_large(limit: int) -> Response:
-    return JSONResponse(
-        {"error": "body_too_large", "message": f"request body over {limit} bytes"},
-        status_code=413,
-    )
+    return error_response(BodyTooLarge(f"request body over {limit} bytes"))
 
 
 async def healthz(request: Request) -> Response:

@@ -18,7 +18,7 @@ from strawberry.types import ExecutionResult
 
 from app.decoding import check_query_string, decode_json
 from app.domain.auth import authenticate, bearer_secret
-from app.errors import PlauditError, Unauthenticated
+from app.errors import BadRequest, PlauditError, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.ide import graphiql_page
 from app.graphql.loaders import Loaders
@@ -48,7 +48,7 @@ class PlauditGraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as exc:
             response = JSONResponse(
-                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                {"errors": [{"message": exc.reason, "extensions": {"code": BadRequest.code}}]},
                 status_code=exc.status_code,
             )
         await response(scope, receive, send)

@@ -7,12 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from app.decoding import InvalidJson, decode_json
-from app.errors import PlauditError
-
-
-class BodyTooLarge(PlauditError):
-    code = "BODY_TOO_LARGE"
-    http_status = 413
+from app.errors import BodyTooLarge
 
 
 async def read_body(request: Request, limit: int) -> bytes:
