@@ -123,9 +123,12 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             await services.pipelines.start()
             # Automatic feedback jobs: resume unfinished ones, take new ones.
             await services.autofeedback.start()
+            # Online evaluation: queue sampled runs, work the queue, check alerts.
+            await services.evaluation.start()
             try:
                 yield
             finally:
+                await services.evaluation.stop()
                 await services.autofeedback.stop()
                 await services.pipelines.stop()
         finally:

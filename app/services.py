@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.domain.auth import KeyCache
 from app.domain.autofeedback.jobs import AutoFeedbackRunner
+from app.domain.evaluation.service import OnlineEvaluation
 from app.domain.pipelines import FeedbackPipelines
 from app.domain.rate_limits import PublicRateLimits
 from app.domain.tokens import TokenSerializer, feedback_token_serializer
@@ -24,9 +25,12 @@ class Services:
     public_limits: PublicRateLimits
     pipelines: FeedbackPipelines
     autofeedback: AutoFeedbackRunner
+    evaluation: OnlineEvaluation
 
     @classmethod
     def build(cls, settings: Settings, client: Client, stores: Stores) -> Services:
+        pipelines = FeedbackPipelines.build(settings, stores)
+        autofeedback = AutoFeedbackRunner(stores, settings)
         return cls(
             settings=settings,
             client=client,
@@ -38,6 +42,10 @@ class Services:
                 settings.public_rate_limit_per_ip,
                 settings.public_rate_limit_per_token,
             ),
-            pipelines=FeedbackPipelines.build(settings, stores),
-            autofeedback=AutoFeedbackRunner(stores, settings),
+            pipelines=pipelines,
+            autofeedback=autofeedback,
+            # The LLM client is automatic feedback's: one concurrency limit per process.
+            evaluation=OnlineEvaluation.build(
+                settings, stores, pipelines.webhooks, autofeedback.llm
+            ),
         )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import clock
+from app.domain import run_events
 from app.domain import validation as v
 from app.domain.missing import MISSING
 from app.errors import BadRequest
@@ -128,4 +129,6 @@ async def ingest_runs(stores: Stores, project_id: str, runs: list[RunWrite]) -> 
                 on_insert[name] = []
         given["updated_at"] = now
         writes.append((run_id, given, on_insert))
-    return await stores.runs.upsert_many(project_id, writes)
+    written = await stores.runs.upsert_many(project_id, writes)
+    await run_events.publish(stores, project_id, written)
+    return written

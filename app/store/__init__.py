@@ -13,6 +13,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
+from app.store.evaluation_rules import EvaluationRuleStore
+from app.store.evaluations import EvaluationStore
 from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_analytics import FeedbackAnalyticsStore
@@ -61,6 +63,9 @@ class Stores:
     autofeedback_claims: AutoFeedbackClaimStore
     key_judges: KeyJudgeStore
     labels: LabelQueries
+    # Online evaluation: rules and the evaluation queue (with its results).
+    evaluation_rules: EvaluationRuleStore
+    evaluations: EvaluationStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -88,4 +93,6 @@ class Stores:
             autofeedback_claims=AutoFeedbackClaimStore(db),
             key_judges=KeyJudgeStore(db),
             labels=LabelQueries(db),
+            evaluation_rules=EvaluationRuleStore(db),
+            evaluations=EvaluationStore(db),
         )

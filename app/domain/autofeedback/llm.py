@@ -130,6 +130,14 @@ class LLMClient:
         self, model: str, messages: list[dict[str, str]], schema: dict[str, Any]
     ) -> str:
         """The assistant's answer (text that should be JSON matching ``schema``)."""
+        answer, _ = await self.complete_json_with_usage(model, messages, schema)
+        return answer
+
+    async def complete_json_with_usage(
+        self, model: str, messages: list[dict[str, str]], schema: dict[str, Any]
+    ) -> tuple[str, int]:
+        """The answer, and the tokens the endpoint says it used (``usage.total_tokens``;
+        0 when it does not say)."""
         start = JSON_MODES.index(self._modes.get(model, JSON_MODES[0]))
         for mode in JSON_MODES[start:]:
             body: dict[str, Any] = {
@@ -157,7 +165,7 @@ class LLMClient:
                 continue
             self._raise_for_status(response)
             self._modes[model] = mode
-            return _content(response)
+            return _content(response), _total_tokens(response)
         raise AssertionError("unreachable: the last mode returns or raises")
 
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
@@ -219,6 +227,14 @@ def _error_text(response: httpx.Response) -> str:
         if isinstance(error, str):
             return error[:300]
     return response.text[:300]
+
+
+def _total_tokens(response: httpx.Response) -> int:
+    try:
+        total = response.json()["usage"]["total_tokens"]
+    except (ValueError, KeyError, TypeError):
+        return 0
+    return total if isinstance(total, int) and total > 0 else 0
 
 
 def _content(response: httpx.Response) -> str:

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from app.domain.autofeedback.llm import LLMClient
 from app.domain.autofeedback.prompt import PROMPT_VERSION, build_messages, retry_message
 from app.domain.autofeedback.selection import ExamplePool
 from app.domain.autofeedback.similarity import TfidfIndex, text_of
@@ -34,6 +33,14 @@ class Predictor(Protocol):
     async def predict(self, run: Run) -> Prediction: ...
 
 
+class ChatModel(Protocol):
+    """What a predictor asks: an LLMClient, or a wrapper that counts its tokens."""
+
+    async def complete_json(
+        self, model: str, messages: list[dict[str, str]], schema: dict[str, Any]
+    ) -> str: ...
+
+
 def parse_answer(text: str) -> tuple[Any, list[str]]:
     """The JSON in an answer (a ```json fence around it is allowed), or the problem."""
     stripped = text.strip()
@@ -51,7 +58,7 @@ class IclPredictor:
     against the schema; an invalid answer is retried once with the validation errors."""
 
     def __init__(
-        self, client: LLMClient, model: str, target: Target, pool: ExamplePool, k: int
+        self, client: ChatModel, model: str, target: Target, pool: ExamplePool, k: int
     ) -> None:
         self.client = client
         self.model = model

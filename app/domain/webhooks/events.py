@@ -80,22 +80,57 @@ class WebhookEnqueuer:
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
-        targets = [w for w in await self._webhooks(record.project_id) if event.kind in w.events]
+        await self._enqueue(
+            record.project_id,
+            event.kind,
+            f"feedback.{event.kind}",
+            event.at,
+            lambda event_id: payload(event, event_id),
+        )
+
+    async def enqueue_event(
+        self, project_id: str, kind: str, event_type: str, at: datetime, data: dict[str, Any]
+    ) -> None:
+        """Queue an event that is not a feedback change (an evaluation alert) for the
+        project's webhooks subscribed to ``kind``."""
+        await self._enqueue(
+            project_id,
+            kind,
+            event_type,
+            at,
+            lambda event_id: {
+                "id": event_id,
+                "type": event_type,
+                "created_at": at.isoformat(),
+                "project_id": project_id,
+                "data": data,
+            },
+        )
+
+    async def _enqueue(
+        self,
+        project_id: str,
+        kind: str,
+        event_type: str,
+        at: datetime,
+        body: Callable[[str], dict[str, Any]],
+    ) -> None:
+        targets = [w for w in await self._webhooks(project_id) if kind in w.events]
         if not targets:
             return
         event_id = str(uuid.uuid4())
-        body = json.dumps(payload(event, event_id), separators=(",", ":"), default=_iso)
+        text = json.dumps(body(event_id), separators=(",", ":"), default=_iso)
         await self.stores.webhook_deliveries.enqueue(
             [
                 {
                     "_id": str(uuid.uuid4()),
-                    "project_id": record.project_id,
+                    "project_id": project_id,
                     "webhook_id": webhook.id,
                     "event_id": event_id,
-                    "event": f"feedback.{event.kind}",
-                    "body": body,
-                    "next_at": event.at,
-                    "created_at": event.at,
+                    "event": event_type,
+                    "body": text,
+                    "next_at": at,
+                    "created_at": at,
                 }
                 for webhook in targets
             ]

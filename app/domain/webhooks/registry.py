@@ -17,6 +17,8 @@ from app.store.webhook_deliveries import Delivery
 from app.store.webhooks import Webhook
 
 EVENT_KINDS = ("created", "updated", "retracted", "deleted")
+# Events a webhook receives only when it asks for them (events left out: feedback's).
+OPT_IN_KINDS = ("evaluation_alert",)
 MAX_URL_CHARS = 2000
 MAX_WEBHOOKS_PER_PROJECT = 20
 MIN_SECRET_CHARS = 16
@@ -53,10 +55,11 @@ def check_events(events: list[str] | None) -> list[str]:
         return list(EVENT_KINDS)
     if not events:
         raise BadRequest("events: give at least one event (or leave it out for all)")
-    unknown = [e for e in events if e not in EVENT_KINDS]
+    known = (*EVENT_KINDS, *OPT_IN_KINDS)
+    unknown = [e for e in events if e not in known]
     if unknown:
-        raise BadRequest(f"unknown events {unknown}; events are {', '.join(EVENT_KINDS)}")
-    return [e for e in EVENT_KINDS if e in events]
+        raise BadRequest(f"unknown events {unknown}; events are {', '.join(known)}")
+    return [e for e in known if e in events]
 
 
 def new_secret() -> str:
