@@ -11,6 +11,7 @@ from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
+from app.graphql.query_mixins.evaluation import EvaluationQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
 from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
@@ -33,6 +34,7 @@ class Query(
     AnalyticsQueryMixin,
     WebhookQueryMixin,
     AutoFeedbackQueryMixin,
+    EvaluationQueryMixin,
 ):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:

@@ -101,7 +101,7 @@ class CheckSpec:
     """A built-in check (app/domain/evaluation/checks.py): ``type`` and its settings."""
 
     type: str
-    json_schema: dict[str, Any] | None = None
+    json_schema: Any = None  # a JSON Schema (an object), checked by checks.check_spec
     pattern: str | None = None
     ignore_case: bool = False
     min_length: int | None = None

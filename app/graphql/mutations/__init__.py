@@ -6,6 +6,7 @@ import strawberry
 
 from app.graphql.mutations.admin import AdminMutationMixin
 from app.graphql.mutations.autofeedback import AutoFeedbackMutationMixin
+from app.graphql.mutations.evaluation import EvaluationMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
@@ -28,5 +29,6 @@ class Mutation(
     SignalMutationMixin,
     WebhookMutationMixin,
     AutoFeedbackMutationMixin,
+    EvaluationMutationMixin,
 ):
     pass
