@@ -108,8 +108,10 @@ class EvaluationWorker:
         self._scorers: dict[tuple[str, int], tuple[float, Scorer]] = {}
         self._building: dict[tuple[str, int], asyncio.Lock] = {}
         self._http: httpx.AsyncClient | None = None
-        # Evaluations this process finished (any outcome): for tests and benchmarks.
+        # Evaluations this process finished (any outcome), and steps taken: for tests
+        # and benchmarks to wait on.
         self.finished = 0
+        self.steps = 0
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -149,6 +151,12 @@ class EvaluationWorker:
         return sum(1 for r in self._inflight.values() if r == rule_id)
 
     async def _step(self) -> None:
+        try:
+            await self._take()
+        finally:
+            self.steps += 1
+
+    async def _take(self) -> None:
         records = await self.stores.evaluation_rules.active()
         rules = {r.id: ActiveRule.of(r) for r in records}
         now = clock.now()
