@@ -12,6 +12,7 @@ from app.cli.export import export
 from app.cli.keys import keys
 from app.cli.projects import projects
 from app.cli.rollups import rollups
+from app.cli.rules import rules
 from app.cli.serve import serve
 from app.cli.tokens import tokens
 
@@ -22,7 +23,7 @@ def main() -> None:
     """Plaudit: a self-hosted feedback service for LLM applications."""
 
 
-for command in (serve, projects, keys, tokens, export, autofeedback, rollups):
+for command in (serve, projects, keys, tokens, export, autofeedback, rollups, rules):
     main.add_command(command)
 
 

@@ -165,6 +165,10 @@ class EvaluationRuleStore(ProjectRecords[EvaluationRule]):
             await self.versions.delete_many({"rule_id": rule_id})
         return result.deleted_count == 1
 
+    async def by_name(self, project_id: str, name: str) -> EvaluationRule | None:
+        doc = await self.collection.find_one({"project_id": project_id, "name": name})
+        return EvaluationRule.from_doc(doc) if doc else None
+
     async def of_project(self, project_id: str) -> list[EvaluationRule]:
         docs = await self.collection.find(
             {"project_id": project_id}, sort=[("created_at", 1), ("_id", 1)]

@@ -16,6 +16,7 @@ are skipped (``superseded``); a backfill re-applies the rule to earlier runs.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -194,6 +195,17 @@ async def get_rule(stores: Stores, project_id: str, rule_id: str) -> EvaluationR
     rule = await stores.evaluation_rules.get(project_id, rule_id)
     if rule is None:
         raise NotFound(f"evaluation rule {rule_id} not found", field="id")
+    return rule
+
+
+async def find_rule(stores: Stores, project_id: str, name_or_id: str) -> EvaluationRule:
+    """A rule by its name, or by its id (how the CLI names one)."""
+    rule = await stores.evaluation_rules.by_name(project_id, name_or_id)
+    if rule is None:
+        with contextlib.suppress(BadRequest):
+            rule = await stores.evaluation_rules.get(project_id, v.check_uuid(name_or_id, "rule"))
+    if rule is None:
+        raise NotFound(f"no evaluation rule named {name_or_id!r} (or with that id)")
     return rule
 
 
