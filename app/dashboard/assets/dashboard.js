@@ -278,12 +278,15 @@ async function open(apiKey) {
   await refresh();
   subscribe();
   await showRun();
+  // Other panels (assets/evaluation.js) load when the key is in.
+  document.dispatchEvent(new CustomEvent("plaudit:opened", { detail: { apiKey } }));
 }
 
 function forget() {
   sessionStorage.removeItem(STORAGE_KEY);
   if (state.subscription) state.subscription.close();
   state.apiKey = null;
+  document.dispatchEvent(new CustomEvent("plaudit:closed"));
   $("board").hidden = true;
   $("controls").hidden = true;
   $("key-form").hidden = false;
