@@ -49,6 +49,9 @@ class Evaluation:
     error: str | None
     tokens: int
     created_at: datetime
+    # Taken back from a worker that may have stored its score already: its lease ran
+    # out (the process died), or it was handed back mid-flight (the process stopped).
+    recovered: bool = False
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Evaluation:
@@ -68,6 +71,7 @@ class Evaluation:
             error=doc.get("error"),
             tokens=doc.get("tokens", 0),
             created_at=doc["created_at"],
+            recovered=bool(doc.get("interrupted")),
         )
 
 
@@ -119,7 +123,8 @@ class EvaluationStore:
                     {"$set": taken},
                 )
                 if result.matched_count == 1:
-                    return Evaluation.from_doc({**doc, **taken})
+                    lapsed = status == "running"
+                    return Evaluation.from_doc({**doc, **taken, "interrupted": lapsed or None})
         return None
 
     def _held(self, evaluation_id: str, owner: str) -> dict[str, Any]:
@@ -132,11 +137,21 @@ class EvaluationStore:
         )
 
     async def release(
-        self, evaluation_id: str, owner: str, next_at: datetime, *, error: str | None = None
+        self,
+        evaluation_id: str,
+        owner: str,
+        next_at: datetime,
+        *,
+        error: str | None = None,
+        interrupted: bool = False,
     ) -> bool:
         """Give a taken evaluation back, due at ``next_at``. With ``error`` it counts
-        as a failed attempt (a retry); without, it does not (a rate limit, a stop)."""
-        changes: dict[str, Any] = {"$set": {"status": "pending", "next_at": next_at, "owner": None}}
+        as a failed attempt (a retry); without, it does not (a rate limit, a stop).
+        ``interrupted``: handed back mid-flight, its score may be stored already."""
+        sets: dict[str, Any] = {"status": "pending", "next_at": next_at, "owner": None}
+        if interrupted:
+            sets["interrupted"] = True
+        changes: dict[str, Any] = {"$set": sets}
         if error is not None:
             changes["$set"]["error"] = error[:MAX_ERROR_CHARS]
             changes["$inc"] = {"attempts": 1}

@@ -87,15 +87,19 @@ class EvaluationQueue:
         *,
         cache_seconds: float = 5.0,
         on_enqueue: Callable[[], None] = lambda: None,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.stores = stores
         self.on_enqueue = on_enqueue
+        self.on_change = on_change
         self._cache: TTLCache[str, list[ActiveRule]] = TTLCache(maxsize=10_000, ttl=cache_seconds)
 
     def forget(self, project_id: str) -> None:
         """Drop the project's cached rules (after a rule is created, edited,
-        paused, resumed or deleted in this process)."""
+        paused, resumed or deleted in this process): this process's write path and
+        worker see the change at once."""
         self._cache.pop(project_id, None)
+        self.on_change()
 
     async def active_rules(self, project_id: str) -> list[ActiveRule]:
         cached = self._cache.get(project_id)

@@ -46,7 +46,10 @@ class OnlineEvaluation:
         )
         worker = EvaluationWorker(stores, config, llm, settings.llm_model)
         queue = EvaluationQueue(
-            stores, cache_seconds=settings.evaluation_rule_cache_seconds, on_enqueue=worker.wake
+            stores,
+            cache_seconds=settings.evaluation_rule_cache_seconds,
+            on_enqueue=worker.wake,
+            on_change=worker.forget_rules,
         )
 
         async def alerts_step() -> None:

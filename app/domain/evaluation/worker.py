@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -108,6 +109,9 @@ class EvaluationWorker:
         self._scorers: dict[tuple[str, int], tuple[float, Scorer]] = {}
         self._building: dict[tuple[str, int], asyncio.Lock] = {}
         self._http: httpx.AsyncClient | None = None
+        # The active rules, read at most every poll interval (not on every wake).
+        self._rules: dict[str, ActiveRule] = {}
+        self._rules_read = -math.inf
         # Evaluations this process finished (any outcome), and steps taken: for tests
         # and benchmarks to wait on.
         self.finished = 0
@@ -156,26 +160,39 @@ class EvaluationWorker:
         finally:
             self.steps += 1
 
+    def forget_rules(self) -> None:
+        """Read the active rules again on the next step (one changed in this process)."""
+        self._rules_read = -math.inf
+
+    async def _active_rules(self) -> dict[str, ActiveRule]:
+        if time.monotonic() - self._rules_read >= self.config.poll_seconds:
+            records = await self.stores.evaluation_rules.active()
+            self._rules = {r.id: ActiveRule.of(r) for r in records}
+            self._rules_read = time.monotonic()
+        return self._rules
+
     async def _take(self) -> None:
-        records = await self.stores.evaluation_rules.active()
-        rules = {r.id: ActiveRule.of(r) for r in records}
+        rules = await self._active_rules()
         now = clock.now()
         eligible = []
-        for rule in rules.values():
-            blocked = self._blocked_until.get(rule.id)
+        for candidate in rules.values():
+            blocked = self._blocked_until.get(candidate.id)
             if blocked is not None and blocked > now:
                 continue
-            concurrency = rule.definition.limits.concurrency
-            if concurrency is not None and self._local(rule.id) >= concurrency:
+            limit = candidate.definition.limits.concurrency
+            if limit is not None and self._local(candidate.id) >= limit:
                 continue
-            eligible.append(rule.id)
+            eligible.append(candidate.id)
         while eligible and len(self._inflight) < self.config.concurrency:
             now = clock.now()
             until = now + timedelta(seconds=self.config.lease_seconds)
             evaluation = await self.stores.evaluations.claim(eligible, self.owner, now, until)
             if evaluation is None:
                 return
-            rule = rules[evaluation.rule_id]
+            rule = rules.get(evaluation.rule_id)
+            if rule is None:  # (cannot happen: only these rules' evaluations are taken)
+                await self.stores.evaluations.release(evaluation.id, self.owner, now)
+                return
             if evaluation.version != rule.record.version:
                 await self.stores.evaluations.finish(
                     evaluation.id,
@@ -217,7 +234,9 @@ class EvaluationWorker:
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(
-                    self.stores.evaluations.release(evaluation.id, self.owner, clock.now())
+                    self.stores.evaluations.release(
+                        evaluation.id, self.owner, clock.now(), interrupted=True
+                    )
                 )
             raise
         except DatabaseError as exc:
@@ -287,7 +306,10 @@ class EvaluationWorker:
         if run is None:
             await self._fail(evaluation, "the run no longer exists")
             return
-        done = await self._already_scored(evaluation, rule)
+        # Only an evaluation that was in flight somewhere before, or tried before, can
+        # have its score stored already: a first try skips the read.
+        maybe_scored = evaluation.recovered or evaluation.attempts > 0
+        done = await self._already_scored(evaluation, rule) if maybe_scored else None
         if done is not None:
             await store.finish(
                 evaluation.id,
