@@ -5,20 +5,17 @@ on 127.0.0.1. It records every request (raw body and headers) and answers with w
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.live import free_port
+from tests.pipelines_support import serve
 
 Responder = Callable[[dict[str, Any]], tuple[int, Any]]
 
@@ -53,19 +50,9 @@ class Receiver:
 @contextmanager
 def running_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
-    port = free_port()
-    config = uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the receiver did not start")
-        time.sleep(0.02)
-    receiver.url = f"http://127.0.0.1:{port}/evaluate"
+    server = serve(receiver.app())
+    receiver.url = f"{server.url}/evaluate"
     try:
         yield receiver
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        server.stop()
