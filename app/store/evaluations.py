@@ -10,7 +10,7 @@ score), ``failed`` (after the last attempt, with the error), ``skipped`` (with a
 with a later ``next_at`` (a retry, or a rate limit). A finished evaluation's
 ``next_at`` is when it finished.
 
-Taking one is a read through the ``(status, next_at)`` index, then an update
+Taking one is a read through the ``(rule_id, status, next_at)`` index, then an update
 conditional on the status and due time it was read with (as webhook deliveries
 are taken: no findAndModify, which the embedded store runs as a scan).
 """
@@ -104,27 +104,32 @@ class EvaluationStore:
     async def claim(
         self, rule_ids: list[str], owner: str, now: datetime, lease_until: datetime
     ) -> Evaluation | None:
-        """Take the next due evaluation of one of these rules, or one whose worker's
-        lease ran out."""
-        if not rule_ids:
-            return None
+        """Take the next due evaluation of one of these rules (tried in this order),
+        or one whose worker's lease ran out.
+
+        One rule at a time: ``{rule_id, status, next_at < now}`` is exactly the
+        ``(rule_id, status, next_at)`` index's shape, which the embedded store
+        reads through the index; a filter on several rules at once it scans."""
         due = time_range(until=now + timedelta(milliseconds=1))
-        for status in ("pending", "running"):
-            for _ in range(CLAIM_ATTEMPTS):
-                doc = await self.collection.find_one(
-                    {"status": status, "next_at": due, "rule_id": {"$in": rule_ids}},
-                    sort=[("next_at", 1)],
-                )
-                if doc is None:
-                    break
-                taken = {"status": "running", "next_at": lease_until, "owner": owner}
-                result = await self.collection.update_one(
-                    {"_id": doc["_id"], "status": status, "next_at": doc["next_at"]},
-                    {"$set": taken},
-                )
-                if result.matched_count == 1:
-                    lapsed = status == "running"
-                    return Evaluation.from_doc({**doc, **taken, "interrupted": lapsed or None})
+        for rule_id in rule_ids:
+            for status in ("pending", "running"):
+                for _ in range(CLAIM_ATTEMPTS):
+                    doc = await self.collection.find_one(
+                        {"rule_id": rule_id, "status": status, "next_at": due},
+                        sort=[("next_at", 1)],
+                    )
+                    if doc is None:
+                        break
+                    taken = {"status": "running", "next_at": lease_until, "owner": owner}
+                    result = await self.collection.update_one(
+                        {"_id": doc["_id"], "status": status, "next_at": doc["next_at"]},
+                        {"$set": taken},
+                    )
+                    if result.matched_count == 1:
+                        lapsed = status == "running"
+                        return Evaluation.from_doc(
+                            {**doc, **taken, "interrupted": lapsed or doc.get("interrupted")}
+                        )
         return None
 
     def _held(self, evaluation_id: str, owner: str) -> dict[str, Any]:

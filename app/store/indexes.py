@@ -131,13 +131,12 @@ INDEXES: list[Index] = [
     Index("key_judges", [("project_id", 1), ("key", 1)], {"unique": True}),
     # Online evaluation (app/domain/evaluation/): rules (listed per project, the
     # active ones read by every worker), their versions, and the evaluation queue:
-    # one evaluation per (rule, version, run); taken by (status, next_at); counted,
-    # limited and listed per rule by status; scored runs read by their start time.
+    # one evaluation per (rule, version, run); taken, counted, limited and listed
+    # per rule by status (and due time); scored runs read by their start time.
     Index("evaluation_rules", [("project_id", 1), ("name", 1)], {"unique": True}),
     Index("evaluation_rules", [("status", 1)]),
     Index("evaluation_rule_versions", [("rule_id", 1), ("version", 1)], {"unique": True}),
     Index("evaluations", [("rule_id", 1), ("version", 1), ("run_id", 1)], {"unique": True}),
-    Index("evaluations", [("status", 1), ("next_at", 1)]),
     Index("evaluations", [("rule_id", 1), ("status", 1), ("next_at", 1)]),
     Index("evaluations", [("rule_id", 1), ("status", 1), ("run_at", -1)]),
 ]

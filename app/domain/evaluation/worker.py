@@ -112,6 +112,7 @@ class EvaluationWorker:
         # The active rules, read at most every poll interval (not on every wake).
         self._rules: dict[str, ActiveRule] = {}
         self._rules_read = -math.inf
+        self._turn = 0
         # Evaluations this process finished (any outcome), and steps taken: for tests
         # and benchmarks to wait on.
         self.finished = 0
@@ -183,6 +184,10 @@ class EvaluationWorker:
             if limit is not None and self._local(candidate.id) >= limit:
                 continue
             eligible.append(candidate.id)
+        # Rules take turns being looked at first, so a long queue does not starve others.
+        if eligible:
+            self._turn = (self._turn + 1) % len(eligible)
+            eligible = eligible[self._turn :] + eligible[: self._turn]
         while eligible and len(self._inflight) < self.config.concurrency:
             now = clock.now()
             until = now + timedelta(seconds=self.config.lease_seconds)
