@@ -52,6 +52,7 @@ async def test_an_unregistered_zero_one_key_counts_as_boolean(
     [group] = (await both(gql, {"keys": ["thumbs"]}))["groups"]
     assert (group["positive"], group["negative"]) == (7, 3)
     assert group["negativeShare"] == 0.3
+    assert group["labels"] == [{"label": "true", "count": 7}, {"label": "false", "count": 3}]
     assert await rule_of(gql, "thumbs") == {
         "key": "thumbs",
         "kind": "BOOLEAN",
