@@ -248,22 +248,16 @@ class FeedbackRollupStore:
         """Per key: whether every live score it has is 0 or 1 (true and false count
         as 1 and 0), read from its day histograms: they count nothing outside the
         bins ``x0`` and ``x100``. A key with no scores reads True. With ``keys``
-        None: every key that has day histograms, except those in ``skip``.
+        None: every key that has day rollups, except those in ``skip``.
 
         Histogram counts are exact (a removed score is decremented), so a key that
         once had a 0.5 reads boolean again once that score is gone."""
-        if keys is not None:
-            found = await asyncio.gather(*(self._binary_key(project_id, k) for k in keys))
-            return dict(zip(keys, found, strict=True))
-        binary: dict[str, bool] = {}
-        cursor = self.collection.find(
-            {"project_id": project_id, "g": "day" + HIST}, {"key": 1, "h": 1}, batch_size=500
-        )
-        async for doc in cursor:
-            key = doc["key"]
-            if key not in skip:
-                binary[key] = binary.get(key, True) and binary_hist(doc.get("h"))
-        return binary
+        if keys is None:
+            # From the day documents (small), not their histograms.
+            seen = await self.collection.distinct("key", {"project_id": project_id, "g": "day"})
+            keys = sorted(k for k in seen if k not in skip)
+        found = await asyncio.gather(*(self._binary_key(project_id, k) for k in keys))
+        return dict(zip(keys, found, strict=True))
 
     async def _binary_key(self, project_id: str, key: str) -> bool:
         cursor = self.collection.find(
