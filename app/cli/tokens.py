@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from app.cli.common import with_settings_and_stores
+from app.domain.feedback_question import Question, token_question
 from app.domain.feedback_tokens import (
     IssuedToken,
     TokenRequest,
@@ -31,6 +32,11 @@ def _token_options(fn: Any) -> Any:
         click.option("--max-uses", type=int, default=None, help="Submissions allowed."),
         click.option("--origin", "origins", multiple=True, help="Allowed web origin (repeat)."),
         click.option("--end-user", default=None, help="Record feedback as this user id."),
+        click.option(
+            "--prompt",
+            default=None,
+            help="The question to ask (default: the key's description).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -45,8 +51,9 @@ def _issue(
     max_uses: int | None,
     origins: tuple[str, ...],
     end_user: str | None,
-) -> tuple[Settings, IssuedToken]:
-    async def run(settings: Settings, stores: Stores) -> tuple[Settings, IssuedToken]:
+    prompt: str | None,
+) -> tuple[Settings, IssuedToken, Question]:
+    async def run(settings: Settings, stores: Stores) -> tuple[Settings, IssuedToken, Question]:
         project = await find_project(stores, project_name)
         request = TokenRequest(
             run_id=run_id,
@@ -55,10 +62,11 @@ def _issue(
             max_uses=max_uses,
             allowed_origins=list(origins),
             end_user_id=end_user,
+            prompt=prompt,
         )
         serializer = feedback_token_serializer(settings.secret_keys)
         [issued] = await create_tokens(stores, serializer, settings, project.id, [request], "cli")
-        return settings, issued
+        return settings, issued, await token_question(stores, issued.record)
 
     return with_settings_and_stores(run)
 
@@ -73,7 +81,7 @@ def tokens() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def tokens_create(as_json: bool, **options: Any) -> None:
     """Issue a token; prints it, the widget snippet and the email-link URL."""
-    _, issued = _issue(**options)
+    _, issued, _ = _issue(**options)
     record = issued.record
     if as_json:
         click.echo(
@@ -104,13 +112,26 @@ def tokens_create(as_json: bool, **options: Any) -> None:
     show_default=True,
 )
 def tokens_email_links(fmt: str, **options: Any) -> None:
-    """Issue a token and print the thumbs up/down links for an email."""
-    settings, issued = _issue(**options)
-    links = email_links(settings, issued.token)
+    """Issue a token and print its email links: one per answer its key offers
+    (Yes/No, a scale, categories); json: {id, question, up, down, page, choices}."""
+    settings, issued, question = _issue(**options)
+    links = email_links(settings, issued.token, question)
     if fmt == "html":
         click.echo(links.html)
     elif fmt == "json":
-        click.echo(json.dumps({"id": issued.record.id, "up": links.up_url, "down": links.down_url}))
+        choices = [{"label": c.label, "score": c.score, "url": c.url} for c in links.choices]
+        click.echo(
+            json.dumps(
+                {
+                    "id": issued.record.id,
+                    "question": question.prompt,
+                    "up": links.up_url,
+                    "down": links.down_url,
+                    "page": links.page_url,
+                    "choices": choices,
+                }
+            )
+        )
     else:
         click.echo(links.text, nl=False)
 

@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 
 from app.domain.feedback_tokens import (
     SUBMISSION_FIELDS,
-    OriginNotAllowed,
     Submission,
     read_claims,
     submit_feedback,
@@ -94,10 +93,7 @@ async def post_feedback(request: Request) -> Response:
             limit=services.public_limits,
         )
     except PlauditError as exc:
-        readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
-            request, services, origin
-        )
-        return error_response(exc, cors.allow(origin if readable else None))
+        return error_response(exc, await cors.for_refusal(request, services, origin, exc))
     return JSONResponse(
         {"ok": True, "feedback": feedback_json(feedback)}, headers=cors.allow(origin)
     )

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.domain.feedback_tokens import (
-    OriginNotAllowed,
     check_page_origin,
     open_token,
     read_claims,
@@ -46,8 +45,5 @@ async def post_signal(request: Request) -> Response:
         )
         result = await handle_public_signal(services, record, body)
     except PlauditError as exc:
-        readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
-            request, services, origin
-        )
-        return error_response(exc, cors.allow(origin if readable else None))
+        return error_response(exc, await cors.for_refusal(request, services, origin, exc))
     return JSONResponse(result, headers=cors.allow(origin))

@@ -157,40 +157,33 @@ def _comment_expr() -> dict[str, Any]:
     }
 
 
-def _side_exprs(thresholds: dict[str, float], default: float) -> tuple[Any, Any]:
+def _side_exprs(thresholds: dict[str, float | None], default: float) -> tuple[Any, Any]:
     """(above, below): 0/1 expressions comparing each record's score with its key's
-    threshold; boolean true is above and false below."""
+    threshold; boolean true is above and false below. A key whose threshold is None
+    (freeform) has numbers on neither side."""
+    numbered = {k: t for k, t in thresholds.items() if t is not None}
+    neutral = sorted(k for k, t in thresholds.items() if t is None)
+    limit: Any = default
+    if numbered:
+        branches: list[dict[str, Any]] = [
+            {"case": {"$eq": ["$key", k]}, "then": t} for k, t in numbered.items()
+        ]
+        limit = {"$switch": {"branches": branches, "default": default}}
+    is_bool = {"$eq": [{"$type": "$score"}, "bool"]}
+    is_number: dict[str, Any] = {"$isNumber": "$score"}
+    if neutral:
+        is_number = {"$and": [is_number, {"$not": [{"$in": ["$key", neutral]}]}]}
 
-    def threshold() -> Any:
-        if not thresholds:
-            return default
+    def side(compare: str, when_true: int) -> Any:
         return {
-            "$switch": {
-                "branches": [
-                    {"case": {"$eq": ["$key", k]}, "then": t} for k, t in thresholds.items()
-                ],
-                "default": default,
-            }
+            "$cond": [
+                is_bool,
+                {"$cond": ["$score", when_true, 1 - when_true]},
+                {"$cond": [{"$and": [is_number, {compare: ["$score", limit]}]}, 1, 0]},
+            ]
         }
 
-    is_bool = {"$eq": [{"$type": "$score"}, "bool"]}
-    is_number = {"$isNumber": "$score"}
-    limit = threshold()
-    above = {
-        "$cond": [
-            is_bool,
-            {"$cond": ["$score", 1, 0]},
-            {"$cond": [{"$and": [is_number, {"$gt": ["$score", limit]}]}, 1, 0]},
-        ]
-    }
-    below = {
-        "$cond": [
-            is_bool,
-            {"$cond": ["$score", 0, 1]},
-            {"$cond": [{"$and": [is_number, {"$lt": ["$score", limit]}]}, 1, 0]},
-        ]
-    }
-    return above, below
+    return side("$gt", 1), side("$lt", 0)
 
 
 class FeedbackAnalyticsStore:
@@ -271,9 +264,9 @@ class FeedbackAnalyticsStore:
         project_id: str,
         f: StatsFilter,
         dims: list[Dimension],
-        thresholds: dict[str, float],
+        thresholds: dict[str, float | None],
         *,
-        default_threshold: float = 0.0,
+        default_threshold: float,
         with_hist: bool,
     ) -> list[StatsRow]:
         """Per key and group (and bin, ``with_hist``): the sums statistics need."""
@@ -412,11 +405,11 @@ class FeedbackAnalyticsStore:
         self,
         project_id: str,
         f: StatsFilter,
-        thresholds: dict[str, float],
+        thresholds: dict[str, float | None],
         negative_is_below: dict[str, bool],
         first: int,
         *,
-        default_threshold: float = 0.0,
+        default_threshold: float,
     ) -> list[RunTally]:
         """Runs with the most negative feedback: negative means below the threshold
         for keys where higher is better (``negative_is_below``), above otherwise."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,6 +151,13 @@ def _update(delta: RollupDelta) -> dict[str, Any]:
     return update
 
 
+BINARY_BINS = frozenset({"x0", "x100"})  # the histogram bins of 0 and 1 (score_bins)
+
+
+def binary_hist(hist: Mapping[str, int] | None) -> bool:
+    return all(n <= 0 or b in BINARY_BINS for b, n in (hist or {}).items())
+
+
 def _hist_id(rid: RollupId) -> RollupId:
     return RollupId(rid.project_id, rid.key, rid.grain + HIST, rid.start)
 
@@ -233,6 +241,36 @@ class FeedbackRollupStore:
             for doc in await self._find(project_id, keys, grain + HIST, since, until):
                 hists[(doc["key"], doc["t"])] = doc.get("h") or {}
         return [Rollup.from_doc(d, hists.get((d["key"], d["t"]))) for d in docs]
+
+    async def binary_keys(
+        self, project_id: str, keys: list[str] | None, *, skip: Collection[str] = ()
+    ) -> dict[str, bool]:
+        """Per key: whether every live score it has is 0 or 1 (true and false count
+        as 1 and 0), read from its day histograms: they count nothing outside the
+        bins ``x0`` and ``x100``. A key with no scores reads True. With ``keys``
+        None: every key that has day rollups, except those in ``skip``.
+
+        Histogram counts are exact (a removed score is decremented), so a key that
+        once had a 0.5 reads boolean again once that score is gone."""
+        if keys is None:
+            # From the day documents (small), not their histograms.
+            seen = await self.collection.distinct("key", {"project_id": project_id, "g": "day"})
+            keys = sorted(k for k in seen if k not in skip)
+        found = await asyncio.gather(*(self._binary_key(project_id, k) for k in keys))
+        return dict(zip(keys, found, strict=True))
+
+    async def _binary_key(self, project_id: str, key: str) -> bool:
+        cursor = self.collection.find(
+            {"project_id": project_id, "key": key, "g": "day" + HIST},
+            {"h": 1},
+            sort=[("t", -1)],  # recent days first: where a new kind of score shows
+            batch_size=100,
+        )
+        async for doc in cursor:
+            if not binary_hist(doc.get("h")):
+                await cursor.close()
+                return False
+        return True
 
     async def save_extremes(
         self, rollup: Rollup, min_score: float | None, max_score: float | None

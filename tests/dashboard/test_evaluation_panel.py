@@ -6,44 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
-from app.main import create_app
 from app.settings import Settings
 from tests.autofeedback.waiting import eventually
-from tests.dashboard.test_dashboard import CHROMIUM_ARGS
 from tests.live import make_project_sync
-from tests.pipelines_support import LiveServer, serve
+from tests.pipelines_support import LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 RULES = """{ evaluationRules { id name counts { sampled evaluated pending }
   quality(after: "%s") { meanScore agreement compared } } }"""
 SERIES = """query($id: ID!, $after: DateTime) { evaluationRule(id: $id) {
   series(after: $after) { time quality { meanScore peopleMean } } } }"""
-
-
-@pytest.fixture
-async def server(settings: Settings, sync_db: Any) -> AsyncIterator[LiveServer]:
-    running = await asyncio.to_thread(serve, create_app(settings))
-    yield running
-    await asyncio.to_thread(running.stop)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 class Api:

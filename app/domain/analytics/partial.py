@@ -81,6 +81,10 @@ class Partial:
     def add_labels(self, rule: KeyRule, bool_true: int, bool_false: int) -> None:
         """Label counts: true/false for boolean scores, category labels for a
         categorical key (from the histogram, so call after ``hist`` is filled)."""
+        if rule.kind == "boolean" and self.hist:
+            # A boolean key's 1s and 0s are its trues and falses (an unregistered
+            # key counts as boolean when its scores are only those).
+            bool_true, bool_false = self.hist.get("x100", 0), self.hist.get("x0", 0)
         if rule.kind == "boolean" or bool_true or bool_false:
             self.labels["true"] += bool_true
             self.labels["false"] += bool_false

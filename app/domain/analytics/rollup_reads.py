@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,19 +110,22 @@ async def fix_extremes(stores: Stores, rollups: list[Rollup]) -> dict[RollupId, 
     return fixed
 
 
-def sides_from_hist(rule: KeyRule, rollup: Rollup) -> tuple[int, int]:
-    """(above, below) classified from the histogram with the current threshold."""
-    numeric: Counter[str] = Counter(rollup.hist)
-    numeric["x100"] -= rollup.bool_true
-    numeric["x0"] -= rollup.bool_false
-    above, below = rollup.bool_true, rollup.bool_false
+def sides_from_hist(
+    rule: KeyRule, hist: Mapping[str, int], bool_true: int, bool_false: int
+) -> tuple[int, int]:
+    """(above, below) classified from a histogram with the current threshold
+    (``bool_true``/``bool_false`` of its counts are booleans, always a verdict)."""
+    numeric: Counter[str] = Counter(hist)
+    numeric["x100"] -= bool_true
+    numeric["x0"] -= bool_false
+    above, below = bool_true, bool_false
     for key, n in numeric.items():
         if n <= 0:
             continue
-        value = bin_value(key)
-        if value > rule.threshold:
+        side = rule.side(bin_value(key))
+        if side > 0:
             above += n
-        elif value < rule.threshold:
+        elif side < 0:
             below += n
     return above, below
 
@@ -135,7 +139,7 @@ def needs_hist(rule: KeyRule, rollup: Rollup) -> bool:
 def to_partial(rule: KeyRule, rollup: Rollup, extremes: Extremes | None) -> Partial:
     low, high = extremes if extremes is not None else (rollup.min_score, rollup.max_score)
     if needs_hist(rule, rollup):
-        above, below = sides_from_hist(rule, rollup)
+        above, below = sides_from_hist(rule, rollup.hist, rollup.bool_true, rollup.bool_false)
     else:
         above, below = rollup.above, rollup.below
     partial = Partial.of(

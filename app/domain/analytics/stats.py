@@ -22,7 +22,7 @@ from app.domain.analytics import windows
 from app.domain.analytics.partial import GroupStats, Partial, finish
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.analytics.rollup_reads import Piece, fix_extremes, needs_hist, plan, to_partial
-from app.domain.analytics.rules import KeyRule, load_rules
+from app.domain.analytics.rules import UNSEEN_THRESHOLD, KeyRule, load_rules, thresholds
 from app.errors import BadRequest
 from app.store import Stores, jsonsafe
 from app.store.feedback import Feedback
@@ -290,7 +290,8 @@ async def _from_raw(
         project_id,
         f,
         request.dims,
-        {k: r.threshold for k, r in rules.items()},
+        thresholds(rules),
+        default_threshold=UNSEEN_THRESHOLD,
         with_hist=request.with_hist,
     )
     _add_rows(groups, rows, rules)
@@ -306,11 +307,11 @@ async def feedback_stats(
     stores: Stores, project_id: str, request: StatsRequest, buffer: RollupBuffer | None = None
 ) -> StatsResult:
     check_request(request)
+    if buffer is not None:
+        await buffer.flush()  # this process reads its own writes (and key kinds)
     rules = await load_rules(stores, project_id, request.filter.keys)
     groups = _Groups(request.dims)
     if uses_rollups(request):
-        if buffer is not None:
-            await buffer.flush()  # this process reads its own writes
         await _from_rollups(stores, project_id, request, rules, groups)
         source = "rollups"
     else:

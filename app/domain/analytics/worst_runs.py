@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.analytics import windows
-from app.domain.analytics.rules import load_rules
+from app.domain.analytics.rollup_buffer import RollupBuffer
+from app.domain.analytics.rules import UNSEEN_THRESHOLD, load_rules, thresholds
 from app.domain.analytics.stats import EARLIEST, LATEST
 from app.errors import BadRequest
 from app.store import Stores
@@ -36,6 +37,7 @@ async def worst_runs(
     until: datetime | None,
     first: int = 10,
     comments: int = 3,
+    buffer: RollupBuffer | None = None,
 ) -> list[WorstRun]:
     """Runs ordered by their number of negative scores (each key judged by its own
     direction), then by their latest feedback; with their newest comments."""
@@ -52,13 +54,16 @@ async def worst_runs(
             raise BadRequest("after and before must be between 1970 and 9000")
     if since is not None and until is not None and since >= until:
         raise BadRequest("the window is empty: `after` must be before `before`")
+    if buffer is not None:
+        await buffer.flush()  # what unregistered keys look like includes our writes
     rules = await load_rules(stores, project_id, keys)
     tallies = await stores.feedback_analytics.run_tallies(
         project_id,
         StatsFilter(keys=keys, since=since, until=until),
-        {k: r.threshold for k, r in rules.items()},
+        thresholds(rules),
         {k: r.higher_is_better for k, r in rules.items()},
         first,
+        default_threshold=UNSEEN_THRESHOLD,
     )
     found: dict[str, list[Feedback]] = {}
     if comments and tallies:

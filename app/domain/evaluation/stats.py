@@ -5,10 +5,11 @@ from people shows as falling agreement).
 
 Agreement, per run scored by both: the rule's score and the mean of people's live
 scores on the key (booleans as 1 and 0, sources other than MODEL) are each read as
-positive, negative or neither, as exports read them (app/domain/export/polarity.py:
-a boolean key's midpoint is 0.5, a ranged key's is the middle of its range, an
-unregistered key's is 0); ``agreement`` is the share of runs where both say the
-same, ``mean_absolute_difference`` the mean distance between the two numbers.
+positive, negative or neither by the key's one rule (app/domain/analytics/rules.py:
+a boolean key's threshold is 0.5, a ranged key's the middle of its range, an
+unregistered key's 0.5 while its scores are all 0/1, else 0); ``agreement`` is the
+share of runs where both say the same, ``mean_absolute_difference`` the mean
+distance between the two numbers.
 
 Over time, runs are bucketed by their start time, so a backfill shows the past as
 it was. Read from the rule's newest ``MAX_STATS_RUNS`` scored runs in the window
@@ -21,9 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.analytics.rules import load_rules
 from app.domain.analytics.windows import floor
 from app.domain.evaluation.definition import RuleDefinition
-from app.domain.export.polarity import polarity, rule_for
 from app.store import Stores
 from app.store.evaluation_rules import EvaluationRule
 from app.store.evaluations import ScoredRun
@@ -146,7 +147,7 @@ async def rule_quality(
     truncated = len(scored) > MAX_STATS_RUNS
     scored = scored[:MAX_STATS_RUNS]
     people = await people_means(stores, rule.project_id, key, [s.run_id for s in scored])
-    verdict = rule_for(await stores.feedback_keys.get(rule.project_id, key))
+    verdict = (await load_rules(stores, rule.project_id, [key]))[key]
     overall = _Tally()
     buckets: dict[datetime, _Tally] = defaultdict(_Tally)
     for item in scored:
@@ -159,6 +160,6 @@ async def rule_quality(
                 tally.compared += 1
                 tally.people += theirs
                 tally.distance += abs(item.score - theirs)
-                tally.agreed += polarity(item.score, verdict) == polarity(theirs, verdict)
+                tally.agreed += verdict.polarity(item.score) == verdict.polarity(theirs)
     series = [SeriesPoint(t, buckets[t].quality()) for t in sorted(buckets)]
     return QualityReport(overall.quality(), series, truncated)

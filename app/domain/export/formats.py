@@ -19,8 +19,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.analytics.rules import KeyRule, load_rules
 from app.domain.export.options import ExportOptions
-from app.domain.export.polarity import polarity_expression, rule_for
+from app.domain.export.polarity import polarity_expression
 from app.domain.export.shape import (
     chat_messages,
     feedback_json,
@@ -32,7 +33,6 @@ from app.domain.export.shape import (
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.export_queries import ErrorModeSource, PromptGroup, ScoredRun
-from app.store.feedback_keys import FeedbackKey
 from app.store.runs import Run
 
 Record = dict[str, Any]
@@ -55,7 +55,7 @@ async def prepare_export(stores: Stores, project_id: str, options: ExportOptions
         return Export(fmt, total, lambda: feedback_records(stores, project_id, options))
     if fmt == "sft":
         return Export(fmt, None, lambda: sft_records(stores, project_id, options))
-    keys = {k.key: k for k in await stores.feedback_keys.list(project_id)}
+    keys = await load_rules(stores, project_id, None)
     if fmt == "dpo":
         return Export(fmt, None, lambda: dpo_records(stores, project_id, options, keys))
     source = await _error_mode_source(stores, project_id, options.group_by, keys)
@@ -129,9 +129,10 @@ def diagonal_pairs(
 
 
 async def _feedback_pairs(
-    stores: Stores, project_id: str, group: PromptGroup, fk: FeedbackKey | None, cap: int
+    stores: Stores, project_id: str, group: PromptGroup, rule: KeyRule | None, cap: int
 ) -> AsyncIterator[Record]:
-    pairs = list(diagonal_pairs(group.positive, group.negative, rule_for(fk).higher_is_better, cap))
+    better = rule.higher_is_better if rule is not None else True
+    pairs = list(diagonal_pairs(group.positive, group.negative, better, cap))
     ids = [r.run_id for pair in pairs for r in pair]
     runs = await stores.exports.runs(project_id, ids)
     for chosen, rejected in pairs:
@@ -153,7 +154,7 @@ async def _feedback_pairs(
 
 
 async def dpo_records(
-    stores: Stores, project_id: str, options: ExportOptions, keys: dict[str, FeedbackKey]
+    stores: Stores, project_id: str, options: ExportOptions, keys: dict[str, KeyRule]
 ) -> AsyncIterator[Record]:
     exports = stores.exports
     if "preferences" in options.sources:
@@ -208,7 +209,7 @@ async def dpo_records(
 
 
 async def _error_mode_source(
-    stores: Stores, project_id: str, group_by: str | None, keys: dict[str, FeedbackKey]
+    stores: Stores, project_id: str, group_by: str | None, keys: dict[str, KeyRule]
 ) -> ErrorModeSource | None:
     """``group_by`` is ``<task name>.<field>`` of a feedback task's schema, or a
     feedback key (its value, or score when it has none)."""
@@ -234,7 +235,7 @@ async def regression_records(
     stores: Stores,
     project_id: str,
     options: ExportOptions,
-    keys: dict[str, FeedbackKey],
+    keys: dict[str, KeyRule],
     source: ErrorModeSource | None,
 ) -> AsyncIterator[Record]:
     negative_runs = stores.exports.negative_runs(
