@@ -12,6 +12,7 @@ from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
+from app.graphql.query_mixins.review import ReviewQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
 from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
 from app.graphql.types.admin import ApiKey, FeedbackKey, Project
@@ -28,6 +29,7 @@ MAX_FEEDBACK_FILTER_RUNS = 10_000
 @strawberry.type
 class Query(
     FeedbackTaskQueryMixin,
+    ReviewQueryMixin,
     PreferenceQueryMixin,
     SignalQueryMixin,
     AnalyticsQueryMixin,
