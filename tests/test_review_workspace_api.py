@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
+
 from tests.conftest import GraphQLClient
 from tests.task_helpers import BASE_TIME, create_task, ingest, submit
 
@@ -122,3 +124,17 @@ async def test_pairs_are_runs_with_the_same_inputs_until_compared(gql: GraphQLCl
     assert await pair_ids(gql, task["id"]) is None
     error = await gql.error(PAIR, {"task": task["id"], "skip": [[runs[0]]]})
     assert error["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_review_page_is_served_like_the_dashboard(http: httpx.AsyncClient) -> None:
+    dashboard = await http.get("/dashboard")
+    review = await http.get("/dashboard/review")
+    assert review.status_code == 200
+    assert review.headers["content-type"] == "text/html; charset=utf-8"
+    assert 'src="/dashboard/assets/review.js"' in review.text
+    for header in ("content-security-policy", "referrer-policy", "x-content-type-options"):
+        assert review.headers[header] == dashboard.headers[header]
+    assert review.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in review.headers["content-security-policy"]
+    for asset in ("review.js", "review.css", "markdown.js", "rubric.js", "run_view.js"):
+        assert (await http.get(f"/dashboard/assets/{asset}")).status_code == 200
