@@ -9,7 +9,11 @@ from app.domain.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.evaluation.service import OnlineEvaluation
 from app.domain.pipelines import FeedbackPipelines
 from app.domain.rate_limits import PublicRateLimits
-from app.domain.tokens import TokenSerializer, feedback_token_serializer
+from app.domain.tokens import (
+    TokenSerializer,
+    feedback_token_serializer,
+    reviewer_link_serializer,
+)
 from app.settings import Settings
 from app.store import Stores
 from app.store.client import Client
@@ -22,6 +26,7 @@ class Services:
     stores: Stores
     key_cache: KeyCache
     feedback_tokens: TokenSerializer
+    reviewer_links: TokenSerializer
     public_limits: PublicRateLimits
     pipelines: FeedbackPipelines
     autofeedback: AutoFeedbackRunner
@@ -37,6 +42,7 @@ class Services:
             stores=stores,
             key_cache=KeyCache(settings.api_key_cache_seconds),
             feedback_tokens=feedback_token_serializer(settings.secret_keys),
+            reviewer_links=reviewer_link_serializer(settings.secret_keys),
             public_limits=PublicRateLimits(
                 stores.rate_limits,
                 settings.public_rate_limit_per_ip,

@@ -19,11 +19,14 @@ Role = Literal["read", "ingest", "admin"]
 ROLES: tuple[Role, ...] = ("read", "ingest", "admin")
 KEY_PREFIX = "plaudit_"
 
-# What each role may do. `admin` may do everything.
+# What each role may do. `admin` may do everything. A reviewer link has no grant
+# of its own: the few fields it may use check its ReviewScope instead.
+REVIEWER_ROLE = "reviewer"
 GRANTS: dict[str, frozenset[str]] = {
     "read": frozenset({"read"}),
     "ingest": frozenset({"ingest"}),
     "admin": frozenset({"read", "ingest", "admin"}),
+    REVIEWER_ROLE: frozenset(),
 }
 
 
@@ -38,23 +41,39 @@ def new_secret() -> str:
 
 
 @dataclass(frozen=True)
+class ReviewScope:
+    """What a reviewer link allows: claiming and submitting reviews of one task, as
+    one reviewer (the name on the link, else ``link:<id>``)."""
+
+    link_id: str
+    task_id: str
+    reviewer: str
+    user_id: str | None  # the name on the link, recorded as the reviews' user id
+
+
+@dataclass(frozen=True)
 class Principal:
-    """Who is calling: an API key of one project, with one role."""
+    """Who is calling: an API key of one project, with one role; or a reviewer
+    link (role ``reviewer``, ``key_id`` the link's id, ``review`` its scope)."""
 
     project_id: str
     key_id: str
     role: str
+    review: ReviewScope | None = None
 
     def can(self, grant: str) -> bool:
         return grant in GRANTS.get(self.role, frozenset())
 
     def require(self, grant: str) -> None:
-        if not self.can(grant):
-            raise Forbidden(f"this API key has role {self.role!r}, which cannot {grant}")
+        if self.can(grant):
+            return
+        if self.review is not None:
+            raise Forbidden("a reviewer link can only claim and submit reviews of its own task")
+        raise Forbidden(f"this API key has role {self.role!r}, which cannot {grant}")
 
     @property
     def label(self) -> str:
-        return f"key:{self.key_id}"
+        return f"link:{self.key_id}" if self.review is not None else f"key:{self.key_id}"
 
 
 async def create_key(
@@ -119,10 +138,23 @@ async def revoke_key(
     return key
 
 
-def bearer_secret(authorization: str | None) -> str | None:
+def _credential(authorization: str | None, expected: str) -> str | None:
     if not authorization:
         return None
     scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    if scheme.lower() != expected or not value.strip():
         return None
     return value.strip()
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    return _credential(authorization, "bearer")
+
+
+# Reviewer links travel in a scheme of their own, so no route that reads API keys
+# (Bearer) ever mistakes one for a key; only GraphQL over HTTP reads this one.
+REVIEW_LINK_SCHEME = "ReviewLink"
+
+
+def review_link_secret(authorization: str | None) -> str | None:
+    return _credential(authorization, REVIEW_LINK_SCHEME.lower())

@@ -25,6 +25,7 @@ Clock = Callable[[], float]
 
 # One salt per purpose: a token signed for one purpose never verifies for another.
 FEEDBACK_TOKEN_SALT = "plaudit.feedback-token.v1"
+REVIEWER_LINK_SALT = "plaudit.reviewer-link.v1"
 
 
 class InvalidToken(Unauthenticated):
@@ -83,3 +84,9 @@ def feedback_token_serializer(
     secret_keys: Sequence[str], clock: Clock = time.time
 ) -> TokenSerializer:
     return TokenSerializer(secret_keys, FEEDBACK_TOKEN_SALT, clock)
+
+
+def reviewer_link_serializer(
+    secret_keys: Sequence[str], clock: Clock = time.time
+) -> TokenSerializer:
+    return TokenSerializer(secret_keys, REVIEWER_LINK_SALT, clock)

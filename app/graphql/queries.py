@@ -13,6 +13,7 @@ from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
 from app.graphql.query_mixins.evaluation import EvaluationQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
+from app.graphql.query_mixins.review import ReviewQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
 from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
 from app.graphql.types.admin import ApiKey, FeedbackKey, Project
@@ -29,6 +30,7 @@ MAX_FEEDBACK_FILTER_RUNS = 10_000
 @strawberry.type
 class Query(
     FeedbackTaskQueryMixin,
+    ReviewQueryMixin,
     PreferenceQueryMixin,
     SignalQueryMixin,
     AnalyticsQueryMixin,

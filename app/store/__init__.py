@@ -29,6 +29,7 @@ from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
 from app.store.rate_limits import RateLimitCounters
 from app.store.review_states import ReviewStateStore
+from app.store.reviewer_links import ReviewerLinkStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
 from app.store.task_submissions import TaskSubmissionStore
@@ -55,6 +56,7 @@ class Stores:
     feedback_tasks: FeedbackTaskStore
     task_submissions: TaskSubmissionStore
     review_states: ReviewStateStore
+    reviewer_links: ReviewerLinkStore
     preferences: PreferenceStore
     signals: SignalStore
     exports: ExportQueries
@@ -86,6 +88,7 @@ class Stores:
             feedback_tasks=FeedbackTaskStore(db),
             task_submissions=TaskSubmissionStore(db),
             review_states=ReviewStateStore(db),
+            reviewer_links=ReviewerLinkStore(db),
             preferences=PreferenceStore(db),
             signals=SignalStore(db),
             exports=ExportQueries(db),

@@ -111,8 +111,18 @@ INDEXES: list[Index] = [
     Index("task_submissions", [("project_id", 1), ("task_id", 1), ("run_id", 1)]),
     Index("review_states", [("task_id", 1), ("run_id", 1)], {"unique": True}),
     Index("review_states", [("project_id", 1), ("task_id", 1), ("lease_holder", 1)]),
+    # A reviewer's progress: their submissions to a task since a time.
+    Index(
+        "task_submissions",
+        [("project_id", 1), ("task_id", 1), ("reviewer", 1), ("created_at", 1)],
+    ),
+    # Reviewer links: removed once expired (expiry is also checked on every request).
+    Index("reviewer_links", [("expires_at", 1)], {"expireAfterSeconds": 0}),
+    Index("reviewer_links", [("project_id", 1), ("task_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("preferences", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("preferences", [("project_id", 1), ("key", 1), ("created_at", 1)]),
+    # Pairwise review: the pairs one reviewer has already compared on a key.
+    Index("preferences", [("project_id", 1), ("key", 1), ("user_id", 1), ("preferred_run_id", 1)]),
     Index("signals", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("signals", [("project_id", 1), ("run_id", 1)]),
     Index("signals", [("project_id", 1), ("kind", 1), ("created_at", 1)]),

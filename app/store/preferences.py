@@ -86,3 +86,19 @@ class PreferenceStore(ProjectRecords[Preference]):
         self, project_id: str, query: PreferenceQuery, first: int | None, after: str | None
     ) -> Page[Preference]:
         return await self._page(query.to_mongo(project_id), first, after)
+
+    async def compared_pairs(
+        self, project_id: str, key: str, user_id: str, run_ids: list[str]
+    ) -> set[frozenset[str]]:
+        """The pairs among ``run_ids`` this user has compared on ``key`` (either
+        way round, tied or not)."""
+        docs = await self.collection.find(
+            {
+                "project_id": project_id,
+                "key": key,
+                "user_id": user_id,
+                "preferred_run_id": {"$in": list(set(run_ids))},
+            },
+            {"preferred_run_id": 1, "other_run_id": 1},
+        ).to_list()
+        return {frozenset((d["preferred_run_id"], d["other_run_id"])) for d in docs}

@@ -170,3 +170,32 @@ class RunStore(ProjectRecords[Run]):
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
     ) -> Page[Run]:
         return await self._page(query.to_mongo(project_id), first, after)
+
+    async def same_input_groups(
+        self, project_id: str, tags: list[str], skip: int, limit: int, per_group: int
+    ) -> list[list[str]]:
+        """Run ids grouped by identical (non-null) inputs, for pairwise review: the
+        groups with two or more runs, ordered by their oldest run; in each, at most
+        ``per_group`` run ids, oldest first. ``tags``: runs carrying all of them."""
+        match: dict[str, Any] = {"project_id": project_id, "inputs": {"$ne": None}}
+        if tags:
+            match["tags"] = {"$all": list(tags)}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$sort": {"start_time": 1, "_id": 1}},
+            {
+                "$group": {
+                    "_id": "$inputs",
+                    "runs": {"$push": "$_id"},
+                    "first": {"$first": "$start_time"},
+                    "lead": {"$first": "$_id"},
+                }
+            },
+            {"$match": {"runs.1": {"$exists": True}}},
+            {"$sort": {"first": 1, "lead": 1}},
+            {"$skip": skip},
+            {"$limit": limit},
+            {"$project": {"_id": 0, "runs": {"$slice": ["$runs", per_group]}}},
+        ]
+        docs = await (await self.collection.aggregate(pipeline)).to_list()
+        return [list(d["runs"]) for d in docs]

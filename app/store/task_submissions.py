@@ -131,6 +131,19 @@ class TaskSubmissionStore(ProjectRecords[TaskSubmission]):
             query["run_id"] = run_id
         return await self._page(query, first, after)
 
+    async def count_by_reviewer(
+        self, project_id: str, task_id: str, reviewer: str, since: datetime
+    ) -> int:
+        """A reviewer's first submissions on runs of this task since ``since``."""
+        return await self.collection.count_documents(
+            {
+                "project_id": project_id,
+                "task_id": task_id,
+                "reviewer": reviewer,
+                "created_at": {"$gte": since},
+            }
+        )
+
     async def grouped_by_run(
         self, project_id: str, task_id: str, batch_size: int = 500
     ) -> AsyncIterator[list[TaskSubmission]]:

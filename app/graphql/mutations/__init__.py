@@ -11,6 +11,7 @@ from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
 from app.graphql.mutations.preferences import PreferenceMutationMixin
+from app.graphql.mutations.reviewer_links import ReviewerLinkMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
 from app.graphql.mutations.signals import SignalMutationMixin
 from app.graphql.mutations.tasks import FeedbackTaskMutationMixin
@@ -25,6 +26,7 @@ class Mutation(
     FeedbackTokenMutationMixin,
     AdminMutationMixin,
     FeedbackTaskMutationMixin,
+    ReviewerLinkMutationMixin,
     PreferenceMutationMixin,
     SignalMutationMixin,
     WebhookMutationMixin,

@@ -8,7 +8,7 @@ from app.domain.tasks.agreement import task_agreement
 from app.domain.tasks.queue import review_queue
 from app.domain.tasks.service import get_task
 from app.graphql.context import Context
-from app.graphql.permissions import CanRead
+from app.graphql.permissions import CanRead, CanReadTaskById
 from app.graphql.types.common import Connection
 from app.graphql.types.tasks import FeedbackTask, ReviewQueueItem, TaskAgreement, TaskSubmission
 
@@ -23,7 +23,10 @@ class FeedbackTaskQueryMixin:
         page = await ctx.stores.feedback_tasks.page(ctx.project_id, first, after)
         return Connection.from_page(page, FeedbackTask.from_record)
 
-    @strawberry.field(permission_classes=[CanRead])
+    @strawberry.field(
+        permission_classes=[CanReadTaskById],
+        description="A feedback task (a reviewer link reads only its own).",
+    )
     async def feedback_task(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> FeedbackTask | None:
