@@ -48,9 +48,9 @@ schema: $(VENV)/.installed-run
 
 # The README's screenshots: the browser tests save them in tests/artifacts/ (not
 # kept in git); this runs those tests and copies the ones shown into docs/screenshots/.
-SHOTS := widget-light widget-dark dashboard-compare dashboard-run
+SHOTS := widget-light widget-dark dashboard-compare dashboard-run review review-errors review-pairwise review-link
 screenshots: $(VENV)/.installed-test chromium
-	$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_widget_keys.py::test_screenshots_of_the_variants_on_light_and_dark_hosts tests/dashboard/test_board_views.py
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_widget_keys.py::test_screenshots_of_the_variants_on_light_and_dark_hosts tests/dashboard/test_board_views.py tests/browser/test_review_workspace.py
 	mkdir -p docs/screenshots
 	for shot in $(SHOTS); do cp tests/artifacts/$$shot.png docs/screenshots/; done
 
