@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import validation as v
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.feedback_keys import FeedbackKey
 
@@ -74,6 +74,12 @@ async def register_key(stores: Stores, project_id: str, key: str, config: KeyCon
     elif config.categories:
         raise BadRequest(f"categories apply only to categorical keys, not {config.kind}")
     return await stores.feedback_keys.register(project_id, key, doc)
+
+
+async def delete_key(stores: Stores, project_id: str, key: str) -> None:
+    """Forget what a key's scores mean (its feedback stays)."""
+    if not await stores.feedback_keys.delete(project_id, key):
+        raise NotFound(f"feedback key {key!r} is not registered", key=key)
 
 
 def describe_allowed(fk: FeedbackKey) -> str:

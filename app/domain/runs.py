@@ -6,7 +6,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.domain import tracing_projects
+from app import clock
+from app.domain import run_events, tracing_projects
 from app.domain import validation as v
 from app.domain.missing import MISSING
 from app.domain.tracing_projects import TracingProjectRef, check_ref
@@ -179,7 +180,7 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
         raise BadRequest("no runs given")
     if len(runs) > v.MAX_BATCH:
         raise BadRequest(f"at most {v.MAX_BATCH} runs per call, got {len(runs)}")
-    now = datetime.now(UTC)
+    now = clock.now()
     rejected: list[RejectedRun] = []
     checked: Checked = []
     refs: list[TracingProjectRef | None] = []
@@ -224,6 +225,9 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
         given["updated_at"] = now
         writes.append((run_id, given, on_insert))
     written, taken = await stores.runs.upsert_many(project_id, writes) if writes else ([], [])
+    if written:
+        # Before a taken id is refused: the other runs are stored either way.
+        await run_events.publish(stores, project_id, written)
     for position in taken:
         index, run_id, _ = checked[position]
         error = Conflict(f"run id {run_id} is already used by another project")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.errors import BadRequest, Conflict, NotFound, PlauditError
 from app.store import Stores

@@ -13,20 +13,19 @@ from starlette.responses import JSONResponse, Response
 
 from app.domain.feedback_tokens import (
     SUBMISSION_FIELDS,
-    OriginNotAllowed,
     Submission,
     read_claims,
     submit_feedback,
 )
-from app.errors import BadRequest, PlauditError
+from app.domain.tokens import InvalidToken
+from app.errors import BadRequest, PlauditError, error_response
 from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.content_types import require_json
-from app.public.responses import json_error, parse_json_object, read_body
+from app.public.responses import parse_json_object, read_body
 from app.services import Services
 from app.settings import Settings
 from app.store.feedback import Feedback
-from app.tokens import InvalidToken
 
 FIELDS = frozenset({"token", *SUBMISSION_FIELDS})
 
@@ -94,10 +93,7 @@ async def post_feedback(request: Request) -> Response:
             limit=services.public_limits,
         )
     except PlauditError as exc:
-        readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
-            request, services, origin
-        )
-        return json_error(exc, cors.allow(origin if readable else None))
+        return error_response(exc, await cors.for_refusal(request, services, origin, exc))
     return JSONResponse(
         {"ok": True, "feedback": feedback_json(feedback)}, headers=cors.allow(origin)
     )

@@ -12,19 +12,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.domain.feedback_tokens import (
-    OriginNotAllowed,
     check_page_origin,
     open_token,
     read_claims,
 )
-from app.errors import PlauditError
-from app.implicit_signals import handle_public_signal
+from app.domain.tokens import InvalidToken
+from app.errors import PlauditError, error_response
 from app.public import cors
 from app.public.client import client_ip, own_origins, request_origin
 from app.public.content_types import require_json
-from app.public.responses import json_error, parse_json_object, read_body
+from app.public.implicit_signals import handle_public_signal
+from app.public.responses import parse_json_object, read_body
 from app.services import Services
-from app.tokens import InvalidToken
 
 
 async def post_signal(request: Request) -> Response:
@@ -46,8 +45,5 @@ async def post_signal(request: Request) -> Response:
         )
         result = await handle_public_signal(services, record, body)
     except PlauditError as exc:
-        readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
-            request, services, origin
-        )
-        return json_error(exc, cors.allow(origin if readable else None))
+        return error_response(exc, await cors.for_refusal(request, services, origin, exc))
     return JSONResponse(result, headers=cors.allow(origin))

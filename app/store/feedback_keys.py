@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cachetools import TTLCache
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app import clock
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class FeedbackKeyStore:
             return found
 
     async def register(self, project_id: str, key: str, config: dict[str, Any]) -> FeedbackKey:
-        now = datetime.now(UTC)
+        now = clock.now()
         doc = await self.collection.find_one_and_update(
             {"project_id": project_id, "key": key},
             {

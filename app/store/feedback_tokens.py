@@ -32,6 +32,8 @@ class FeedbackToken:
     revoked_at: datetime | None
     allowed_origins: list[str]
     end_user_id: str | None
+    # The question the widget and email page ask (else the key's description).
+    prompt: str | None
     # LangSmith-style tokens: the id in the URL, their credential; None otherwise.
     url_id: str | None
     created_by: str
@@ -50,6 +52,7 @@ class FeedbackToken:
             revoked_at=doc.get("revoked_at"),
             allowed_origins=doc.get("allowed_origins") or [],
             end_user_id=doc.get("end_user_id"),
+            prompt=doc.get("prompt"),
             url_id=doc.get("url_id") or _legacy_url_id(doc),
             created_by=doc.get("created_by", ""),
             created_at=doc["created_at"],

@@ -11,8 +11,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.ranges import MS, time_range
+from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
 
@@ -144,9 +145,9 @@ class RunQuery:
         return query
 
 
-class RunStore:
+class RunStore(ProjectRecords[Run]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["runs"]
+        super().__init__(db["runs"], Run.from_doc, time_field="start_time")
         # Runs are never deleted, so "this run exists" stays true: remembered, it
         # saves the feedback hot path a read.
         self._known: LRUCache[tuple[str, str], bool] = LRUCache(maxsize=100_000)
@@ -192,10 +193,6 @@ class RunStore:
         written = [run[0] for position, run in enumerate(runs) if position not in skipped]
         return await self.get_many(project_id, written), taken
 
-    async def get(self, project_id: str, run_id: str) -> Run | None:
-        doc = await self.collection.find_one({"_id": run_id})
-        return Run.from_doc(doc) if doc and doc["project_id"] == project_id else None
-
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
         # By _id alone, the project checked here: the shape the embedded store
         # plans on the _id index (with project_id beside the $in, it scans).
@@ -223,14 +220,7 @@ class RunStore:
     async def page(
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
     ) -> Page[Run]:
-        return await fetch_page(
-            self.collection,
-            query.to_mongo(project_id),
-            first=first,
-            after=after,
-            time_field="start_time",
-            build=Run.from_doc,
-        )
+        return await self._page(query.to_mongo(project_id), first, after)
 
     # ---- Tracing projects (app/domain/tracing_projects.py)
 
@@ -362,3 +352,32 @@ class RunStore:
             {"_id": {"$in": list(set(run_ids))}}, None if heavy else HEAVY_FIELDS
         ).to_list()
         return [Run.from_doc(d) for d in docs if d["project_id"] == project_id]
+
+    async def same_input_groups(
+        self, project_id: str, tags: list[str], skip: int, limit: int, per_group: int
+    ) -> list[list[str]]:
+        """Run ids grouped by identical (non-null) inputs, for pairwise review: the
+        groups with two or more runs, ordered by their oldest run; in each, at most
+        ``per_group`` run ids, oldest first. ``tags``: runs carrying all of them."""
+        match: dict[str, Any] = {"project_id": project_id, "inputs": {"$ne": None}}
+        if tags:
+            match["tags"] = {"$all": list(tags)}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$sort": {"start_time": 1, "_id": 1}},
+            {
+                "$group": {
+                    "_id": "$inputs",
+                    "runs": {"$push": "$_id"},
+                    "first": {"$first": "$start_time"},
+                    "lead": {"$first": "$_id"},
+                }
+            },
+            {"$match": {"runs.1": {"$exists": True}}},
+            {"$sort": {"first": 1, "lead": 1}},
+            {"$skip": skip},
+            {"$limit": limit},
+            {"$project": {"_id": 0, "runs": {"$slice": ["$runs", per_group]}}},
+        ]
+        docs = await (await self.collection.aggregate(pipeline)).to_list()
+        return [list(d["runs"]) for d in docs]

@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from app import clock
 from app.compat.langsmith.http import iso, parse_time, validator
-from app.domain import clock
 from app.domain import validation as v
 from app.domain.runs import RunWrite
 from app.store.runs import Run

@@ -25,7 +25,7 @@ from app.compat.langsmith.http import (
 from app.domain import validation as v
 from app.domain.missing import MISSING
 from app.domain.runs import RejectedRun, RunWrite, ingest_each_run, ingest_runs
-from app.errors import BadRequest, PlauditError
+from app.errors import BadRequest, NotFound, PlauditError
 from app.store import Stores
 from app.store.runs import Run
 
@@ -187,18 +187,16 @@ async def batch(request: Request) -> Response:
         f"{len(refusals)} of {len(posts) + len(patches)} runs refused (the others are "
         f"stored); first: {first['op']}[{first['index']}] run {first['id']}: {first['detail']}"
     )
-    return error_response(
-        status,
-        "runs_refused",
-        message,
-        details={"stored": counts, "refused": refusals},
-    )
+    # Plaudit's error body (error, message) with LangSmith's detail; the status is
+    # the refusals' own when they agree.
+    body = {"error": "runs_refused", "message": message, "detail": message}
+    return JSONResponse({**body, "stored": counts, "refused": refusals}, status_code=status)
 
 
 async def multipart(request: Request) -> Response:
     return error_response(
-        404,
-        "not_found",
-        "Plaudit does not take multipart run ingestion; send runs to /runs/batch "
-        "(GET /info says so with use_multipart_endpoint: false)",
+        NotFound(
+            "Plaudit does not take multipart run ingestion; send runs to /runs/batch "
+            "(GET /info says so with use_multipart_endpoint: false)"
+        )
     )

@@ -54,11 +54,11 @@ from app.domain.feedback_tokens import (
     open_token,
     submit_feedback,
 )
+from app.domain.tokens import InvalidToken
 from app.errors import BadRequest, Forbidden, NotFound
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.content_types import require_json
 from app.store.feedback_tokens import FeedbackToken
-from app.tokens import InvalidToken
 
 EXPIRES_IN = {
     "type": "object",

@@ -29,6 +29,13 @@ class FeedbackTokenInput:
         default=None,
         description="Record feedback as this user (one vote per user, run and key).",
     )
+    prompt: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The question the widget and email page ask, e.g. 'Did this answer help?' "
+            "(default: the key's description)."
+        ),
+    )
 
     def to_request(self) -> TokenRequest:
         return TokenRequest(
@@ -39,4 +46,5 @@ class FeedbackTokenInput:
             max_uses=self.max_uses,
             allowed_origins=list(self.allowed_origins or []),
             end_user_id=self.end_user_id,
+            prompt=self.prompt,
         )
