@@ -43,14 +43,42 @@ def check_span_id(value: object, field: str = "spanId") -> str:
     return _check_hex(value, SPAN_ID_HEX, field)
 
 
-def run_id_for_span(trace_id: str, span_id: str) -> str:
+def run_id_for_span(
+    trace_id: str, span_id: str, fields: tuple[str, str] = ("traceId", "spanId")
+) -> str:
     """The id of the run a span is stored as: a UUIDv5 over both ids (the span id
     alone is unique only within its trace)."""
-    trace = check_trace_id(trace_id)
-    span = check_span_id(span_id)
+    trace = check_trace_id(trace_id, fields[0])
+    span = check_span_id(span_id, fields[1])
     return str(uuid.uuid5(NAMESPACE, f"{trace}-{span}"))
 
 
 def trace_uuid(trace_id: str) -> str:
     """A run's ``trace_id`` for a span: the 16-byte OTel trace id read as a UUID."""
     return str(uuid.UUID(hex=check_trace_id(trace_id)))
+
+
+def named_run(
+    run_id: str | None,
+    trace_id: str | None,
+    span_id: str | None,
+    fields: tuple[str, str, str] = ("runId", "traceId", "spanId"),
+) -> str:
+    """The id of the run a caller names either by its id or by the OTel trace id
+    and span id of the span it was sent as (``fields``: the caller's names for
+    the three, for the errors)."""
+    id_field, trace_field, span_field = fields
+    by_span = trace_id is not None or span_id is not None
+    if run_id is not None:
+        if by_span:
+            raise BadRequest(
+                f"name the run by {id_field} or by {trace_field} and {span_field}, not both",
+                field=id_field,
+            )
+        return run_id
+    if trace_id is None or span_id is None:
+        raise BadRequest(
+            f"name the run: {id_field}, or {trace_field} and {span_field} together",
+            field=id_field if not by_span else (trace_field if trace_id is None else span_field),
+        )
+    return run_id_for_span(trace_id, span_id, (trace_field, span_field))
