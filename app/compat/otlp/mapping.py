@@ -39,12 +39,14 @@ metadata               the ``metadata`` attribute (JSON object) merged with ever
                        ``otel.span_id``, ``otel.span_kind``, ``otel.scope``, the
                        resource's attributes under ``otel.resource``, and events
                        not read as messages or errors under ``otel.events``.
-                       Strings there are cut at 4096 characters.
+                       Strings there are cut at 4096 characters (512, then
+                       64, when the metadata is still over its 64 KB limit).
 =====================  ==========================================================
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,7 +54,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from app.compat.langsmith.run_mapping import RUN_TYPE
 from app.compat.otlp.messages import Event, messages
-from app.compat.otlp.values import attributes, json_or_text, shortened
+from app.compat.otlp.values import (
+    MAX_METADATA_VALUE_CHARS,
+    attributes,
+    json_or_text,
+    shortened,
+)
 from app.domain import validation as v
 from app.domain.missing import MISSING
 from app.domain.otel_ids import run_id_for_span, trace_uuid
@@ -60,6 +67,8 @@ from app.domain.runs import RunWrite
 from app.errors import BadRequest
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The lengths metadata strings are cut to, each tried in turn until it fits.
+METADATA_CUTS = (MAX_METADATA_VALUE_CHARS, 512, 64)
 MAX_EVENTS_KEPT = 20
 
 OPENINFERENCE_KINDS = {
@@ -285,5 +294,18 @@ def span_to_run(
         otel["otel.scope"] = scope
     if kept_events:
         otel["otel.events"] = kept_events
-    run.metadata = shortened({**attrs.rest(), **own, **otel, RUN_TYPE: _run_type(attrs)})
+    run.metadata = _fitted({**attrs.rest(), **own, **otel, RUN_TYPE: _run_type(attrs)})
     return run
+
+
+def _fitted(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The metadata with long strings cut, shorter still while it is over the
+    metadata limit (then it is refused by the run's checks)."""
+    for limit in METADATA_CUTS:
+        fitted: dict[str, Any] = shortened(metadata, limit)
+        if (
+            len(json.dumps(fitted, ensure_ascii=False, default=str).encode())
+            <= v.MAX_METADATA_BYTES
+        ):
+            break
+    return fitted

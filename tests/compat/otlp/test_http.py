@@ -8,9 +8,7 @@ import asyncio
 import gzip
 import json
 import os
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -301,14 +299,6 @@ async def test_run_observers_see_spans(app: Starlette, http: httpx.AsyncClient, 
         run_events.detach(stores, recorder)
     assert [r.name for r in recorder.runs] == ["observed"]
     assert recorder.runs[0].project_id == keys.project_id
-
-
-@pytest.fixture
-async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
-    embedded = EmbeddedMongo(tmp_path / "store")
-    embedded.start()
-    yield embedded
-    embedded.stop()
 
 
 async def test_database_down_is_a_503_with_retry_after(

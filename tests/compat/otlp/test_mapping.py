@@ -356,3 +356,10 @@ def test_spans_with_bad_ids_are_refused(trace_id: bytes, span_id: bytes, field: 
     with pytest.raises(BadRequest) as caught:
         span_to_run(make_span(trace_id=trace_id, span_id=span_id), {})
     assert caught.value.details["field"] == field
+
+
+def test_many_long_attributes_are_cut_shorter_to_fit_the_metadata_limit() -> None:
+    attrs = {f"llm.tools.{i}.tool.json_schema": "s" * 6000 for i in range(40)}
+    metadata = span_to_run(make_span(attrs=attrs), {}).metadata
+    assert len(json.dumps(metadata)) <= 64 * 1024
+    assert metadata["llm.tools.0.tool.json_schema"].startswith("s" * 512 + "... [cut: 6000")
