@@ -23,6 +23,11 @@ class PlauditError(Exception):
     def extensions(self) -> dict[str, Any]:
         return {"code": self.code, **self.details}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers every response carrying this error must send."""
+        return {}
+
 
 class BadRequest(PlauditError):
     code = "BAD_REQUEST"
@@ -59,6 +64,10 @@ class RateLimited(PlauditError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Unavailable(PlauditError):

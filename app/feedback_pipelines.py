@@ -1,5 +1,6 @@
 """What runs beside the feedback write path, for the app's lifetime: rollups
-(app/analytics/), webhook deliveries (app/webhooks/) and live events (app/live/).
+(app/analytics/), webhook deliveries (app/webhooks/), live events (app/live/) and
+the expiry of pending feedback (app/domain/pending_feedback.py).
 
 ``start`` attaches the write-path observers to the app's Stores and starts the
 background tasks; ``stop`` flushes the rollups and stops everything."""
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from app.analytics.rollup_buffer import RollupBuffer
 from app.domain import feedback_events
+from app.domain.pending_feedback import PendingFeedbackExpiry
 from app.live.hub import LiveHub
 from app.settings import Settings
 from app.store import Stores
@@ -25,6 +27,7 @@ class FeedbackPipelines:
     webhooks: WebhookEnqueuer
     dispatcher: WebhookDispatcher
     live: LiveHub
+    pending_expiry: PendingFeedbackExpiry
 
     @classmethod
     def build(cls, settings: Settings, stores: Stores) -> FeedbackPipelines:
@@ -48,6 +51,9 @@ class FeedbackPipelines:
             webhooks=WebhookEnqueuer(stores, on_enqueue=dispatcher.wake),
             dispatcher=dispatcher,
             live=LiveHub(stores, use_change_streams=settings.live_source != "in_process"),
+            pending_expiry=PendingFeedbackExpiry(
+                stores, settings.pending_feedback_ttl, settings.pending_feedback_sweep_seconds
+            ),
         )
 
     async def start(self) -> None:
@@ -56,8 +62,10 @@ class FeedbackPipelines:
         self.rollups.start()
         self.dispatcher.start()
         await self.live.start()
+        self.pending_expiry.start()
 
     async def stop(self) -> None:
+        await self.pending_expiry.stop()
         feedback_events.detach(self.stores, self.webhooks)
         feedback_events.detach(self.stores, self.rollups)
         await self.live.stop()

@@ -105,6 +105,7 @@ async def plaudit_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(
         {"error": exc.code.lower(), "message": exc.message, **exc.details},
         status_code=exc.http_status,
+        headers=exc.headers,
     )
 
 

@@ -15,9 +15,11 @@ from html import escape as escape_html
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from app.domain import clock
 from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import check_key_name
+from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, PlauditError
 from app.settings import Settings
 from app.store import Stores
@@ -53,6 +55,8 @@ class TokenRequest:
     max_uses: int | None = None
     allowed_origins: list[str] = field(default_factory=list)
     end_user_id: str | None = None
+    # The id the token's feedback record gets (LangSmith's feedback_id).
+    feedback_id: str | None = None
     # LangSmith-style: a random id in the token's URL alone may be used to submit,
     # as LangSmith's presigned URLs allow. It is not the record id (which readers
     # see in listings and in the feedback's source), so reading never grants
@@ -155,7 +159,9 @@ def _expiry(settings: Settings, request: TokenRequest, now: datetime) -> datetim
             f"a token can live at most {settings.token_max_ttl} seconds (PLAUDIT_TOKEN_MAX_TTL)",
             field="expiresIn",
         )
-    return at
+    # As the database keeps it (whole milliseconds): the time a token is issued
+    # with is the time it is listed with.
+    return at.replace(microsecond=at.microsecond - at.microsecond % 1000)
 
 
 async def create_tokens(
@@ -166,12 +172,13 @@ async def create_tokens(
     requests: list[TokenRequest],
     created_by: str,
 ) -> list[IssuedToken]:
-    """Issue one token per request; every run must belong to the project."""
+    """Issue one token per request. A run must belong to the project or be one no
+    project has yet (its feedback is then pending until it arrives)."""
     if not requests:
         raise BadRequest("no tokens requested")
     if len(requests) > v.MAX_BATCH:
         raise BadRequest(f"at most {v.MAX_BATCH} tokens per call, got {len(requests)}")
-    now = datetime.now(UTC)
+    now = clock.now()
     docs: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for request in requests:
@@ -187,6 +194,11 @@ async def create_tokens(
         if len(request.allowed_origins) > MAX_ORIGINS:
             raise BadRequest(f"at most {MAX_ORIGINS} allowed origins", field="allowedOrigins")
         v.check_text(request.end_user_id, "endUserId")
+        feedback_id = None
+        if request.feedback_id is not None:
+            feedback_id = v.check_uuid(request.feedback_id, "feedbackId")
+            if await stores.feedback.get_any_project(feedback_id) is not None:
+                raise Conflict(f"feedback id {feedback_id} is already used", field="feedbackId")
         docs.append(
             {
                 "_id": str(uuid.uuid4()),
@@ -199,15 +211,16 @@ async def create_tokens(
                 "revoked_at": None,
                 "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
                 "end_user_id": request.end_user_id,
+                **({"feedback_id": feedback_id} if feedback_id is not None else {}),
                 **({"url_id": str(uuid.uuid4())} if request.usable_by_url else {}),
                 "created_by": created_by,
                 "created_at": now,
             }
         )
-    run_ids = [d["run_id"] for d in docs]
-    missing = set(run_ids) - await stores.runs.existing_ids(project_id, run_ids)
-    if missing:
-        raise NotFound(f"run {sorted(missing)[0]} not found", field="runId")
+    owners = await stores.runs.owners([d["run_id"] for d in docs])
+    for doc in docs:
+        if owners.get(doc["run_id"], project_id) != project_id:
+            raise NotFound(f"run {doc['run_id']} not found", field="runId")
     records = await stores.feedback_tokens.insert_many(docs)
     issued = []
     for record in records:
@@ -326,15 +339,21 @@ SUBMISSION_FIELDS = ("score", "value", "comment", "correction")
 @dataclass
 class Submission:
     """Feedback sent with a token: only the fields the sender gave (a subset of
-    SUBMISSION_FIELDS). Fields left out keep their stored value; ``score: None``
-    withdraws the vote."""
+    SUBMISSION_FIELDS). Fields left out keep their stored value, and so does a
+    null score: it means "no score given", never a withdrawal. ``retract``
+    withdraws the vote, explicitly. ``metadata`` (LangSmith's) is kept in the
+    record's source info, beside Plaudit's own entries."""
 
     fields: dict[str, Any] = field(default_factory=dict)
+    retract: bool = False
+    metadata: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.fields) - set(SUBMISSION_FIELDS)
         if unknown:
             raise BadRequest(f"unknown field {sorted(unknown)[0]!r}")
+        if self.fields.get("score", MISSING) is None:
+            del self.fields["score"]
 
 
 class TokenRateLimit(Protocol):
@@ -397,19 +416,17 @@ async def submit_feedback(
         if record.run_id != claims.run_id or record.key != claims.key:
             raise InvalidToken("this link is not valid")
         await check_page_origin(stores, record, origin, same_origins)
-        given = dict(submission.fields)
-        retract = "score" in given and given["score"] is None
-        if retract:
-            del given["score"]
         write = FeedbackWrite(
             run_id=record.run_id,
             key=record.key,
-            **given,
+            **submission.fields,
             source_type=source_type or via,
-            source_info={"client": client, "token_id": record.id},
+            source_info={**(submission.metadata or {}), "client": client, "token_id": record.id},
             user_id=record.end_user_id,
             identity=None if record.end_user_id else f"token:{record.id}",
-            retract=retract,
+            new_id=record.feedback_id,
+            merge_source_info=True,
+            retract=submission.retract,
         )
         feedback, _ = await create_feedback(
             stores,

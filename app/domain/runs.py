@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain import validation as v
+from app.domain.feedback import attach_arrived_runs
 from app.domain.missing import MISSING
 from app.errors import BadRequest
 from app.store import Stores
@@ -127,4 +128,11 @@ async def ingest_runs(stores: Stores, project_id: str, runs: list[RunWrite]) -> 
                 on_insert[name] = []
         given["updated_at"] = now
         writes.append((run_id, given, on_insert))
-    return await stores.runs.upsert_many(project_id, writes)
+    written = await stores.runs.upsert_many(project_id, writes)
+    # Runs this call created (created_at is this call's, to the stored millisecond)
+    # may have feedback waiting for them.
+    this_call = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    await attach_arrived_runs(
+        stores, project_id, [r.id for r in written if r.created_at >= this_call]
+    )
+    return written

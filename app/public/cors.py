@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.domain.feedback_tokens import NULL_ORIGIN, OriginNotAllowed, origin_listed_anywhere
+from app.errors import PlauditError
 from app.public.client import own_origins, request_origin
 from app.public.responses import json_error
 from app.services import Services
@@ -32,6 +33,18 @@ async def origin_known(request: Request, services: Services, origin: str | None)
     if origin in own_origins(request, services.settings):
         return True
     return await origin_listed_anywhere(services.stores, origin)
+
+
+async def allow_error(
+    request: Request, services: Services, origin: str | None, error: PlauditError
+) -> dict[str, str]:
+    """Headers for an error answered to a page: readable by a page whose origin is
+    known (so it can tell the person what went wrong), except a refusal of that
+    very origin."""
+    readable = not isinstance(error, OriginNotAllowed) and await origin_known(
+        request, services, origin
+    )
+    return allow(origin if readable else None)
 
 
 async def preflight(request: Request) -> Response:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app.decoding import INT64_MAX, INT64_MIN, decode_form, parse_number
 from app.domain.feedback_tokens import Submission, open_token, read_claims, submit_feedback
-from app.errors import BadRequest, PlauditError, RateLimited
+from app.errors import BadRequest, PlauditError
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.feedback import check_comment
 from app.public.responses import read_body
@@ -159,10 +159,7 @@ def render_page(
 def error_page(exc: PlauditError) -> HTMLResponse:
     title = ERROR_TITLES.get(exc.code, "Your answer could not be recorded")
     html = TEMPLATES.get_template("error_page.html").render(title=title, message=exc.message)
-    headers = dict(PAGE_HEADERS)
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
-    return HTMLResponse(html, status_code=exc.http_status, headers=headers)
+    return HTMLResponse(html, status_code=exc.http_status, headers={**PAGE_HEADERS, **exc.headers})
 
 
 def _action(token: str) -> str:

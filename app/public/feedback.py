@@ -1,8 +1,9 @@
 """POST /public/feedback: the widget's way in, authorised by a presigned token.
 
-Body (JSON): ``{token, score?, value?, comment?, correction?}``. A field left out
-keeps its stored value (a comment can follow a vote); ``score: null`` withdraws
-the vote. Errors are ``{error, message}`` with a specific status."""
+Body (JSON): ``{token, score?, value?, comment?, correction?, retract?}``. A field
+left out keeps its stored value (a comment can follow a vote), and so does
+``score: null`` ("no score given"); ``retract: true`` withdraws the vote. Errors
+are ``{error, message}`` with a specific status."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from starlette.responses import JSONResponse, Response
 
 from app.domain.feedback_tokens import (
     SUBMISSION_FIELDS,
-    OriginNotAllowed,
     Submission,
     read_claims,
     submit_feedback,
@@ -28,7 +28,7 @@ from app.settings import Settings
 from app.store.feedback import Feedback
 from app.tokens import InvalidToken
 
-FIELDS = frozenset({"token", *SUBMISSION_FIELDS})
+FIELDS = frozenset({"token", "retract", *SUBMISSION_FIELDS})
 
 
 class CommentTooLong(BadRequest):
@@ -59,7 +59,10 @@ def parse_submission(body: dict[str, Any], settings: Settings) -> tuple[str, Sub
     fields = {name: body[name] for name in SUBMISSION_FIELDS if name in body}
     if "comment" in fields:
         fields["comment"] = check_comment(fields["comment"], settings)
-    return token, Submission(fields)
+    retract = body.get("retract", False)
+    if not isinstance(retract, bool):
+        raise BadRequest("retract must be true or false", field="retract")
+    return token, Submission(fields, retract=retract)
 
 
 def feedback_json(feedback: Feedback) -> dict[str, Any]:
@@ -94,10 +97,7 @@ async def post_feedback(request: Request) -> Response:
             limit=services.public_limits,
         )
     except PlauditError as exc:
-        readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
-            request, services, origin
-        )
-        return json_error(exc, cors.allow(origin if readable else None))
+        return json_error(exc, await cors.allow_error(request, services, origin, exc))
     return JSONResponse(
         {"ok": True, "feedback": feedback_json(feedback)}, headers=cors.allow(origin)
     )

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app.decoding import InvalidJson, decode_json
-from app.errors import PlauditError, RateLimited
+from app.errors import PlauditError
 
 
 class BodyTooLarge(PlauditError):
@@ -36,16 +36,10 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def error_headers(exc: PlauditError) -> dict[str, str]:
-    if isinstance(exc, RateLimited):
-        return {"Retry-After": str(exc.retry_after)}
-    return {}
-
-
 def json_error(exc: PlauditError, headers: dict[str, str] | None = None) -> JSONResponse:
     """``{error, message, ...details}`` with the error's status."""
     return JSONResponse(
         {"error": exc.code.lower(), "message": exc.message, **exc.details},
         status_code=exc.http_status,
-        headers={**error_headers(exc), **(headers or {})},
+        headers={**exc.headers, **(headers or {})},
     )

@@ -11,12 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.domain.feedback_tokens import (
-    OriginNotAllowed,
-    check_page_origin,
-    open_token,
-    read_claims,
-)
+from app.domain.feedback_tokens import check_page_origin, open_token, read_claims
 from app.errors import PlauditError
 from app.implicit_signals import handle_public_signal
 from app.public import cors
@@ -46,8 +41,5 @@ async def post_signal(request: Request) -> Response:
         )
         result = await handle_public_signal(services, record, body)
     except PlauditError as exc:
-        readable = not isinstance(exc, OriginNotAllowed) and await cors.origin_known(
-            request, services, origin
-        )
-        return json_error(exc, cors.allow(origin if readable else None))
+        return json_error(exc, await cors.allow_error(request, services, origin, exc))
     return JSONResponse(result, headers=cors.allow(origin))

@@ -110,19 +110,34 @@ class RunQuery:
 class RunStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["runs"]
-        # Runs are never deleted, so "this run exists" stays true: remembered, it
-        # saves the feedback hot path a read.
-        self._known: LRUCache[tuple[str, str], bool] = LRUCache(maxsize=100_000)
+        # A run id is global (the collection's _id) and a run is never deleted nor
+        # moved, so "run R belongs to project P" stays true: remembered, it saves the
+        # feedback hot path a read. Only what was found is remembered: a run not
+        # there yet may arrive at any moment.
+        self._owners: LRUCache[str, str] = LRUCache(maxsize=100_000)
 
-    async def exists(self, project_id: str, run_id: str) -> bool:
-        if (project_id, run_id) in self._known:
-            return True
-        found = await self.collection.find_one(
-            {"_id": run_id, "project_id": project_id}, {"_id": 1}
-        )
-        if found is not None:
-            self._known[(project_id, run_id)] = True
-        return found is not None
+    async def owner(self, run_id: str) -> str | None:
+        """The project the run belongs to; None when no project has it (yet)."""
+        known = self._owners.get(run_id)
+        if known is not None:
+            return known
+        found = await self.collection.find_one({"_id": run_id}, {"project_id": 1})
+        if found is None:
+            return None
+        self._owners[run_id] = found["project_id"]
+        return str(found["project_id"])
+
+    async def owners(self, run_ids: list[str]) -> dict[str, str]:
+        """The project of each of these runs that some project has."""
+        found = {i: self._owners[i] for i in run_ids if i in self._owners}
+        missing = list({i for i in run_ids if i not in found})
+        if missing:
+            docs = await self.collection.find(
+                {"_id": {"$in": missing}}, {"project_id": 1}
+            ).to_list()
+            for doc in docs:
+                self._owners[doc["_id"]] = found[doc["_id"]] = doc["project_id"]
+        return found
 
     async def upsert_many(
         self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]
@@ -150,7 +165,10 @@ class RunStore:
                     run_id = runs[errors[0]["index"]][0]
                     raise Conflict(f"run id {run_id} is already used by another project") from None
                 raise
-        return await self.get_many(project_id, [r[0] for r in runs])
+        written = await self.get_many(project_id, [r[0] for r in runs])
+        for run in written:
+            self._owners[run.id] = project_id
+        return written
 
     async def get(self, project_id: str, run_id: str) -> Run | None:
         doc = await self.collection.find_one({"_id": run_id, "project_id": project_id})

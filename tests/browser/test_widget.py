@@ -194,3 +194,26 @@ def test_color_scheme_and_custom_properties(
         expect(up).to_have_attribute("aria-pressed", "true")
         assert up.evaluate("b => getComputedStyle(b).borderTopColor") == "rgb(200, 0, 0)"
         context.close()
+
+
+def test_pressing_the_chosen_thumb_again_withdraws_the_vote(
+    live: LiveApp, host: HostPage, page: Page
+) -> None:
+    """The widget withdraws explicitly ({retract: true}): a null score means "no
+    score given" and would keep the vote."""
+    run_id = make_run(live)
+    embed(live, host, issue(live, run_id)["token"])
+    page.goto(host.origin)
+    up = button(page, "Yes, helpful")
+    up.click()
+    expect(status(page)).to_have_text("Thanks for your feedback!")
+    up.click()
+    expect(status(page)).to_have_text("Your vote was withdrawn.")
+    expect(up).to_have_attribute("aria-pressed", "false")
+    [record] = feedback_on(live, run_id)
+    assert record["retracted"] and record["score"] is None
+    assert [e["detail"]["score"] for e in page.evaluate("window.plauditEvents")] == [1, None]
+    button(page, "No, not helpful").click()
+    expect(status(page)).to_have_text("Thanks for your feedback!")
+    [record] = feedback_on(live, run_id)
+    assert record["score"] == 0 and not record["retracted"]

@@ -59,6 +59,18 @@ def error_response(
     )
 
 
+def plaudit_error(exc: PlauditError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A Plaudit error as a LangSmith-style JSON error, with the headers it needs
+    (``Retry-After`` on a 429) and any ``headers`` given."""
+    return error_response(
+        exc.http_status,
+        exc.code.lower(),
+        exc.message,
+        headers={**exc.headers, **(headers or {})},
+        details=exc.details,
+    )
+
+
 def endpoint(handler: Endpoint) -> Endpoint:
     """Turn Plaudit's public errors (and an unreachable database) into JSON errors."""
 
@@ -68,9 +80,7 @@ def endpoint(handler: Endpoint) -> Endpoint:
             check_query_string(request.scope["query_string"])
             return await handler(request)
         except PlauditError as exc:
-            return error_response(
-                exc.http_status, exc.code.lower(), exc.message, details=exc.details
-            )
+            return plaudit_error(exc)
         except PyMongoError as exc:
             log.warning("database error on %s: %s", request.url.path, exc)
             return error_response(

@@ -31,6 +31,9 @@ class FeedbackToken:
         description="Origins allowed besides the project's allowedOrigins."
     )
     end_user_id: str | None
+    feedback_id: strawberry.ID | None = strawberry.field(
+        description="The id its feedback record gets (null: a new random id)."
+    )
     created_at: datetime
 
     @classmethod
@@ -44,6 +47,7 @@ class FeedbackToken:
             uses=r.uses,
             max_uses=r.max_uses,
             revoked_at=r.revoked_at,
+            feedback_id=strawberry.ID(r.feedback_id) if r.feedback_id else None,
             allowed_origins=r.allowed_origins,
             end_user_id=r.end_user_id,
             created_at=r.created_at,

@@ -115,8 +115,9 @@
       }
 
       _vote(score) {
-        // Pressing the chosen thumb again withdraws the vote (score: null).
-        this._send({ score: this._score === score ? null : score });
+        // Pressing the chosen thumb again withdraws the vote, explicitly: a null
+        // score means "no score given" and would keep it.
+        this._send(this._score === score ? { retract: true } : { score: score });
       }
 
       _setBusy(busy) {
@@ -186,10 +187,10 @@
       _done(payload, feedback) {
         var ui = this._ui;
         this._pending = null;
-        if ("score" in payload) {
-          this._score = payload.score;
-          ui.up.setAttribute("aria-pressed", String(payload.score === 1));
-          ui.down.setAttribute("aria-pressed", String(payload.score === 0));
+        if ("score" in payload || payload.retract) {
+          this._score = payload.retract ? null : payload.score;
+          ui.up.setAttribute("aria-pressed", String(this._score === 1));
+          ui.down.setAttribute("aria-pressed", String(this._score === 0));
         }
         if ("comment" in payload) this._commented = true;
         ui.form.hidden = this._commented || this._score === null;
