@@ -5,6 +5,7 @@ expiry rule if the run never comes."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.applications import Starlette
 
 from app.domain import clock
 from app.domain.pending_feedback import expire_pending
+from tests.commands import CommandRecorder
 from tests.compat.langsmith.test_http import h
 from tests.conftest import GraphQLClient, Keys, services
 from tests.helpers import give_feedback, make_run
@@ -217,3 +219,32 @@ async def test_expiry_takes_only_what_is_old_enough_and_still_pending(
         {"i": {"runId": waiting, "key": "thumbs", "score": 1, "id": old["id"]}},
     )
     assert error["extensions"]["code"] == "CONFLICT"
+
+
+@pytest.mark.record_commands
+async def test_pending_reads_and_writes_use_an_index(
+    app: Starlette, gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
+) -> None:
+    """Listing a project's pending feedback, finding expired records and attaching
+    a run's records each go through an index (the embedded store scans the whole
+    collection otherwise)."""
+    run_id = str(uuid.uuid4())
+    await give_feedback(gql, runId=run_id, key="thumbs", score=1)
+    recorder.clear()
+    await listed(gql, pending=True)
+    await expire_pending(services(app).stores, clock.now(), timedelta(days=7))
+    await make_run(gql, id=run_id)
+    finds = [
+        {k: v for k, v in command.items() if k in ("find", "filter", "sort", "limit")}
+        for command in recorder.on("feedback", "find")
+    ]
+    attaches = [
+        {"find": "feedback", "filter": update["q"]}
+        for command in recorder.on("feedback", "update")
+        for update in command["updates"]
+        if update.get("multi")
+    ]
+    assert len(finds) == 2 and len(attaches) == 1
+    for command in finds + attaches:
+        plan = json.dumps(sync_db.command("explain", command), default=str)
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, command

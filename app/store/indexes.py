@@ -52,12 +52,18 @@ INDEXES: list[Index] = [
     ),
     Index("feedback", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     # Feedback whose run has not arrived (app/domain/pending_feedback.py): a
-    # project's, newest first, and every project's by age for expiry. Partial: the
-    # other records (nearly all) cost these indexes nothing.
+    # project's, newest first; a project's on runs that have just arrived; and
+    # every project's by age, for expiry. Partial: the other records (nearly all)
+    # cost these indexes nothing.
     Index(
         "feedback",
         [("project_id", 1), ("deleted", 1), ("pending", 1), ("created_at", -1), ("_id", -1)],
         {"name": "pending_by_project", "partialFilterExpression": {"pending": True}},
+    ),
+    Index(
+        "feedback",
+        [("project_id", 1), ("deleted", 1), ("pending", 1), ("run_id", 1)],
+        {"name": "pending_by_run", "partialFilterExpression": {"pending": True}},
     ),
     Index(
         "feedback",
