@@ -122,3 +122,22 @@ async def test_email_links_helper(gql: GraphQLClient) -> None:
     assert f'href="http://testserver/f/{token}?score=1"' in links["html"]
     assert links["downUrl"] in links["text"]
     assert links["feedbackToken"]["maxUses"] == 1
+
+
+async def test_feedback_id_names_the_tokens_record(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    run_id, feedback_id = await make_run(gql), str(uuid.uuid4())
+    issued = await issue(gql, run_id, feedbackId=feedback_id)
+    for body in ({"score": 1}, {"comment": "later"}):
+        voted = await http.post("/public/feedback", json={"token": issued["token"], **body})
+        assert voted.status_code == 200, voted.text
+        assert voted.json()["feedback"]["id"] == feedback_id
+    data = await gql.ok(
+        "query($id: ID!) { feedbackById(id: $id) { score comment } }", {"id": feedback_id}
+    )
+    assert data["feedbackById"] == {"score": 1, "comment": "later"}
+    error = await gql.error(
+        ISSUE, {"inputs": [{"runId": run_id, "key": "other", "feedbackId": feedback_id}]}
+    )
+    assert error["extensions"]["code"] == "CONFLICT"
