@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest schema chromium node clean
+.PHONY: run test lint typecheck pytest schema screenshots chromium node clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ test: lint typecheck pytest
 
 schema: $(VENV)/.installed-run
 	$(BIN)/strawberry export-schema app.graphql.schema:schema --output schema.graphql
+
+# The README's screenshots: the browser tests save them in tests/artifacts/ (not
+# kept in git); this runs those tests and copies the ones shown into docs/screenshots/.
+SHOTS := widget-light widget-dark dashboard-compare dashboard-run review review-errors review-pairwise review-link
+screenshots: $(VENV)/.installed-test chromium
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_widget_keys.py::test_screenshots_of_the_variants_on_light_and_dark_hosts tests/dashboard/test_board_views.py tests/browser/test_review_workspace.py
+	mkdir -p docs/screenshots
+	for shot in $(SHOTS); do cp tests/artifacts/$$shot.png docs/screenshots/; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules

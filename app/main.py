@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,17 +16,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
-from app.db import make_client, ping
-from app.errors import PlauditError
-from app.export.routes import export_download
+from app.errors import BodyTooLarge, PlauditError, Unavailable, error_response
 from app.graphql.app import PlauditGraphQL
 from app.graphql.ide import graphiql_routes
 from app.graphql.schema import schema
 from app.metrics import MetricsMiddleware, metrics_endpoint
 from app.public.routes import public_routes
+from app.rest.export import export_download
 from app.services import Services
 from app.settings import Settings
-from app.store.indexes import ensure_indexes
+from app.store.client import make_client, open_stores, ping
+from app.store.errors import DatabaseError
 
 log = logging.getLogger("plaudit")
 
@@ -74,10 +73,7 @@ class _BodyTooLarge(Exception):
 
 
 def _too_large(limit: int) -> Response:
-    return JSONResponse(
-        {"error": "body_too_large", "message": f"request body over {limit} bytes"},
-        status_code=413,
-    )
+    return error_response(BodyTooLarge(f"request body over {limit} bytes"))
 
 
 async def healthz(request: Request) -> Response:
@@ -102,20 +98,12 @@ async def readyz(request: Request) -> Response:
 
 async def plaudit_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PlauditError)
-    return JSONResponse(
-        {"error": exc.code.lower(), "message": exc.message, **exc.details},
-        status_code=exc.http_status,
-        headers=exc.headers,
-    )
+    return error_response(exc)
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
     log.warning("database error on %s: %s", request.url.path, exc)
-    return JSONResponse(
-        {"error": "unavailable", "message": "the database is unavailable; retry later"},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+    return error_response(Unavailable())
 
 
 def create_app(settings: Settings, **client_options: Any) -> Starlette:
@@ -129,15 +117,18 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
         client = make_client(uri, **client_options)
         try:
             await ping(client)
-            services = Services.build(settings, client)
-            await ensure_indexes(services.stores.db)
+            stores = await open_stores(client, settings.db_name)
+            services = Services.build(settings, client, stores)
             app.state.services = services
             await services.pipelines.start()
             # Automatic feedback jobs: resume unfinished ones, take new ones.
             await services.autofeedback.start()
+            # Online evaluation: queue sampled runs, work the queue, check alerts.
+            await services.evaluation.start()
             try:
                 yield
             finally:
+                await services.evaluation.stop()
                 await services.autofeedback.stop()
                 await services.pipelines.stop()
         finally:
@@ -158,7 +149,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             *langsmith_routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={PlauditError: plaudit_error, PyMongoError: database_error},
+        exception_handlers={PlauditError: plaudit_error, DatabaseError: database_error},
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

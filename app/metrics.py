@@ -21,9 +21,11 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import Forbidden, Unauthenticated, error_response
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -80,17 +82,10 @@ def metrics_endpoint(token: str | None) -> Callable[[Request], Awaitable[Respons
         if token:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given.encode(), token.encode()):
-                return JSONResponse(
-                    {"error": "unauthenticated", "message": "metrics need the metrics token"},
-                    status_code=401,
-                )
+                return error_response(Unauthenticated("metrics need the metrics token"))
         elif request.client is None or request.client.host not in LOOPBACK:
-            return JSONResponse(
-                {
-                    "error": "forbidden",
-                    "message": "set PLAUDIT_METRICS_TOKEN to scrape metrics from elsewhere",
-                },
-                status_code=403,
+            return error_response(
+                Forbidden("set PLAUDIT_METRICS_TOKEN to scrape metrics from elsewhere")
             )
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

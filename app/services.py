@@ -3,44 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from pymongo import AsyncMongoClient
-
-from app.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.auth import KeyCache
-from app.feedback_pipelines import FeedbackPipelines
-from app.public.rate_limits import PublicRateLimits
+from app.domain.autofeedback.jobs import AutoFeedbackRunner
+from app.domain.evaluation.service import OnlineEvaluation
+from app.domain.pipelines import FeedbackPipelines
+from app.domain.rate_limits import PublicRateLimits
+from app.domain.tokens import (
+    TokenSerializer,
+    feedback_token_serializer,
+    reviewer_link_serializer,
+)
 from app.settings import Settings
 from app.store import Stores
-from app.tokens import TokenSerializer, feedback_token_serializer
+from app.store.client import Client
 
 
 @dataclass
 class Services:
     settings: Settings
-    client: AsyncMongoClient[dict[str, Any]]
+    client: Client
     stores: Stores
     key_cache: KeyCache
     feedback_tokens: TokenSerializer
+    reviewer_links: TokenSerializer
     public_limits: PublicRateLimits
     pipelines: FeedbackPipelines
     autofeedback: AutoFeedbackRunner
+    evaluation: OnlineEvaluation
 
     @classmethod
-    def build(cls, settings: Settings, client: AsyncMongoClient[dict[str, Any]]) -> Services:
-        stores = Stores.open(client[settings.db_name])
+    def build(cls, settings: Settings, client: Client, stores: Stores) -> Services:
+        pipelines = FeedbackPipelines.build(settings, stores)
+        autofeedback = AutoFeedbackRunner(stores, settings)
         return cls(
             settings=settings,
             client=client,
             stores=stores,
             key_cache=KeyCache(settings.api_key_cache_seconds),
             feedback_tokens=feedback_token_serializer(settings.secret_keys),
+            reviewer_links=reviewer_link_serializer(settings.secret_keys),
             public_limits=PublicRateLimits(
                 stores.rate_limits,
                 settings.public_rate_limit_per_ip,
                 settings.public_rate_limit_per_token,
             ),
-            pipelines=FeedbackPipelines.build(settings, stores),
-            autofeedback=AutoFeedbackRunner(stores, settings),
+            pipelines=pipelines,
+            autofeedback=autofeedback,
+            # The LLM client is automatic feedback's: one concurrency limit per process.
+            evaluation=OnlineEvaluation.build(
+                settings, stores, pipelines.webhooks, autofeedback.llm
+            ),
         )

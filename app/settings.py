@@ -57,7 +57,7 @@ class Settings:
     llm_max_retries: int = 4
     llm_concurrency: int = 4
     embedded: bool = field(default=False)
-    # Analytics and webhooks (app/analytics/, app/webhooks/).
+    # Analytics and webhooks (app/domain/analytics/, app/domain/webhooks/).
     rollup_flush_seconds: float = 0.25
     webhook_max_attempts: int = 10
     webhook_retry_base_seconds: float = 30.0
@@ -68,6 +68,18 @@ class Settings:
     webhook_allow_private_networks: bool = False
     # Live events: "auto" (change streams when the server has them) or "in_process".
     live_source: str = "auto"
+    # Online evaluation (app/domain/evaluation/): whether this process works the
+    # queue, how many evaluations at once, how often it looks, how long a taken
+    # evaluation is held (a dead process's are taken over after it), the first
+    # retry's delay, how often alerts are checked, how long rules are cached on the
+    # write path.
+    evaluation_workers: bool = True
+    evaluation_concurrency: int = 8
+    evaluation_poll_seconds: float = 1.0
+    evaluation_lease_seconds: float = 360.0
+    evaluation_retry_base_seconds: float = 30.0
+    evaluation_alert_seconds: float = 60.0
+    evaluation_rule_cache_seconds: float = 5.0
 
     @property
     def base_url(self) -> str:
@@ -142,6 +154,17 @@ class Settings:
             webhook_retention_days=_int(env, "PLAUDIT_WEBHOOK_RETENTION_DAYS", 30, 1, 3650),
             webhook_allow_private_networks=_flag(env, "PLAUDIT_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
             live_source=_choice(env, "PLAUDIT_LIVE", ("auto", "in_process")),
+            evaluation_workers=not _flag(env, "PLAUDIT_EVALUATION_WORKERS_OFF"),
+            evaluation_concurrency=_int(env, "PLAUDIT_EVALUATION_CONCURRENCY", 8, 1, 256),
+            evaluation_lease_seconds=float(
+                _int(env, "PLAUDIT_EVALUATION_LEASE_SECONDS", 360, 10, 86400)
+            ),
+            evaluation_retry_base_seconds=float(
+                _int(env, "PLAUDIT_EVALUATION_RETRY_BASE_SECONDS", 30, 1, 86400)
+            ),
+            evaluation_alert_seconds=float(
+                _int(env, "PLAUDIT_EVALUATION_ALERT_SECONDS", 60, 1, 86400)
+            ),
         )
 
     def with_secret_keys_from_data_dir(self) -> Settings:

@@ -16,12 +16,12 @@ import pytest
 from pymongo import MongoClient
 from starlette.applications import Starlette
 
-from app.domain import clock
+from app import clock
 from app.domain.auth import create_key
-from app.embedded import EmbeddedMongo
 from app.main import create_app
 from app.services import Services
 from app.settings import Settings
+from app.store.embedded.server import EmbeddedMongo
 from tests.commands import CommandRecorder
 
 SECRET = "test-secret-key-" + "x" * 32

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from app.db import make_client
 from app.domain.auth import create_key
 from app.main import create_app
 from app.settings import Settings
 from app.store import Stores
+from app.store.client import make_client
 from tests.conftest import Keys
 
 

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 import app.domain.feedback as feedback_domain
+from app import clock
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.runs import RunWrite, ingest_runs
 from app.services import Services
@@ -32,25 +33,19 @@ def services(app: Starlette) -> Services:
 
 
 class _Clock:
-    """What ``datetime.now`` returns in app.domain.feedback while frozen."""
+    """What ``clock.now()`` returns in app.domain.feedback while frozen."""
 
     at: datetime | None = None
 
-
-def _frozen_datetime() -> type[datetime]:
-    class FrozenDatetime(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> FrozenDatetime:  # type: ignore[override]
-            at = _Clock.at or datetime.now(UTC)
-            return at  # type: ignore[return-value]
-
-    return FrozenDatetime
+    @staticmethod
+    def now() -> datetime:
+        return _Clock.at or clock.now()
 
 
 @contextlib.contextmanager
 def written_at(monkeypatch: pytest.MonkeyPatch, at: datetime) -> Iterator[None]:
     """Feedback written inside is recorded as created (and modified) at ``at``."""
-    monkeypatch.setattr(feedback_domain, "datetime", _frozen_datetime())
+    monkeypatch.setattr(feedback_domain, "clock", _Clock)
     _Clock.at = at
     try:
         yield

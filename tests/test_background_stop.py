@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 from starlette.applications import Starlette
 
+from app.domain.background import wait_for_wake
 from app.settings import Settings
-from app.waiting import wait_for_wake
 
 
 async def test_a_wake_in_the_same_instant_as_a_cancel_still_cancels() -> None:
@@ -54,9 +54,10 @@ def settings(settings: Settings) -> Settings:
 
 async def test_the_apps_background_loops_stop_when_woken_while_stopping(app: Starlette) -> None:
     services = app.state.services
-    await asyncio.sleep(0.2)
     dispatcher = services.pipelines.dispatcher
     runner = services.autofeedback
+    for loop in (dispatcher, runner):  # each has done its first round and waits now
+        await asyncio.wait_for(loop.background.waiting.wait(), 10)
     # stop() runs in this task, so its cancel lands in the same instant as the wake.
     # A lost cancellation shows as the bound running out: its own cancel then
     # reaches the loop (stop() awaits it), so only the bound tells.

@@ -10,8 +10,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from app.cli import main
+from app.domain.tokens import feedback_token_serializer
 from app.settings import Settings
-from app.tokens import feedback_token_serializer
 from tests.conftest import SECRET
 
 
@@ -59,6 +59,30 @@ def test_tokens_commands(settings: Settings, sync_db: Any) -> None:
     assert down.endswith("?score=0") and up.rsplit("?", 1)[0] == down.rsplit("?", 1)[0]
     html = run_cli(settings, "tokens", "email-links", *common, "--format", "html")
     assert html.count('<a href="https://plaudit.example/f/') == 2
+
+    # A 0-10 key: one link per answer, and the question given with --prompt.
+    sync_db.feedback_keys.insert_one(
+        {
+            "_id": str(uuid.uuid4()),
+            "project_id": project["_id"],
+            "key": "nps",
+            "kind": "continuous",
+            "min": 0,
+            "max": 10,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    nps = ["--project", "acme", "--run", run_id, "--key", "nps"]
+    asked = ["--prompt", "How likely are you to recommend us?", "--format", "json"]
+    links = json.loads(run_cli(settings, "tokens", "email-links", *nps, *asked))
+    assert links["question"] == "How likely are you to recommend us?"
+    assert [c["label"] for c in links["choices"]] == [str(n) for n in range(11)]
+    assert links["up"] == links["choices"][10]["url"] and links["up"].endswith("?score=10")
+    assert links["down"] == links["choices"][0]["url"] and links["down"].endswith("?score=0")
+    assert links["page"] == links["up"].rsplit("?", 1)[0]
+    record = sync_db.feedback_tokens.find_one({"_id": links["id"]})
+    assert record["prompt"] == "How likely are you to recommend us?"
 
     assert run_cli(settings, "tokens", "revoke", "--project", "acme", out["id"]).startswith(
         "revoked"

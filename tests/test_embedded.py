@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.embedded import PID_FILE, EmbeddedMongo
+from app.store.embedded.server import PID_FILE, EmbeddedMongo
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(600)"]
 

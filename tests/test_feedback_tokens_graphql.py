@@ -16,7 +16,8 @@ LIST = "query($r: ID!) { feedbackTokens(runId: $r) { nodes { id key revokedAt } 
 EMAIL = """
 mutation($input: FeedbackTokenInput!) {
   createEmailFeedbackLinks(input: $input) {
-    token upUrl downUrl pageUrl html text feedbackToken { id maxUses }
+    token question upUrl downUrl pageUrl html text feedbackToken { id maxUses prompt }
+    choices { label score url }
   }
 }
 """
@@ -122,6 +123,66 @@ async def test_email_links_helper(gql: GraphQLClient) -> None:
     assert f'href="http://testserver/f/{token}?score=1"' in links["html"]
     assert links["downUrl"] in links["text"]
     assert links["feedbackToken"]["maxUses"] == 1
+    # An unregistered key gets thumbs: one link per answer, Yes and No.
+    assert links["question"] == "Was this helpful?"
+    assert links["choices"] == [
+        {"label": "Yes", "score": 1, "url": links["upUrl"]},
+        {"label": "No", "score": 0, "url": links["downUrl"]},
+    ]
+    assert links["text"].splitlines()[0] == "Was this helpful?"
+
+
+REGISTER = "mutation($input: FeedbackKeyInput!) { registerFeedbackKey(input: $input) { key } }"
+
+
+async def email_links_for(gql: GraphQLClient, key: dict[str, Any], **extra: Any) -> Any:
+    await gql.ok(REGISTER, {"input": {"key": "k", **key}})
+    run_id = await make_run(gql)
+    data = await gql.ok(EMAIL, {"input": {"runId": run_id, "key": "k", **extra}})
+    return data["createEmailFeedbackLinks"]
+
+
+async def test_email_links_follow_the_key(gql: GraphQLClient) -> None:
+    # A 1-5 key: five links, the best (5) is up and the worst (1) down; never 1 = up.
+    links = await email_links_for(
+        gql, {"kind": "CONTINUOUS", "min": 1, "max": 5}, prompt="How good was the answer?"
+    )
+    token = links["token"]
+    assert [(c["label"], c["score"]) for c in links["choices"]] == [
+        (str(n), n) for n in range(1, 6)
+    ]
+    assert [c["url"] for c in links["choices"]] == [
+        f"http://testserver/f/{token}?score={n}" for n in range(1, 6)
+    ]
+    assert links["upUrl"].endswith("?score=5") and links["downUrl"].endswith("?score=1")
+    assert links["question"] == links["feedbackToken"]["prompt"] == "How good was the answer?"
+    assert links["html"].startswith("<p>How good was the answer? ")
+    assert links["html"].count("<a href=") == 5
+    assert links["text"].splitlines() == [
+        "How good was the answer?",
+        *(f"{n}: http://testserver/f/{token}?score={n}" for n in range(1, 6)),
+    ]
+
+
+async def test_email_links_for_categories_direction_and_free_text(gql: GraphQLClient) -> None:
+    links = await email_links_for(
+        gql,
+        {
+            "kind": "CATEGORICAL",
+            "categories": [{"value": 0, "label": "Fine"}, {"value": 1, "label": "Too <long>"}],
+            "higherIsBetter": False,
+            "description": "How long was it?",
+        },
+    )
+    assert [c["label"] for c in links["choices"]] == ["Fine", "Too <long>"]
+    assert links["question"] == "How long was it?"
+    # Lower is better here: the best answer is 0.
+    assert links["upUrl"].endswith("?score=0") and links["downUrl"].endswith("?score=1")
+    assert "Too &lt;long&gt;</a>" in links["html"]
+
+    free = await email_links_for(gql, {"kind": "FREEFORM"})
+    assert free["choices"] == [] and free["upUrl"] is None and free["downUrl"] is None
+    assert free["pageUrl"] in free["html"] and free["pageUrl"] in free["text"]
 
 
 async def test_feedback_id_names_the_tokens_record(

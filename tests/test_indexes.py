@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.db import make_client
+from app.store.client import make_client
 from app.store.indexes import INDEXES, SUPERSEDED, ensure_indexes
 
 

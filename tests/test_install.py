@@ -220,8 +220,16 @@ def test_installed_wheel_serves_everything_offline(
     url = running.serve.url
 
     assert fetch(url, "/widget.js").content == in_wheel["app/public/static/plaudit-widget.js"]
-    served = page_files(url, "/dashboard") + page_files(url, "/graphql")
-    assert {"/dashboard/assets/charts.js", "/graphql/static/vendor/graphiql.min.js"} <= set(served)
+    served = (
+        page_files(url, "/dashboard")
+        + page_files(url, "/dashboard/review")
+        + page_files(url, "/graphql")
+    )
+    assert {
+        "/dashboard/assets/charts.js",
+        "/dashboard/assets/markdown.js",
+        "/graphql/static/vendor/graphiql.min.js",
+    } <= set(served)
     for path in served:
         assert fetch(url, path).content == in_wheel["app" + path], path
 
@@ -262,10 +270,10 @@ def fetch(url: str, path: str) -> httpx.Response:
 
 
 def page_files(url: str, page: str) -> list[str]:
-    """The files a page loads from the server: its links and scripts, and the
-    modules those scripts import."""
+    """The files a page loads from the server: its stylesheets, icons and scripts
+    (not where its <a> links go), and the modules those scripts import."""
     html = fetch(url, page).text
-    files = re.findall(r'(?:src|href)="(/[^"?]+)', html)
+    files = re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(/[^"?]+)', html)
     assert files, page
     for script in [f for f in files if f.endswith(".js")]:
         folder = script.rsplit("/", 1)[0]

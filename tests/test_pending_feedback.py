@@ -14,7 +14,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from app.domain import clock
+from app import clock
 from app.domain.pending_feedback import expire_pending
 from tests.commands import CommandRecorder
 from tests.compat.langsmith.test_http import h

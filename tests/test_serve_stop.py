@@ -112,7 +112,7 @@ def test_killed_serve_takes_its_processes_along(env: dict[str, str], workers: in
 LEAVE_AN_ORPHAN = """
 import os, signal, sys
 from pathlib import Path
-from app.embedded import EmbeddedMongo
+from app.store.embedded.server import EmbeddedMongo
 store = EmbeddedMongo(Path(sys.argv[1]), die_with_parent=False)
 store.start()
 print(store.process.pid, flush=True)

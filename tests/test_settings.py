@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from app.embedded import EmbeddedMongo, EmbeddedStartError
 from app.settings import Settings, SettingsError
+from app.store.embedded.server import EmbeddedMongo, EmbeddedStartError
 
 
 def test_defaults() -> None:
@@ -114,7 +114,7 @@ def test_two_servers_on_one_data_dir(tmp_path: Path) -> None:
 
 def test_embedded_store_is_used_without_retryable_writes(tmp_path: Path) -> None:
     """SecantusDB slows down ~15x once it holds 10,000 retryable-write replies
-    (app/embedded.py), so the embedded URI turns them off."""
+    (app/store/embedded/server.py), so the embedded URI turns them off."""
     client: MongoClient[dict[str, Any]] = MongoClient(
         EmbeddedMongo(tmp_path, port=27017).uri, connect=False
     )

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from app.domain.feedback import Change
 from app.domain.signals import record_signal
 from app.errors import BadRequest, NotFound
-from app.implicit_signals import handle_public_signal
+from app.public.implicit_signals import handle_public_signal
 from tests.conftest import GraphQLClient, Keys, services
 from tests.task_helpers import ingest
 

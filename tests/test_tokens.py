@@ -22,7 +22,7 @@ from app.domain.feedback_tokens import (
     submit_feedback,
 )
 from app.domain.runs import RunWrite, ingest_runs
-from app.tokens import (
+from app.domain.tokens import (
     FEEDBACK_TOKEN_SALT,
     InvalidToken,
     TokenExpired,

@@ -1,1 +1,2 @@
-"""Compatibility layers: other tools' APIs, translated onto Plaudit's domain."""
+"""Compatibility layers (an edge): other tools' APIs, translated onto Plaudit's domain
+(langsmith/: the LangSmith REST API the langsmith SDKs speak)."""

@@ -1,4 +1,5 @@
-"""Serve the dashboard at /dashboard, its files at /dashboard/assets/."""
+"""Serve the dashboard at /dashboard, the review workspace at /dashboard/review,
+their files at /dashboard/assets/."""
 
 from __future__ import annotations
 
@@ -23,8 +24,17 @@ def _policy(request: Request) -> str:
 
 
 async def dashboard_page(request: Request) -> Response:
+    return _page(request, "index.html")
+
+
+async def review_page(request: Request) -> Response:
+    # A reviewer link's token is in the URL's fragment, which never reaches here.
+    return _page(request, "review.html")
+
+
+def _page(request: Request, name: str) -> Response:
     return FileResponse(
-        HERE / "index.html",
+        HERE / name,
         media_type="text/html; charset=utf-8",
         headers={
             "Content-Security-Policy": _policy(request),
@@ -38,5 +48,6 @@ async def dashboard_page(request: Request) -> Response:
 def dashboard_routes() -> list[BaseRoute]:
     return [
         Route("/dashboard", dashboard_page, methods=["GET", "HEAD"]),
+        Route("/dashboard/review", review_page, methods=["GET", "HEAD"]),
         Mount("/dashboard/assets", app=StaticFiles(directory=HERE / "assets"), name="dashboard"),
     ]

@@ -11,7 +11,7 @@ from typing import Literal
 
 from cachetools import TTLCache
 
-from app.errors import BadRequest, Forbidden, Unauthenticated
+from app.errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from app.store import Stores
 from app.store.api_keys import ApiKey
 
@@ -19,11 +19,14 @@ Role = Literal["read", "ingest", "admin"]
 ROLES: tuple[Role, ...] = ("read", "ingest", "admin")
 KEY_PREFIX = "plaudit_"
 
-# What each role may do. `admin` may do everything.
+# What each role may do. `admin` may do everything. A reviewer link has no grant
+# of its own: the few fields it may use check its ReviewScope instead.
+REVIEWER_ROLE = "reviewer"
 GRANTS: dict[str, frozenset[str]] = {
     "read": frozenset({"read"}),
     "ingest": frozenset({"ingest"}),
     "admin": frozenset({"read", "ingest", "admin"}),
+    REVIEWER_ROLE: frozenset(),
 }
 
 
@@ -38,23 +41,39 @@ def new_secret() -> str:
 
 
 @dataclass(frozen=True)
+class ReviewScope:
+    """What a reviewer link allows: claiming and submitting reviews of one task, as
+    one reviewer (the name on the link, else ``link:<id>``)."""
+
+    link_id: str
+    task_id: str
+    reviewer: str
+    user_id: str | None  # the name on the link, recorded as the reviews' user id
+
+
+@dataclass(frozen=True)
 class Principal:
-    """Who is calling: an API key of one project, with one role."""
+    """Who is calling: an API key of one project, with one role; or a reviewer
+    link (role ``reviewer``, ``key_id`` the link's id, ``review`` its scope)."""
 
     project_id: str
     key_id: str
     role: str
+    review: ReviewScope | None = None
 
     def can(self, grant: str) -> bool:
         return grant in GRANTS.get(self.role, frozenset())
 
     def require(self, grant: str) -> None:
-        if not self.can(grant):
-            raise Forbidden(f"this API key has role {self.role!r}, which cannot {grant}")
+        if self.can(grant):
+            return
+        if self.review is not None:
+            raise Forbidden("a reviewer link can only claim and submit reviews of its own task")
+        raise Forbidden(f"this API key has role {self.role!r}, which cannot {grant}")
 
     @property
     def label(self) -> str:
-        return f"key:{self.key_id}"
+        return f"link:{self.key_id}" if self.review is not None else f"key:{self.key_id}"
 
 
 async def create_key(
@@ -106,10 +125,36 @@ async def authenticate(stores: Stores, cache: KeyCache, secret: str) -> Principa
     return Principal(project_id=key.project_id, key_id=key.id, role=key.role)
 
 
-def bearer_secret(authorization: str | None) -> str | None:
+async def revoke_key(
+    stores: Stores, key_id: str, *, project_id: str | None = None, cache: KeyCache | None = None
+) -> ApiKey:
+    """Revoke a key (of ``project_id``, when given); revoking it again changes
+    nothing. ``cache``, this process's, then forgets every lookup at once."""
+    key = await stores.api_keys.revoke(key_id, project_id)
+    if key is None:
+        raise NotFound(f"API key {key_id} not found")
+    if cache is not None:
+        cache.clear()
+    return key
+
+
+def _credential(authorization: str | None, expected: str) -> str | None:
     if not authorization:
         return None
     scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    if scheme.lower() != expected or not value.strip():
         return None
     return value.strip()
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    return _credential(authorization, "bearer")
+
+
+# Reviewer links travel in a scheme of their own, so no route that reads API keys
+# (Bearer) ever mistakes one for a key; only GraphQL over HTTP reads this one.
+REVIEW_LINK_SCHEME = "ReviewLink"
+
+
+def review_link_secret(authorization: str | None) -> str | None:
+    return _credential(authorization, REVIEW_LINK_SCHEME.lower())

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
+from app import clock
 from app.domain import feedback_events
 from app.domain import validation as v
 from app.domain.feedback_keys import check_key_name, check_score
 from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
+from app.store.errors import DuplicateKeyError
 from app.store.feedback import ChangeMeta, Feedback
 from app.store.rate_limits import Quota
 
@@ -148,7 +148,7 @@ async def create_feedback(
     The run may not have arrived yet (but may not be another project's): the
     record is then pending until it does (app/domain/pending_feedback.py)."""
     _check_fields(write)
-    now = datetime.now(UTC)
+    now = clock.now()
     actor = write.user_id or write.identity
     if write.retract:
         return await _retract(stores, project_id, write, actor, change, now, quota)
@@ -313,7 +313,7 @@ async def update_feedback(
     if not changes:
         raise BadRequest("nothing to update: give score, value, comment or correction")
     await _check_against_key(stores, project_id, write, changes)
-    now = datetime.now(UTC)
+    now = clock.now()
     changes["modified_at"] = now
     if "score" in changes and changes["score"] is not None:
         changes["retracted"] = False
@@ -338,7 +338,7 @@ async def delete_feedback(
     """Delete, leaving a tombstone so a retried create with the same id cannot bring
     the record back. ``pending_only``: only while its run has not arrived."""
     feedback_id = v.check_uuid(feedback_id, "id")
-    now = datetime.now(UTC)
+    now = clock.now()
     meta = _meta(change, "deleted", now)
     query: dict[str, Any] = {"_id": feedback_id, "project_id": project_id, "deleted": False}
     if pending_only:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import validation as v
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.feedback_keys import FeedbackKey
 
@@ -92,6 +92,12 @@ def _key_doc(key: str, config: KeyConfig) -> dict[str, Any]:
     elif config.categories:
         raise BadRequest(f"categories apply only to categorical keys, not {config.kind}")
     return doc
+
+
+async def delete_key(stores: Stores, project_id: str, key: str) -> None:
+    """Forget what a key's scores mean (its feedback stays)."""
+    if not await stores.feedback_keys.delete(project_id, key):
+        raise NotFound(f"feedback key {key!r} is not registered", key=key)
 
 
 def describe_allowed(fk: FeedbackKey) -> str:

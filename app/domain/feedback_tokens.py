@@ -15,21 +15,23 @@ from html import escape as escape_html
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import check_key_name
+from app.domain.feedback_question import THUMBS, Choice, Question
 from app.domain.missing import MISSING
+from app.domain.tokens import InvalidToken, TokenExpired, TokenSerializer
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, PlauditError
 from app.settings import Settings
 from app.store import Stores
 from app.store.feedback import Feedback
 from app.store.feedback_tokens import FeedbackToken
 from app.store.rate_limits import Quota
-from app.tokens import InvalidToken, TokenExpired, TokenSerializer
 
 MAX_USES_LIMIT = 1_000_000
 MAX_ORIGINS = 20
+MAX_PROMPT_CHARS = 500
 
 
 class TokenRevoked(Forbidden):
@@ -55,6 +57,8 @@ class TokenRequest:
     max_uses: int | None = None
     allowed_origins: list[str] = field(default_factory=list)
     end_user_id: str | None = None
+    # The question to ask (the widget and the email page); else the key's description.
+    prompt: str | None = None
     # The id the token's feedback record gets (LangSmith's feedback_id).
     feedback_id: str | None = None
     # LangSmith-style: a random id in the token's URL alone may be used to submit,
@@ -86,25 +90,62 @@ class IssuedToken:
         return f'<script src="{self.widget_script_url}" data-token="{self.token}"></script>'
 
 
+THUMB_ICONS = {"Yes": "\U0001f44d ", "No": "\U0001f44e "}
+
+
+@dataclass(frozen=True)
+class ChoiceLink:
+    """One answer's link: it opens the email page with that answer preselected."""
+
+    label: str
+    score: float
+    url: str
+
+
 @dataclass(frozen=True)
 class EmailLinks:
-    """The link pair for an email: each opens a page with that answer preselected."""
+    """The links for an email: one per answer the token's question offers."""
 
     token: str
-    up_url: str
-    down_url: str
+    question: Question
+    choices: list[ChoiceLink]
     page_url: str
+
+    def _link(self, choice: Choice | None) -> str | None:
+        if choice is None:
+            return None
+        return next(link.url for link in self.choices if link.score == choice.score)
+
+    @property
+    def up_url(self) -> str | None:
+        """The best answer's link (Yes for thumbs); None when nothing is offered."""
+        return self._link(self.question.best)
+
+    @property
+    def down_url(self) -> str | None:
+        return self._link(self.question.worst)
+
+    def _shown(self, link: ChoiceLink) -> str:
+        icon = THUMB_ICONS.get(link.label, "") if self.question.kind == THUMBS else ""
+        return icon + link.label
 
     @property
     def html(self) -> str:
-        up, down = escape_html(self.up_url), escape_html(self.down_url)
-        return (
-            f'<p>Was this helpful? <a href="{up}">👍 Yes</a> &nbsp; <a href="{down}">👎 No</a></p>'
+        prompt = escape_html(self.question.prompt)
+        if not self.choices:
+            return f'<p>{prompt} <a href="{escape_html(self.page_url)}">Answer</a></p>'
+        links = " &nbsp; ".join(
+            f'<a href="{escape_html(link.url)}">{escape_html(self._shown(link))}</a>'
+            for link in self.choices
         )
+        return f"<p>{prompt} {links}</p>"
 
     @property
     def text(self) -> str:
-        return f"Was this helpful?\nYes: {self.up_url}\nNo: {self.down_url}\n"
+        if not self.choices:
+            return f"{self.question.prompt}\nAnswer: {self.page_url}\n"
+        lines = [f"{link.label}: {link.url}" for link in self.choices]
+        return "\n".join([self.question.prompt, *lines]) + "\n"
 
 
 def widget_script_url(settings: Settings) -> str:
@@ -118,11 +159,15 @@ def email_url(settings: Settings, token: str, score: float | None = None) -> str
     return url
 
 
-def email_links(settings: Settings, token: str) -> EmailLinks:
+def email_links(settings: Settings, token: str, question: Question) -> EmailLinks:
+    """One link per answer the question offers, and the page without one."""
     return EmailLinks(
         token=token,
-        up_url=email_url(settings, token, 1),
-        down_url=email_url(settings, token, 0),
+        question=question,
+        choices=[
+            ChoiceLink(c.label, c.score, email_url(settings, token, c.score))
+            for c in question.choices
+        ],
         page_url=email_url(settings, token),
     )
 
@@ -194,6 +239,7 @@ async def create_tokens(
         if len(request.allowed_origins) > MAX_ORIGINS:
             raise BadRequest(f"at most {MAX_ORIGINS} allowed origins", field="allowedOrigins")
         v.check_text(request.end_user_id, "endUserId")
+        v.check_text(request.prompt, "prompt", MAX_PROMPT_CHARS)
         feedback_id = None
         if request.feedback_id is not None:
             feedback_id = v.check_uuid(request.feedback_id, "feedbackId")
@@ -211,6 +257,7 @@ async def create_tokens(
                 "revoked_at": None,
                 "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
                 "end_user_id": request.end_user_id,
+                **({"prompt": request.prompt} if request.prompt else {}),
                 **({"feedback_id": feedback_id} if feedback_id is not None else {}),
                 **({"url_id": str(uuid.uuid4())} if request.usable_by_url else {}),
                 "created_by": created_by,
@@ -238,7 +285,7 @@ async def create_tokens(
 
 async def revoke_token(stores: Stores, project_id: str, token_id: str) -> FeedbackToken:
     token_id = v.check_uuid(token_id, "id")
-    record = await stores.feedback_tokens.revoke(project_id, token_id, datetime.now(UTC))
+    record = await stores.feedback_tokens.revoke(project_id, token_id, clock.now())
     if record is None:
         raise NotFound(f"feedback token {token_id} not found")
     return record
@@ -275,7 +322,7 @@ def _refusal(record: FeedbackToken | None, claims: Claims, now: datetime) -> Pla
 async def open_token(stores: Stores, claims: Claims) -> FeedbackToken:
     """The token's record if it could be used now. Reads only; takes no use."""
     record = await stores.feedback_tokens.get(claims.jti)
-    now = datetime.now(UTC)
+    now = clock.now()
     error = _refusal(record, claims, now)
     if error is not None:
         raise error
@@ -330,7 +377,7 @@ async def origin_listed_anywhere(stores: Stores, origin: str) -> bool:
     origin = origin.lower()
     if await stores.projects.origin_is_listed(origin):
         return True
-    return await stores.feedback_tokens.origin_is_listed(origin, datetime.now(UTC))
+    return await stores.feedback_tokens.origin_is_listed(origin, clock.now())
 
 
 SUBMISSION_FIELDS = ("score", "value", "comment", "correction")
@@ -357,7 +404,7 @@ class Submission:
 
 
 class TokenRateLimit(Protocol):
-    """The per-token rate limit (app/public/rate_limits.py)."""
+    """The per-token rate limit (app/domain/rate_limits.py)."""
 
     def token_quota(self) -> Quota: ...
 
@@ -389,7 +436,7 @@ async def submit_feedback(
     may not use the token is refused (``check_page_origin``), as is a used-up,
     revoked or expired token. A vote through the same token is an upsert on the token's
     identity (or its end user): the last vote wins."""
-    now = datetime.now(UTC)
+    now = clock.now()
     # A token this process has just seen has probably voted already (a flip, a
     # comment after the vote): its change tries the update first. Otherwise it is
     # most likely a first vote, which tries the insert first. A wrong guess costs

@@ -23,7 +23,7 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
-from app.domain import clock
+from app import clock
 from app.domain.feedback import Change, delete_feedback
 from app.errors import NotFound
 from app.store import Stores

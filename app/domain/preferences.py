@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.feedback import Change
 from app.domain.feedback_keys import check_key_name

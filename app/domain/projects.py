@@ -1,9 +1,10 @@
-"""Projects: the rules for creating one."""
+"""Projects: the rules for creating one, changing its settings, and finding one by name."""
 
 from __future__ import annotations
 
+from app.domain.feedback_tokens import check_origin
 from app.domain.validation import check_text
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.projects import Project
 
@@ -23,3 +24,33 @@ def check_project_name(name: str) -> str:
 
 async def create_project(stores: Stores, name: str) -> Project:
     return await stores.projects.create(check_project_name(name))
+
+
+async def update_project(
+    stores: Stores,
+    project_id: str,
+    *,
+    strict_feedback_keys: bool | None = None,
+    allowed_origins: list[str] | None = None,
+) -> Project:
+    """Change a project's settings; None leaves a setting as it is. Origins are
+    checked as a token's are (scheme://host[:port], lower-cased)."""
+    changes: dict[str, object] = {}
+    if strict_feedback_keys is not None:
+        changes["strict_feedback_keys"] = strict_feedback_keys
+    if allowed_origins is not None:
+        changes["allowed_origins"] = [check_origin(o) for o in allowed_origins]
+    if not changes:
+        raise BadRequest("nothing to update")
+    record = await stores.projects.update(project_id, changes)
+    if record is None:
+        raise NotFound("project not found")
+    return record
+
+
+async def find_project(stores: Stores, name: str) -> Project:
+    """The project called ``name`` (how the CLI names one)."""
+    project = await stores.projects.by_name(name)
+    if project is None:
+        raise NotFound(f"no project named {name!r} (create it: plaudit projects create NAME)")
+    return project

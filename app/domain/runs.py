@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from app import clock
+from app.domain import run_events
 from app.domain import validation as v
 from app.domain.feedback import attach_arrived_runs
 from app.domain.missing import MISSING
@@ -98,7 +100,7 @@ async def ingest_runs(stores: Stores, project_id: str, runs: list[RunWrite]) -> 
         raise BadRequest("no runs given")
     if len(runs) > v.MAX_BATCH:
         raise BadRequest(f"at most {v.MAX_BATCH} runs per call, got {len(runs)}")
-    now = datetime.now(UTC)
+    now = clock.now()
     checked = [_check(run) for run in runs]
     seen: set[str] = set()
     for run_id, _ in checked:
@@ -135,4 +137,5 @@ async def ingest_runs(stores: Stores, project_id: str, runs: list[RunWrite]) -> 
     await attach_arrived_runs(
         stores, project_id, [r.id for r in written if r.created_at >= this_call]
     )
+    await run_events.publish(stores, project_id, written)
     return written

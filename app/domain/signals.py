@@ -2,7 +2,7 @@
 
 ``record_signal`` is the one way in, for GraphQL and for public (token) routes
 alike. An ``edit`` keeps the text the user ended with beside the run's output at that
-moment, so (draft, final) is a pair for training data (see app/export/).
+moment, so (draft, final) is a pair for training data (see app/domain/export/).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.domain import clock
+from app import clock
 from app.domain import validation as v
 from app.domain.feedback import Change
 from app.errors import BadRequest, NotFound

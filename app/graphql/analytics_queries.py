@@ -8,14 +8,17 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.analytics.stats import DEFAULT_LIMIT, StatsRequest, feedback_stats
-from app.analytics.worst_runs import worst_runs
 from app.domain import validation as v
+from app.domain.analytics.rules import load_rules
+from app.domain.analytics.stats import DEFAULT_LIMIT, MAX_KEYS, StatsRequest, feedback_stats
+from app.domain.analytics.worst_runs import worst_runs
+from app.domain.feedback_keys import check_key_name
+from app.errors import BadRequest
 from app.graphql.context import Context
 from app.graphql.inputs.analytics import FeedbackStatsFilter, StatsGroupBy
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.selection import selected_names
-from app.graphql.types.analytics import FeedbackStats, WorstRun
+from app.graphql.types.analytics import FeedbackKeyRule, FeedbackStats, WorstRun
 from app.graphql.types.common import Connection
 from app.graphql.types.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 
@@ -62,6 +65,25 @@ class AnalyticsQueryMixin:
 
     @strawberry.field(
         permission_classes=[CanRead],
+        description=(
+            "How each key's scores are read (kind, range, threshold, direction): of `keys`, "
+            "or of every registered key and every key with feedback."
+        ),
+    )
+    async def feedback_key_rules(
+        self, info: Info[Context, None], keys: list[str] | None = None
+    ) -> list[FeedbackKeyRule]:
+        ctx = info.context
+        if keys is not None and not 1 <= len(keys) <= MAX_KEYS:
+            raise BadRequest(f"keys: give between 1 and {MAX_KEYS} keys (or leave it out)")
+        for key in keys or []:
+            check_key_name(key)
+        await ctx.services.pipelines.rollups.flush()  # this process's own writes count
+        rules = await load_rules(ctx.stores, ctx.project_id, keys)
+        return [FeedbackKeyRule.from_rule(rules[k]) for k in sorted(rules)]
+
+    @strawberry.field(
+        permission_classes=[CanRead],
         description="Runs with the most negative feedback in the window (by each key's direction).",
     )
     async def worst_runs(
@@ -82,6 +104,7 @@ class AnalyticsQueryMixin:
             until=before,
             first=first,
             comments=comments,
+            buffer=ctx.services.pipelines.rollups,
         )
         return [WorstRun.from_record(r) for r in records]
 

@@ -17,8 +17,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from app.decoding import check_query_string, decode_json
-from app.domain.auth import authenticate, bearer_secret
-from app.errors import PlauditError, Unauthenticated
+from app.domain.auth import authenticate, bearer_secret, review_link_secret
+from app.domain.reviewer_links import authenticate_reviewer_link
+from app.errors import BadRequest, PlauditError, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.ide import graphiql_page
 from app.graphql.loaders import Loaders
@@ -48,7 +49,7 @@ class PlauditGraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as exc:
             response = JSONResponse(
-                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                {"errors": [{"message": exc.reason, "extensions": {"code": BadRequest.code}}]},
                 status_code=exc.status_code,
             )
         await response(scope, receive, send)
@@ -102,7 +103,17 @@ class PlauditGraphQL(GraphQL[Context, None]):
         auth_error: PlauditError | None = None
         header = request.headers.get("authorization")
         secret = bearer_secret(header)
-        if header and secret is None:
+        # A reviewer link is read on HTTP only: a WebSocket keeps its credential
+        # for as long as it is open, and the review page subscribes to nothing.
+        link = review_link_secret(header) if isinstance(request, Request) else None
+        if link is not None:
+            try:
+                principal = await authenticate_reviewer_link(
+                    services.stores, services.reviewer_links, services.settings, link
+                )
+            except PlauditError as exc:
+                auth_error = exc
+        elif header and secret is None:
             auth_error = Unauthenticated("the Authorization header must be: Bearer <API key>")
         elif secret is not None:
             try:

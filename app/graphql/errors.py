@@ -1,8 +1,9 @@
 """What a client sees of an error.
 
 PlauditError messages reach the client with their stable ``code``; request errors
-(syntax, validation, bad variables) get ``BAD_REQUEST``; a lost database gets
-``UNAVAILABLE`` (HTTP 503 with Retry-After); anything else is logged and masked."""
+(syntax, validation, bad variables) get ``BAD_REQUEST``; a lost database is
+:class:`app.errors.Unavailable` (its code, and its HTTP status and Retry-After on
+the response); anything else is logged and masked."""
 
 from __future__ import annotations
 
@@ -11,16 +12,13 @@ from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
-from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
-from app.errors import PlauditError
+from app.errors import PlauditError, Unavailable, error_headers
+from app.store.errors import UNREACHABLE
 
 log = logging.getLogger("plaudit.graphql")
-
-UNAVAILABLE_ERRORS = (ConnectionFailure, ServerSelectionTimeoutError)
-RETRY_AFTER_SECONDS = "5"
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -29,7 +27,7 @@ def is_unexpected(error: GraphQLError) -> bool:
     return (
         error.path is not None
         and original is not None
-        and not isinstance(original, (PlauditError, *UNAVAILABLE_ERRORS))
+        and not isinstance(original, (PlauditError, *UNREACHABLE))
     )
 
 
@@ -37,7 +35,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         if is_unexpected(error):
             log.error("unexpected error in GraphQL resolver", exc_info=error.original_error)
-        elif isinstance(error.original_error, UNAVAILABLE_ERRORS):
+        elif isinstance(error.original_error, UNREACHABLE):
             log.warning("database unavailable: %s", error.original_error)
 
 
@@ -52,13 +50,14 @@ class PublicErrors(SchemaExtension):
                 original_error=original,
                 extensions=original.extensions,
             )
-        if isinstance(original, UNAVAILABLE_ERRORS):
-            self._mark_unavailable()
+        if isinstance(original, UNREACHABLE):
+            unavailable = Unavailable()
+            self._mark(unavailable)
             return GraphQLError(
-                "the database is unavailable; retry later",
+                unavailable.message,
                 nodes=error.nodes,
                 path=error.path,
-                extensions={"code": "UNAVAILABLE"},
+                extensions=unavailable.extensions,
             )
         if error.path is None:
             # Syntax, validation and variable-coercion errors: the request is wrong.
@@ -71,12 +70,13 @@ class PublicErrors(SchemaExtension):
             extensions={"code": "INTERNAL_SERVER_ERROR"},
         )
 
-    def _mark_unavailable(self) -> None:
+    def _mark(self, exc: PlauditError) -> None:
+        """Give the HTTP response the error's status and headers (Retry-After)."""
         context = self.execution_context.context
         response = getattr(context, "response", None)
         if response is not None and hasattr(response, "status_code"):
-            response.status_code = 503
-            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            response.status_code = exc.http_status
+            response.headers.update(error_headers(exc))
 
     def on_operation(self) -> Iterator[None]:
         yield

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from app.errors import Forbidden
 from app.graphql.context import Context
 
 
@@ -30,3 +31,42 @@ class CanIngest(_Grant):
 
 class IsAdmin(_Grant):
     grant = "admin"
+
+
+class _TaskGrant(_Grant):
+    """An API key with ``grant``, or a reviewer link for the task named by the
+    field's argument ``task_arg`` (a reviewer link has no grant of its own)."""
+
+    task_arg: ClassVar[str]
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        principal = info.context.require_any()
+        scope = principal.review
+        if scope is None:
+            principal.require(self.grant)
+        elif str(kwargs.get(self.task_arg)) != scope.task_id:
+            raise Forbidden("this reviewer link is for another feedback task")
+        return True
+
+
+class CanReadTask(_TaskGrant):
+    grant = "read"
+    task_arg = "task_id"
+
+
+class CanReadTaskById(_TaskGrant):
+    grant = "read"
+    task_arg = "id"
+
+
+class CanReviewTask(_TaskGrant):
+    grant = "ingest"
+    task_arg = "task_id"
+
+
+class IsAuthenticated(_Grant):
+    """Any API key or reviewer link (fields that describe the caller)."""
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        info.context.require_any()
+        return True

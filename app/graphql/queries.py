@@ -11,7 +11,9 @@ from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
+from app.graphql.query_mixins.evaluation import EvaluationQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
+from app.graphql.query_mixins.review import ReviewQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
 from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
 from app.graphql.types.admin import ApiKey, FeedbackKey, Project
@@ -28,11 +30,13 @@ MAX_FEEDBACK_FILTER_RUNS = 10_000
 @strawberry.type
 class Query(
     FeedbackTaskQueryMixin,
+    ReviewQueryMixin,
     PreferenceQueryMixin,
     SignalQueryMixin,
     AnalyticsQueryMixin,
     WebhookQueryMixin,
     AutoFeedbackQueryMixin,
+    EvaluationQueryMixin,
 ):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:

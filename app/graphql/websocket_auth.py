@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pymongo.errors import PyMongoError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -22,6 +21,7 @@ from app.domain.auth import authenticate, bearer_secret
 from app.errors import PlauditError
 from app.graphql.context import Context
 from app.graphql.loaders import Loaders
+from app.store.errors import DatabaseError
 
 # What on_ws_connect returns: UNSET acknowledges with no payload.
 ConnectionAck = UnsetType | dict[str, object] | None
@@ -81,6 +81,6 @@ async def recheck_key(context: Context) -> SocketClose | None:
         principal = await authenticate(services.stores, services.key_cache, context.socket_secret)
     except PlauditError:
         return KEY_REVOKED
-    except PyMongoError:
+    except DatabaseError:
         return KEY_UNCHECKED
     return None if principal == context.principal else KEY_CHANGED

@@ -9,12 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.domain.feedback_tokens import NULL_ORIGIN, OriginNotAllowed, origin_listed_anywhere
-from app.errors import PlauditError
+from app.errors import PlauditError, error_response
 from app.public.client import own_origins, request_origin
-from app.public.responses import json_error
 from app.services import Services
 
-ALLOW_METHODS = "POST, OPTIONS"
+ALLOW_METHODS = "POST, OPTIONS"  # GET /public/question is a simple request: no preflight
 ALLOW_HEADERS = "Content-Type"
 MAX_AGE_SECONDS = "600"
 
@@ -35,16 +34,18 @@ async def origin_known(request: Request, services: Services, origin: str | None)
     return await origin_listed_anywhere(services.stores, origin)
 
 
-async def allow_error(
+async def for_refusal(
     request: Request, services: Services, origin: str | None, error: PlauditError
 ) -> dict[str, str]:
-    """Headers for an error answered to a page: readable by a page whose origin is
-    known (so it can tell the person what went wrong), except a refusal of that
-    very origin."""
-    readable = not isinstance(error, OriginNotAllowed) and await origin_known(
-        request, services, origin
-    )
-    return allow(origin if readable else None)
+    """Headers for an error response. A page may read why its origin was refused
+    (the body names only that: a refusal carries no data), so the widget can say so;
+    other errors only when its origin is this server or configured somewhere. A
+    ``null`` origin never: it names no site to answer."""
+    if origin is None or origin == NULL_ORIGIN:
+        return allow(None)
+    if isinstance(error, OriginNotAllowed):
+        return allow(origin)
+    return allow(origin if await origin_known(request, services, origin) else None)
 
 
 async def preflight(request: Request) -> Response:
@@ -58,7 +59,7 @@ async def preflight(request: Request) -> Response:
             if origin == NULL_ORIGIN
             else f"origin {origin or '(none)'} is not allowed"
         )
-        return json_error(error, {"Vary": "Origin"})
+        return error_response(error, {"Vary": "Origin"})
     return Response(
         status_code=204,
         headers={

@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from app.decoding import INT64_MAX, INT64_MIN, decode_form, parse_number
+from app.domain.feedback_question import NUMBER, Question, token_question
 from app.domain.feedback_tokens import Submission, open_token, read_claims, submit_feedback
-from app.errors import BadRequest, PlauditError
+from app.errors import BadRequest, PlauditError, error_headers
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.feedback import check_comment
 from app.public.responses import read_body
 from app.services import Services
-from app.store.feedback_keys import FeedbackKey
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("app.public", "templates"),
@@ -56,9 +56,6 @@ ERROR_TITLES = {
     "RATE_LIMITED": "Too many requests",
 }
 
-THUMBS = [(1.0, "Yes"), (0.0, "No")]
-MAX_RADIO_STEPS = 11
-
 
 @dataclass(frozen=True)
 class Option:
@@ -89,37 +86,8 @@ def _g(value: float) -> str:
     return f"{value:g}"
 
 
-def _choices(fk: FeedbackKey | None) -> list[tuple[float, str]] | None:
-    """The answers to offer as buttons, or None for a number box."""
-    if fk is None or fk.kind == "boolean":
-        return THUMBS
-    if fk.kind == "categorical":
-        return [(c.value, c.label) for c in fk.categories]
-    if fk.kind == "freeform":
-        return []
-    low, high = fk.min, fk.max
-    if (
-        low is not None
-        and high is not None
-        and float(low).is_integer()
-        and float(high).is_integer()
-        and high - low < MAX_RADIO_STEPS
-    ):
-        return [(float(n), str(n)) for n in range(int(low), int(high) + 1)]
-    return None
-
-
-def _chosen_label(fk: FeedbackKey | None, score: Any) -> str | None:
-    if score is None:
-        return None
-    for value, label in _choices(fk) or []:
-        if float(value) == float(score):
-            return label
-    return _g(float(score))
-
-
 def render_page(
-    fk: FeedbackKey | None,
+    question: Question,
     action: str,
     *,
     score: Any,
@@ -128,30 +96,28 @@ def render_page(
     recorded: bool,
     status_code: int = 200,
 ) -> HTMLResponse:
-    choices = _choices(fk)
     options, number = [], None
-    if choices is None:
+    if question.kind == NUMBER:
         number = NumberInput(
-            min=None if fk is None or fk.min is None else _g(fk.min),
-            max=None if fk is None or fk.max is None else _g(fk.max),
+            min=None if question.min is None else _g(question.min),
+            max=None if question.max is None else _g(question.max),
             value="" if score is None else _g(float(score)),
         )
     else:
         options = [
-            Option(_g(value), label, score is not None and float(score) == value)
-            for value, label in choices
+            Option(_g(c.score), c.label, score is not None and float(score) == c.score)
+            for c in question.choices
         ]
-    question = (fk.description if fk and fk.description else None) or "Was this helpful?"
     html = TEMPLATES.get_template("feedback_page.html").render(
-        title=question,
-        question=question,
+        title=question.prompt,
+        question=question.prompt,
         action=action,
         options=options,
         number=number,
         comment=comment,
         max_comment=max_comment,
         recorded=recorded,
-        chosen=_chosen_label(fk, score) if recorded else None,
+        chosen=question.label_of(score) if recorded else None,
     )
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
@@ -159,7 +125,9 @@ def render_page(
 def error_page(exc: PlauditError) -> HTMLResponse:
     title = ERROR_TITLES.get(exc.code, "Your answer could not be recorded")
     html = TEMPLATES.get_template("error_page.html").render(title=title, message=exc.message)
-    return HTMLResponse(html, status_code=exc.http_status, headers={**PAGE_HEADERS, **exc.headers})
+    return HTMLResponse(
+        html, status_code=exc.http_status, headers={**PAGE_HEADERS, **error_headers(exc)}
+    )
 
 
 def _action(token: str) -> str:
@@ -179,9 +147,8 @@ async def show_page(request: Request) -> Response:
         score = parse_score(request.query_params.get("score"))
     except BadRequest:
         score = None  # a mangled link still shows the page, with nothing chosen
-    fk = await services.stores.feedback_keys.get(record.project_id, record.key)
     return render_page(
-        fk,
+        await token_question(services.stores, record),
         _action(token),
         score=score,
         comment="",
@@ -221,9 +188,8 @@ async def submit_form(request: Request) -> Response:
         )
     except PlauditError as exc:
         return error_page(exc)
-    fk = await services.stores.feedback_keys.get(record.project_id, record.key)
     return render_page(
-        fk,
+        await token_question(services.stores, record),
         _action(token),
         score=feedback.score,
         comment=feedback.comment or "",

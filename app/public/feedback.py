@@ -18,15 +18,15 @@ from app.domain.feedback_tokens import (
     read_claims,
     submit_feedback,
 )
-from app.errors import BadRequest, PlauditError
+from app.domain.tokens import InvalidToken
+from app.errors import BadRequest, PlauditError, error_response
 from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.content_types import require_json
-from app.public.responses import json_error, parse_json_object, read_body
+from app.public.responses import parse_json_object, read_body
 from app.services import Services
 from app.settings import Settings
 from app.store.feedback import Feedback
-from app.tokens import InvalidToken
 
 FIELDS = frozenset({"token", "retract", *SUBMISSION_FIELDS})
 
@@ -97,7 +97,7 @@ async def post_feedback(request: Request) -> Response:
             limit=services.public_limits,
         )
     except PlauditError as exc:
-        return json_error(exc, await cors.allow_error(request, services, origin, exc))
+        return error_response(exc, await cors.for_refusal(request, services, origin, exc))
     return JSONResponse(
         {"ok": True, "feedback": feedback_json(feedback)}, headers=cors.allow(origin)
     )

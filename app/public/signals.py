@@ -11,15 +11,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.domain.feedback_tokens import check_page_origin, open_token, read_claims
-from app.errors import PlauditError
-from app.implicit_signals import handle_public_signal
+from app.domain.feedback_tokens import (
+    check_page_origin,
+    open_token,
+    read_claims,
+)
+from app.domain.tokens import InvalidToken
+from app.errors import PlauditError, error_response
 from app.public import cors
 from app.public.client import client_ip, own_origins, request_origin
 from app.public.content_types import require_json
-from app.public.responses import json_error, parse_json_object, read_body
+from app.public.implicit_signals import handle_public_signal
+from app.public.responses import parse_json_object, read_body
 from app.services import Services
-from app.tokens import InvalidToken
 
 
 async def post_signal(request: Request) -> Response:
@@ -41,5 +45,5 @@ async def post_signal(request: Request) -> Response:
         )
         result = await handle_public_signal(services, record, body)
     except PlauditError as exc:
-        return json_error(exc, await cors.allow_error(request, services, origin, exc))
+        return error_response(exc, await cors.for_refusal(request, services, origin, exc))
     return JSONResponse(result, headers=cors.allow(origin))

@@ -1,4 +1,8 @@
-"""All database access. One store class per collection; nothing here knows HTTP."""
+"""The store: all database access, and nothing else does any. One store class per
+collection (``Stores`` opens them all), the indexes (indexes.py), the client
+(client.py), where the database is (database.py), the embedded server (embedded/),
+and the feedback change stream (feedback_changes.py). What the driver raises is
+named in errors.py. Nothing here knows HTTP, GraphQL or the domain."""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
+from app.store.evaluation_rules import EvaluationRuleStore
+from app.store.evaluations import EvaluationStore
 from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_analytics import FeedbackAnalyticsStore
+from app.store.feedback_changes import FeedbackChanges
 from app.store.feedback_keys import FeedbackKeyStore
 from app.store.feedback_rollups import FeedbackRollupStore
 from app.store.feedback_tasks import FeedbackTaskStore
@@ -22,6 +29,7 @@ from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
 from app.store.rate_limits import RateLimitCounters
 from app.store.review_states import ReviewStateStore
+from app.store.reviewer_links import ReviewerLinkStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
 from app.store.task_submissions import TaskSubmissionStore
@@ -40,6 +48,7 @@ class Stores:
     webhooks: WebhookStore
     webhook_deliveries: WebhookDeliveryStore
     feedback: FeedbackStore
+    feedback_changes: FeedbackChanges
     feedback_keys: FeedbackKeyStore
     feedback_tokens: FeedbackTokenStore
     rate_limits: RateLimitCounters
@@ -47,6 +56,7 @@ class Stores:
     feedback_tasks: FeedbackTaskStore
     task_submissions: TaskSubmissionStore
     review_states: ReviewStateStore
+    reviewer_links: ReviewerLinkStore
     preferences: PreferenceStore
     signals: SignalStore
     exports: ExportQueries
@@ -55,6 +65,9 @@ class Stores:
     autofeedback_claims: AutoFeedbackClaimStore
     key_judges: KeyJudgeStore
     labels: LabelQueries
+    # Online evaluation: rules and the evaluation queue (with its results).
+    evaluation_rules: EvaluationRuleStore
+    evaluations: EvaluationStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -68,12 +81,14 @@ class Stores:
             webhooks=WebhookStore(db),
             webhook_deliveries=WebhookDeliveryStore(db),
             feedback=FeedbackStore(db),
+            feedback_changes=FeedbackChanges(db),
             feedback_keys=FeedbackKeyStore(db),
             feedback_tokens=FeedbackTokenStore(db),
             rate_limits=RateLimitCounters(db),
             feedback_tasks=FeedbackTaskStore(db),
             task_submissions=TaskSubmissionStore(db),
             review_states=ReviewStateStore(db),
+            reviewer_links=ReviewerLinkStore(db),
             preferences=PreferenceStore(db),
             signals=SignalStore(db),
             exports=ExportQueries(db),
@@ -81,4 +96,6 @@ class Stores:
             autofeedback_claims=AutoFeedbackClaimStore(db),
             key_judges=KeyJudgeStore(db),
             labels=LabelQueries(db),
+            evaluation_rules=EvaluationRuleStore(db),
+            evaluations=EvaluationStore(db),
         )

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app import clock
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class ApiKeyStore:
             "name": name,
             "hash": key_hash,
             "prefix": prefix,
-            "created_at": datetime.now(UTC),
+            "created_at": clock.now(),
             "revoked_at": None,
         }
         await self.collection.insert_one(doc)
@@ -68,7 +70,7 @@ class ApiKeyStore:
             query["project_id"] = project_id
         doc = await self.collection.find_one_and_update(
             query,
-            [{"$set": {"revoked_at": {"$ifNull": ["$revoked_at", datetime.now(UTC)]}}}],
+            [{"$set": {"revoked_at": {"$ifNull": ["$revoked_at", clock.now()]}}}],
             return_document=True,
         )
         return ApiKey.from_doc(doc) if doc else None

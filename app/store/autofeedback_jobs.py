@@ -28,7 +28,8 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
+from app.store.records import ProjectRecords
 
 ACTIVE = ["queued", "running"]
 MAX_ERROR_CHARS = 2000
@@ -97,9 +98,9 @@ class ClaimFailure:
     at: datetime
 
 
-class AutoFeedbackJobStore:
+class AutoFeedbackJobStore(ProjectRecords[AutoFeedbackJob]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["autofeedback_jobs"]
+        super().__init__(db["autofeedback_jobs"], AutoFeedbackJob.from_doc)
 
     async def create(
         self, fields: dict[str, Any], at: datetime, owner: str | None, lease_until: datetime
@@ -121,21 +122,10 @@ class AutoFeedbackJobStore:
         await self.collection.insert_one(doc)
         return AutoFeedbackJob.from_doc(doc)
 
-    async def get(self, project_id: str, job_id: str) -> AutoFeedbackJob | None:
-        doc = await self.collection.find_one({"_id": job_id, "project_id": project_id})
-        return AutoFeedbackJob.from_doc(doc) if doc else None
-
     async def page(
         self, project_id: str, first: int | None, after: str | None
     ) -> Page[AutoFeedbackJob]:
-        return await fetch_page(
-            self.collection,
-            {"project_id": project_id},
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=AutoFeedbackJob.from_doc,
-        )
+        return await self._page({"project_id": project_id}, first, after)
 
     async def take(
         self, owner: str, methods: list[str], now: datetime, until: datetime

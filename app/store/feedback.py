@@ -10,10 +10,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.queries import CHANGE_ATTEMPTS, one_of
 from app.store.ranges import number_range, time_range
 from app.store.rate_limits import Quota
+from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("value", "correction", "source_info")
 # Fields a change to a feedback record can touch (and history records).
@@ -177,9 +178,9 @@ def to_stored(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: jsonsafe.escape(v) if k in JSON_FIELDS else v for k, v in fields.items()}
 
 
-class FeedbackStore:
+class FeedbackStore(ProjectRecords[Feedback]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["feedback"]
+        super().__init__(db["feedback"], Feedback.from_doc, projection=NO_HISTORY)
 
     async def get(
         self, project_id: str, feedback_id: str, *, include_deleted: bool = False
@@ -300,15 +301,7 @@ class FeedbackStore:
     async def page(
         self, project_id: str, query: FeedbackQuery, first: int | None, after: str | None
     ) -> Page[Feedback]:
-        return await fetch_page(
-            self.collection,
-            query.to_mongo(project_id),
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=Feedback.from_doc,
-            projection=NO_HISTORY,
-        )
+        return await self._page(query.to_mongo(project_id), first, after)
 
     async def for_runs(self, project_id: str, run_ids: list[str]) -> list[Feedback]:
         docs = await self.collection.find(

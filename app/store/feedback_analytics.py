@@ -1,4 +1,4 @@
-"""Read-only aggregations over feedback for statistics (app/analytics/).
+"""Read-only aggregations over feedback for statistics (app/domain/analytics/).
 
 A separate class from FeedbackStore (same ``feedback`` collection) so that the
 analytics pipelines live together. Every pipeline starts with a ``$match`` on
@@ -16,16 +16,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app import clock
 from app.errors import BadRequest
 from app.store import jsonsafe
 from app.store.feedback import Feedback
 from app.store.ranges import time_range
 from app.store.score_bins import key_from_parts, mongo_bin, mongo_number
+from app.store.score_sums import ScoreSums, sums_from_doc
 
 # Dimensions a statistic can be grouped by; the run's fields need a join.
 DIMENSIONS = ("key", "time", "user", "session", "model", "tag", "source", "metadata")
@@ -80,25 +82,14 @@ class StatsFilter:
         )
 
 
-@dataclass(frozen=True)
-class StatsRow:
+@dataclass(frozen=True, kw_only=True)
+class StatsRow(ScoreSums):
     """One aggregation row: a key, the group's dimension values, and (when asked
-    for) one histogram bin."""
+    for) one histogram bin, with their sums."""
 
     key: str
     dims: tuple[Any, ...]
     bin: str | None
-    count: int
-    scored: int
-    commented: int
-    total: float
-    total_sq: float
-    min_score: float | None
-    max_score: float | None
-    above: int
-    below: int
-    bool_true: int
-    bool_false: int
 
 
 @dataclass(frozen=True)
@@ -166,40 +157,33 @@ def _comment_expr() -> dict[str, Any]:
     }
 
 
-def _side_exprs(thresholds: dict[str, float], default: float) -> tuple[Any, Any]:
+def _side_exprs(thresholds: dict[str, float | None], default: float) -> tuple[Any, Any]:
     """(above, below): 0/1 expressions comparing each record's score with its key's
-    threshold; boolean true is above and false below."""
+    threshold; boolean true is above and false below. A key whose threshold is None
+    (freeform) has numbers on neither side."""
+    numbered = {k: t for k, t in thresholds.items() if t is not None}
+    neutral = sorted(k for k, t in thresholds.items() if t is None)
+    limit: Any = default
+    if numbered:
+        branches: list[dict[str, Any]] = [
+            {"case": {"$eq": ["$key", k]}, "then": t} for k, t in numbered.items()
+        ]
+        limit = {"$switch": {"branches": branches, "default": default}}
+    is_bool = {"$eq": [{"$type": "$score"}, "bool"]}
+    is_number: dict[str, Any] = {"$isNumber": "$score"}
+    if neutral:
+        is_number = {"$and": [is_number, {"$not": [{"$in": ["$key", neutral]}]}]}
 
-    def threshold() -> Any:
-        if not thresholds:
-            return default
+    def side(compare: str, when_true: int) -> Any:
         return {
-            "$switch": {
-                "branches": [
-                    {"case": {"$eq": ["$key", k]}, "then": t} for k, t in thresholds.items()
-                ],
-                "default": default,
-            }
+            "$cond": [
+                is_bool,
+                {"$cond": ["$score", when_true, 1 - when_true]},
+                {"$cond": [{"$and": [is_number, {compare: ["$score", limit]}]}, 1, 0]},
+            ]
         }
 
-    is_bool = {"$eq": [{"$type": "$score"}, "bool"]}
-    is_number = {"$isNumber": "$score"}
-    limit = threshold()
-    above = {
-        "$cond": [
-            is_bool,
-            {"$cond": ["$score", 1, 0]},
-            {"$cond": [{"$and": [is_number, {"$gt": ["$score", limit]}]}, 1, 0]},
-        ]
-    }
-    below = {
-        "$cond": [
-            is_bool,
-            {"$cond": ["$score", 0, 1]},
-            {"$cond": [{"$and": [is_number, {"$lt": ["$score", limit]}]}, 1, 0]},
-        ]
-    }
-    return above, below
+    return side("$gt", 1), side("$lt", 0)
 
 
 class FeedbackAnalyticsStore:
@@ -280,9 +264,9 @@ class FeedbackAnalyticsStore:
         project_id: str,
         f: StatsFilter,
         dims: list[Dimension],
-        thresholds: dict[str, float],
+        thresholds: dict[str, float | None],
         *,
-        default_threshold: float = 0.0,
+        default_threshold: float,
         with_hist: bool,
     ) -> list[StatsRow]:
         """Per key and group (and bin, ``with_hist``): the sums statistics need."""
@@ -338,17 +322,7 @@ class FeedbackAnalyticsStore:
                     bin=key_from_parts(gid.get("bx"), gid.get("bl"), gid.get("bneg"))
                     if with_hist
                     else None,
-                    count=doc["c"],
-                    scored=doc["n"],
-                    commented=doc["cm"],
-                    total=float(doc["s"] or 0),
-                    total_sq=float(doc["q"] or 0),
-                    min_score=doc["mn"],
-                    max_score=doc["mx"],
-                    above=doc["hi"],
-                    below=doc["lo"],
-                    bool_true=doc["bt"],
-                    bool_false=doc["bf"],
+                    **sums_from_doc(doc),
                 )
             )
         return rows
@@ -404,7 +378,7 @@ class FeedbackAnalyticsStore:
     async def _newest_comments(self, project_id: str, f: StatsFilter, n: int) -> list[Feedback]:
         """The newest ``n`` commented records, looking back over growing spans so
         that the index answers without sorting a long window."""
-        until = f.until or datetime.now(UTC) + timedelta(seconds=1)
+        until = f.until or clock.now() + timedelta(seconds=1)
         found: list[Feedback] = []
         span_end = until
         for back in COMMENT_LOOKBACK:
@@ -431,11 +405,11 @@ class FeedbackAnalyticsStore:
         self,
         project_id: str,
         f: StatsFilter,
-        thresholds: dict[str, float],
+        thresholds: dict[str, float | None],
         negative_is_below: dict[str, bool],
         first: int,
         *,
-        default_threshold: float = 0.0,
+        default_threshold: float,
     ) -> list[RunTally]:
         """Runs with the most negative feedback: negative means below the threshold
         for keys where higher is better (``negative_is_below``), above otherwise."""

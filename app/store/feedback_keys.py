@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cachetools import TTLCache
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from app import clock
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class FeedbackKeyStore:
             return found
 
     async def register(self, project_id: str, key: str, config: dict[str, Any]) -> FeedbackKey:
-        now = datetime.now(UTC)
+        now = clock.now()
         doc = await self.collection.find_one_and_update(
             {"project_id": project_id, "key": key},
             {
@@ -88,7 +90,7 @@ class FeedbackKeyStore:
         self, project_id: str, key: str, config: dict[str, Any]
     ) -> FeedbackKey:
         """The key's config, inserting ``config`` only when it has none."""
-        now = datetime.now(UTC)
+        now = clock.now()
         try:
             doc = await self.collection.find_one_and_update(
                 {"project_id": project_id, "key": key},

@@ -8,7 +8,7 @@ since a 90-day series reads a document per day:
 
     c   live records          n   with a score       cm  with a comment
     s   sum of scores         q   sum of squares     mn/mx  min and max score
-    hi/lo  scores above/below the key's threshold (see app/analytics/rules.py)
+    hi/lo  scores above/below the key's threshold (see app/domain/analytics/rules.py)
     bt/bf  boolean scores true/false
     h   (in the _hist document) histogram: bin key -> count (app/store/score_bins.py)
     r   thresholds hi/lo were counted against (more than one: read from h instead)
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from app.store.ranges import time_range
+from app.store.score_sums import SUMMED, ScoreSums, sums_from_doc
 
 GRAINS = ("hour", "day")
 HIST = "_hist"
@@ -76,15 +78,8 @@ class RollupDelta:
     rules: set[str] = field(default_factory=set)
 
     def merge(self, other: RollupDelta) -> None:
-        self.count += other.count
-        self.scored += other.scored
-        self.commented += other.commented
-        self.total += other.total
-        self.total_sq += other.total_sq
-        self.above += other.above
-        self.below += other.below
-        self.bool_true += other.bool_true
-        self.bool_false += other.bool_false
+        for name in SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.hist.update(other.hist)
         if other.add_min is not None:
             self.add_min = (
@@ -98,18 +93,8 @@ class RollupDelta:
         self.rules |= other.rules
 
     def counters(self) -> dict[str, int | float]:
-        values: dict[str, int | float] = {
-            "c": self.count,
-            "n": self.scored,
-            "cm": self.commented,
-            "s": self.total,
-            "q": self.total_sq,
-            "hi": self.above,
-            "lo": self.below,
-            "bt": self.bool_true,
-            "bf": self.bool_false,
-        }
-        return values
+        """Every summed field by its short name (zeros too)."""
+        return {short: getattr(self, name) for name, short in SUMMED.items()}
 
     def hist_counters(self) -> dict[str, int]:
         return {f"h.{k}": n for k, n in self.hist.items() if n}
@@ -133,20 +118,9 @@ class RollupDelta:
         )
 
 
-@dataclass(frozen=True)
-class Rollup:
+@dataclass(frozen=True, kw_only=True)
+class Rollup(ScoreSums):
     id: RollupId
-    count: int
-    scored: int
-    commented: int
-    total: float
-    total_sq: float
-    min_score: float | None
-    max_score: float | None
-    above: int
-    below: int
-    bool_true: int
-    bool_false: int
     hist: dict[str, int]
     rules: list[str]
     version: int
@@ -156,17 +130,7 @@ class Rollup:
     def from_doc(cls, doc: dict[str, Any], hist: dict[str, int] | None = None) -> Rollup:
         return cls(
             id=RollupId(doc["project_id"], doc["key"], doc["g"], doc["t"]),
-            count=doc.get("c", 0),
-            scored=doc.get("n", 0),
-            commented=doc.get("cm", 0),
-            total=doc.get("s", 0.0),
-            total_sq=doc.get("q", 0.0),
-            min_score=doc.get("mn"),
-            max_score=doc.get("mx"),
-            above=doc.get("hi", 0),
-            below=doc.get("lo", 0),
-            bool_true=doc.get("bt", 0),
-            bool_false=doc.get("bf", 0),
+            **sums_from_doc(doc),
             hist={k: n for k, n in (hist or {}).items() if n},
             rules=doc.get("r") or [],
             version=doc.get("v", 0),
@@ -185,6 +149,13 @@ def _update(delta: RollupDelta) -> dict[str, Any]:
     if delta.rules:
         update["$addToSet"] = {"r": {"$each": sorted(delta.rules)}}
     return update
+
+
+BINARY_BINS = frozenset({"x0", "x100"})  # the histogram bins of 0 and 1 (score_bins)
+
+
+def binary_hist(hist: Mapping[str, int] | None) -> bool:
+    return all(n <= 0 or b in BINARY_BINS for b, n in (hist or {}).items())
 
 
 def _hist_id(rid: RollupId) -> RollupId:
@@ -271,6 +242,36 @@ class FeedbackRollupStore:
                 hists[(doc["key"], doc["t"])] = doc.get("h") or {}
         return [Rollup.from_doc(d, hists.get((d["key"], d["t"]))) for d in docs]
 
+    async def binary_keys(
+        self, project_id: str, keys: list[str] | None, *, skip: Collection[str] = ()
+    ) -> dict[str, bool]:
+        """Per key: whether every live score it has is 0 or 1 (true and false count
+        as 1 and 0), read from its day histograms: they count nothing outside the
+        bins ``x0`` and ``x100``. A key with no scores reads True. With ``keys``
+        None: every key that has day rollups, except those in ``skip``.
+
+        Histogram counts are exact (a removed score is decremented), so a key that
+        once had a 0.5 reads boolean again once that score is gone."""
+        if keys is None:
+            # From the day documents (small), not their histograms.
+            seen = await self.collection.distinct("key", {"project_id": project_id, "g": "day"})
+            keys = sorted(k for k in seen if k not in skip)
+        found = await asyncio.gather(*(self._binary_key(project_id, k) for k in keys))
+        return dict(zip(keys, found, strict=True))
+
+    async def _binary_key(self, project_id: str, key: str) -> bool:
+        cursor = self.collection.find(
+            {"project_id": project_id, "key": key, "g": "day" + HIST},
+            {"h": 1},
+            sort=[("t", -1)],  # recent days first: where a new kind of score shows
+            batch_size=100,
+        )
+        async for doc in cursor:
+            if not binary_hist(doc.get("h")):
+                await cursor.close()
+                return False
+        return True
+
     async def save_extremes(
         self, rollup: Rollup, min_score: float | None, max_score: float | None
     ) -> bool:
@@ -303,15 +304,7 @@ class FeedbackRollupStore:
         ops: list[UpdateOne] = []
         for rid, d in values.items():
             doc: dict[str, Any] = {
-                "c": d.count,
-                "n": d.scored,
-                "cm": d.commented,
-                "s": d.total,
-                "q": d.total_sq,
-                "hi": d.above,
-                "lo": d.below,
-                "bt": d.bool_true,
-                "bf": d.bool_false,
+                **d.counters(),
                 "r": sorted(d.rules),
                 "dirty": False,
                 "rb": stamp,

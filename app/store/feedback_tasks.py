@@ -18,7 +18,8 @@ from pymongo.errors import DuplicateKeyError
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
+from app.store.records import ProjectRecords
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class FeedbackTaskVersion:
         )
 
 
-class FeedbackTaskStore:
+class FeedbackTaskStore(ProjectRecords[FeedbackTask]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["feedback_tasks"]
+        super().__init__(db["feedback_tasks"], FeedbackTask.from_doc)
         self.versions = db["feedback_task_versions"]
 
     async def create(
@@ -115,10 +116,6 @@ class FeedbackTaskStore:
         )
         return FeedbackTask.from_doc(doc)
 
-    async def get(self, project_id: str, task_id: str) -> FeedbackTask | None:
-        doc = await self.collection.find_one({"_id": task_id, "project_id": project_id})
-        return FeedbackTask.from_doc(doc) if doc else None
-
     async def by_name(self, project_id: str, name: str) -> FeedbackTask | None:
         doc = await self.collection.find_one({"project_id": project_id, "name": name})
         return FeedbackTask.from_doc(doc) if doc else None
@@ -126,14 +123,7 @@ class FeedbackTaskStore:
     async def page(
         self, project_id: str, first: int | None, after: str | None
     ) -> Page[FeedbackTask]:
-        return await fetch_page(
-            self.collection,
-            {"project_id": project_id},
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=FeedbackTask.from_doc,
-        )
+        return await self._page({"project_id": project_id}, first, after)
 
     async def update(
         self,

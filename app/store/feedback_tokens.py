@@ -34,6 +34,8 @@ class FeedbackToken:
     revoked_at: datetime | None
     allowed_origins: list[str]
     end_user_id: str | None
+    # The question the widget and email page ask (else the key's description).
+    prompt: str | None
     # LangSmith-style tokens: the id in the URL, their credential; None otherwise.
     url_id: str | None
     # The id the token's feedback record gets when it is created (LangSmith's
@@ -55,6 +57,7 @@ class FeedbackToken:
             revoked_at=doc.get("revoked_at"),
             allowed_origins=doc.get("allowed_origins") or [],
             end_user_id=doc.get("end_user_id"),
+            prompt=doc.get("prompt"),
             url_id=doc.get("url_id") or _legacy_url_id(doc),
             feedback_id=doc.get("feedback_id"),
             created_by=doc.get("created_by", ""),

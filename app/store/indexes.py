@@ -81,7 +81,7 @@ INDEXES: list[Index] = [
             "partialFilterExpression": {"actor": {"$type": "string"}, **LIVE},
         },
     ),
-    # Analytics (app/analytics/): raw statistics, recounts and comment samples,
+    # Analytics (app/domain/analytics/): raw statistics, recounts and comment samples,
     # for one key and for several. Every field a query matches on is in the index:
     # the embedded store uses an index only then (app/store/feedback_analytics.py).
     Index(
@@ -95,7 +95,7 @@ INDEXES: list[Index] = [
         {"unique": True, "name": "rollup_id"},
     ),
     Index("feedback_rollups", [("project_id", 1), ("g", 1), ("t", 1)]),
-    # Webhooks (app/webhooks/): the delivery queue and its log.
+    # Webhooks (app/domain/webhooks/): the delivery queue and its log.
     Index("webhooks", [("project_id", 1), ("created_at", 1)]),
     Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),
     # Delivered and failed deliveries are kept PLAUDIT_WEBHOOK_RETENTION_DAYS.
@@ -132,8 +132,18 @@ INDEXES: list[Index] = [
     Index("task_submissions", [("project_id", 1), ("task_id", 1), ("run_id", 1)]),
     Index("review_states", [("task_id", 1), ("run_id", 1)], {"unique": True}),
     Index("review_states", [("project_id", 1), ("task_id", 1), ("lease_holder", 1)]),
+    # A reviewer's progress: their submissions to a task since a time.
+    Index(
+        "task_submissions",
+        [("project_id", 1), ("task_id", 1), ("reviewer", 1), ("created_at", 1)],
+    ),
+    # Reviewer links: removed once expired (expiry is also checked on every request).
+    Index("reviewer_links", [("expires_at", 1)], {"expireAfterSeconds": 0}),
+    Index("reviewer_links", [("project_id", 1), ("task_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("preferences", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("preferences", [("project_id", 1), ("key", 1), ("created_at", 1)]),
+    # Pairwise review: the pairs one reviewer has already compared on a key.
+    Index("preferences", [("project_id", 1), ("key", 1), ("user_id", 1), ("preferred_run_id", 1)]),
     Index("signals", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("signals", [("project_id", 1), ("run_id", 1)]),
     Index("signals", [("project_id", 1), ("kind", 1), ("created_at", 1)]),
@@ -150,6 +160,16 @@ INDEXES: list[Index] = [
     Index("autofeedback_results", [("job_id", 1), ("run_id", 1)], {"unique": True}),
     Index("autofeedback_results", [("job_id", 1), ("state", 1), ("at", -1)]),
     Index("key_judges", [("project_id", 1), ("key", 1)], {"unique": True}),
+    # Online evaluation (app/domain/evaluation/): rules (listed per project, the
+    # active ones read by every worker), their versions, and the evaluation queue:
+    # one evaluation per (rule, version, run); taken, counted, limited and listed
+    # per rule by status (and due time); scored runs read by their start time.
+    Index("evaluation_rules", [("project_id", 1), ("name", 1)], {"unique": True}),
+    Index("evaluation_rules", [("status", 1)]),
+    Index("evaluation_rule_versions", [("rule_id", 1), ("version", 1)], {"unique": True}),
+    Index("evaluations", [("rule_id", 1), ("version", 1), ("run_id", 1)], {"unique": True}),
+    Index("evaluations", [("rule_id", 1), ("status", 1), ("next_at", 1)]),
+    Index("evaluations", [("rule_id", 1), ("status", 1), ("run_at", -1)]),
 ]
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.ranges import time_range
+from app.store.records import ProjectRecords
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,9 @@ class PreferenceQuery:
         return query
 
 
-class PreferenceStore:
+class PreferenceStore(ProjectRecords[Preference]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["preferences"]
+        super().__init__(db["preferences"], Preference.from_doc)
 
     async def insert(self, doc: dict[str, Any]) -> Preference:
         await self.collection.insert_one(doc)
@@ -84,11 +85,20 @@ class PreferenceStore:
     async def page(
         self, project_id: str, query: PreferenceQuery, first: int | None, after: str | None
     ) -> Page[Preference]:
-        return await fetch_page(
-            self.collection,
-            query.to_mongo(project_id),
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=Preference.from_doc,
-        )
+        return await self._page(query.to_mongo(project_id), first, after)
+
+    async def compared_pairs(
+        self, project_id: str, key: str, user_id: str, run_ids: list[str]
+    ) -> set[frozenset[str]]:
+        """The pairs among ``run_ids`` this user has compared on ``key`` (either
+        way round, tied or not)."""
+        docs = await self.collection.find(
+            {
+                "project_id": project_id,
+                "key": key,
+                "user_id": user_id,
+                "preferred_run_id": {"$in": list(set(run_ids))},
+            },
+            {"preferred_run_id": 1, "other_run_id": 1},
+        ).to_list()
+        return {frozenset((d["preferred_run_id"], d["other_run_id"])) for d in docs}

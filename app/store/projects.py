@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from app import clock
 from app.errors import Conflict
 
 
@@ -52,7 +53,7 @@ class ProjectStore:
             "name": name,
             "strict_feedback_keys": False,
             "allowed_origins": [],
-            "created_at": datetime.now(UTC),
+            "created_at": clock.now(),
         }
         try:
             await self.collection.insert_one(doc, session=session)

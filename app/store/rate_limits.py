@@ -126,7 +126,7 @@ class RateLimitCounters:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         # Counters are not data anyone was promised: a crash losing the last few
         # counts lets a few extra requests through, nothing more. So they skip the
-        # journal wait every acknowledged feedback write pays (see app/db.py).
+        # journal wait every acknowledged feedback write pays (see app/store/client.py).
         self.collection = db[COLLECTION].with_options(write_concern=WriteConcern(w=1, j=False))
         self._leases: dict[str, Lease] = {}
         self._first_end = math.inf  # the earliest end of a held lease's window
@@ -179,6 +179,23 @@ class RateLimitCounters:
             # document a moment before ours: the increment without upsert tells.
             result = await self.collection.update_one(room, increment)
             return result.matched_count == 1
+
+    async def add(self, key: str, window: Window, amount: int) -> None:
+        """Count ``amount`` more on a plain tally for ``key`` in ``window`` (tokens
+        an online evaluation used: known only after the call)."""
+        if amount <= 0:
+            return
+        expire_at = datetime.fromtimestamp(window.end, UTC)
+        await self.collection.update_one(
+            {"_id": f"{key}:{window.start}"},
+            {"$inc": {"count": amount}, "$setOnInsert": {"expireAt": expire_at}},
+            upsert=True,
+        )
+
+    async def total(self, key: str, window: Window) -> int:
+        """What a plain tally (``add``) holds for ``key`` in ``window``."""
+        doc = await self.collection.find_one({"_id": f"{key}:{window.start}"}, {"count": 1})
+        return int(doc["count"]) if doc else 0
 
     def _sweep(self, now: float) -> None:
         """Forget the leases of windows that have ended (a scan only when one has)."""

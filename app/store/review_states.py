@@ -72,6 +72,8 @@ class QueueFilter:
     reviewer: str | None = None
     # Leave out runs leased to someone other than ``reviewer`` at this time.
     free_at: datetime | None = None
+    # Leave out these runs (the ones a reviewer skipped).
+    skip_run_ids: tuple[str, ...] = ()
 
 
 def _needs_review(reviews_required: int, prefix: str = "") -> dict[str, Any]:
@@ -89,6 +91,8 @@ class ReviewStateStore:
         match: dict[str, Any] = {"project_id": f.project_id}
         if f.tags:
             match["tags"] = {"$all": list(f.tags)}
+        if f.skip_run_ids:
+            match["_id"] = {"$nin": list(f.skip_run_ids)}
         if after is not None:
             at, run_id = after
             match["$or"] = [{"start_time": {"$gt": at}}, {"start_time": at, "_id": {"$gt": run_id}}]
@@ -153,6 +157,13 @@ class ReviewStateStore:
         pipeline.append({"$project": {"_id": 1}})
         docs = await (await self.runs.aggregate(pipeline)).to_list()
         return [d["_id"] for d in docs]
+
+    async def queue_count(self, f: QueueFilter, cap: int) -> int:
+        """How many runs are in the queue, counted up to ``cap``."""
+        pipeline = self._queue_pipeline(f, None, cap)
+        pipeline.append({"$count": "n"})
+        docs = await (await self.runs.aggregate(pipeline)).to_list()
+        return int(docs[0]["n"]) if docs else 0
 
     async def held_by(
         self, project_id: str, task_id: str, reviewer: str, now: datetime

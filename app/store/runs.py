@@ -11,8 +11,9 @@ from pymongo.errors import BulkWriteError
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.ranges import time_range
+from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
 
@@ -107,9 +108,9 @@ class RunQuery:
         return query
 
 
-class RunStore:
+class RunStore(ProjectRecords[Run]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["runs"]
+        super().__init__(db["runs"], Run.from_doc, time_field="start_time")
         # A run id is global (the collection's _id) and a run is never deleted nor
         # moved, so "run R belongs to project P" stays true: remembered, it saves the
         # feedback hot path a read. Only what was found is remembered: a run not
@@ -170,10 +171,6 @@ class RunStore:
             self._owners[run.id] = project_id
         return written
 
-    async def get(self, project_id: str, run_id: str) -> Run | None:
-        doc = await self.collection.find_one({"_id": run_id, "project_id": project_id})
-        return Run.from_doc(doc) if doc else None
-
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
         docs = await self.collection.find(
             {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}
@@ -190,11 +187,33 @@ class RunStore:
     async def page(
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
     ) -> Page[Run]:
-        return await fetch_page(
-            self.collection,
-            query.to_mongo(project_id),
-            first=first,
-            after=after,
-            time_field="start_time",
-            build=Run.from_doc,
-        )
+        return await self._page(query.to_mongo(project_id), first, after)
+
+    async def same_input_groups(
+        self, project_id: str, tags: list[str], skip: int, limit: int, per_group: int
+    ) -> list[list[str]]:
+        """Run ids grouped by identical (non-null) inputs, for pairwise review: the
+        groups with two or more runs, ordered by their oldest run; in each, at most
+        ``per_group`` run ids, oldest first. ``tags``: runs carrying all of them."""
+        match: dict[str, Any] = {"project_id": project_id, "inputs": {"$ne": None}}
+        if tags:
+            match["tags"] = {"$all": list(tags)}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$sort": {"start_time": 1, "_id": 1}},
+            {
+                "$group": {
+                    "_id": "$inputs",
+                    "runs": {"$push": "$_id"},
+                    "first": {"$first": "$start_time"},
+                    "lead": {"$first": "$_id"},
+                }
+            },
+            {"$match": {"runs.1": {"$exists": True}}},
+            {"$sort": {"first": 1, "lead": 1}},
+            {"$skip": skip},
+            {"$limit": limit},
+            {"$project": {"_id": 0, "runs": {"$slice": ["$runs", per_group]}}},
+        ]
+        docs = await (await self.collection.aggregate(pipeline)).to_list()
+        return [list(d["runs"]) for d in docs]

@@ -9,8 +9,9 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.ranges import time_range
+from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("edited_output", "draft_output")
 
@@ -66,9 +67,9 @@ class SignalQuery:
         return query
 
 
-class SignalStore:
+class SignalStore(ProjectRecords[Signal]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["signals"]
+        super().__init__(db["signals"], Signal.from_doc)
 
     async def insert(self, doc: dict[str, Any]) -> Signal:
         stored = {k: jsonsafe.escape(v) if k in JSON_FIELDS else v for k, v in doc.items()}
@@ -78,11 +79,4 @@ class SignalStore:
     async def page(
         self, project_id: str, query: SignalQuery, first: int | None, after: str | None
     ) -> Page[Signal]:
-        return await fetch_page(
-            self.collection,
-            query.to_mongo(project_id),
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=Signal.from_doc,
-        )
+        return await self._page(query.to_mongo(project_id), first, after)

@@ -15,8 +15,9 @@ from pymongo.errors import DuplicateKeyError
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.queries import CHANGE_ATTEMPTS
+from app.store.records import ProjectRecords
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ class TaskSubmission:
         )
 
 
-class TaskSubmissionStore:
+class TaskSubmissionStore(ProjectRecords[TaskSubmission]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["task_submissions"]
+        super().__init__(db["task_submissions"], TaskSubmission.from_doc)
 
     async def upsert(
         self,
@@ -128,13 +129,19 @@ class TaskSubmissionStore:
         query: dict[str, Any] = {"project_id": project_id, "task_id": task_id}
         if run_id is not None:
             query["run_id"] = run_id
-        return await fetch_page(
-            self.collection,
-            query,
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=TaskSubmission.from_doc,
+        return await self._page(query, first, after)
+
+    async def count_by_reviewer(
+        self, project_id: str, task_id: str, reviewer: str, since: datetime
+    ) -> int:
+        """A reviewer's first submissions on runs of this task since ``since``."""
+        return await self.collection.count_documents(
+            {
+                "project_id": project_id,
+                "task_id": task_id,
+                "reviewer": reviewer,
+                "created_at": {"$gte": since},
+            }
         )
 
     async def grouped_by_run(

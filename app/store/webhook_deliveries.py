@@ -14,8 +14,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.pagination import Page, fetch_page
+from app.store.pagination import Page
 from app.store.ranges import time_range
+from app.store.records import ProjectRecords
 
 STATUSES = ("pending", "sending", "delivered", "failed")
 MAX_LOGGED_ATTEMPTS = 20
@@ -75,12 +76,12 @@ class Delivery:
 CLAIM_ATTEMPTS = 5
 
 
-class WebhookDeliveryStore:
+class WebhookDeliveryStore(ProjectRecords[Delivery]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["webhook_deliveries"]
+        super().__init__(db["webhook_deliveries"], Delivery.from_doc)
 
     async def enqueue(self, docs: list[dict[str, Any]]) -> None:
-        """Queue deliveries (built by app/webhooks/events.py), due at once."""
+        """Queue deliveries (built by app/domain/webhooks/events.py), due at once."""
         if docs:
             await self.collection.insert_many(
                 [{**d, "status": "pending", "attempts": 0, "log": []} for d in docs],
@@ -158,10 +159,6 @@ class WebhookDeliveryStore:
             },
         )
 
-    async def get(self, project_id: str, delivery_id: str) -> Delivery | None:
-        doc = await self.collection.find_one({"_id": delivery_id, "project_id": project_id})
-        return Delivery.from_doc(doc) if doc else None
-
     async def retry_now(self, project_id: str, delivery_id: str, now: datetime) -> Delivery | None:
         """Queue a delivered or failed delivery again (a manual redelivery)."""
         query = {"_id": delivery_id, "project_id": project_id}
@@ -189,14 +186,7 @@ class WebhookDeliveryStore:
             query["webhook_id"] = webhook_id
         if status is not None:
             query["status"] = status
-        return await fetch_page(
-            self.collection,
-            query,
-            first=first,
-            after=after,
-            time_field="created_at",
-            build=Delivery.from_doc,
-        )
+        return await self._page(query, first, after)
 
     async def delete_for_webhook(self, project_id: str, webhook_id: str) -> None:
         await self.collection.delete_many({"project_id": project_id, "webhook_id": webhook_id})

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app import clock
+from app.store.records import ProjectRecords
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,9 @@ class Webhook:
         return self.secret[:6]
 
 
-class WebhookStore:
+class WebhookStore(ProjectRecords[Webhook]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db["webhooks"]
+        super().__init__(db["webhooks"], Webhook.from_doc)
 
     async def create(
         self, project_id: str, url: str, events: list[str], secret: str, description: str | None
@@ -54,14 +57,10 @@ class WebhookStore:
             "events": events,
             "secret": secret,
             "description": description,
-            "created_at": datetime.now(UTC),
+            "created_at": clock.now(),
         }
         await self.collection.insert_one(doc)
         return Webhook.from_doc(doc)
-
-    async def get(self, project_id: str, webhook_id: str) -> Webhook | None:
-        doc = await self.collection.find_one({"_id": webhook_id, "project_id": project_id})
-        return Webhook.from_doc(doc) if doc else None
 
     async def list(self, project_id: str) -> list[Webhook]:
         docs = await self.collection.find(

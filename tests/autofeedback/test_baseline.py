@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.autofeedback.calibration import holdout_split
-from app.autofeedback.predictors import NearestNeighbour, PredictionFailed
-from app.autofeedback.targets import Example
+from app.domain.autofeedback.calibration import holdout_split
+from app.domain.autofeedback.predictors import NearestNeighbour, PredictionFailed
+from app.domain.autofeedback.targets import Example
 from app.errors import BadRequest
 from app.store.runs import Run
 from tests.autofeedback.api import START, calibration, finished, model_submissions, start

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from app.domain import clock
+from app import clock
 from app.main import create_app
 from app.settings import Settings
 from tests.autofeedback.api import CANCEL, finished, job, model_submissions, start

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.autofeedback.llm import LLMClient, LLMConfig, LLMError, retry_after_seconds
+from app.domain.autofeedback.llm import LLMClient, LLMConfig, LLMError, retry_after_seconds
 from app.settings import Settings
 from tests.autofeedback.fake_llm import FakeLLM, Reply
 from tests.autofeedback.waiting import eventually

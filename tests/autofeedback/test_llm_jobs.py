@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.autofeedback.prompt import PROMPT_VERSION
+from app.domain.autofeedback.prompt import PROMPT_VERSION
 from app.settings import Settings
 from tests.autofeedback.api import START, finished, model_submissions, start
 from tests.autofeedback.dataset import (

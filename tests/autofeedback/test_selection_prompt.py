@@ -8,12 +8,12 @@ import uuid
 
 from starlette.applications import Starlette
 
-from app.autofeedback.prompt import EXAMPLE_CHARS, PROMPT_VERSION, build_messages
-from app.autofeedback.selection import ExamplePool, label_pairs
-from app.autofeedback.targets import Example, TaskTarget, load_target
+from app.domain.autofeedback.prompt import EXAMPLE_CHARS, PROMPT_VERSION, build_messages
+from app.domain.autofeedback.selection import ExamplePool, label_pairs
+from app.domain.autofeedback.targets import Example, TaskTarget, load_target
 from app.domain.feedback import Change
+from app.domain.tasks.service import submit_task_feedback
 from app.store.runs import Run
-from app.tasks.service import submit_task_feedback
 from tests.autofeedback.dataset import (
     INSTRUCTIONS,
     LABELS,

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from app.autofeedback.similarity import TfidfIndex, text_of, tokens
+from app.domain.autofeedback.similarity import TfidfIndex, text_of, tokens
 
 IDF_ONE = math.log(3 / 2) + 1  # a term in one of two documents: 1.405465...
 NORM = math.sqrt(1 + IDF_ONE**2)  # |(1, 1.405465)| = 1.724915...

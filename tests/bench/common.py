@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from app.embedded import EmbeddedMongo
+from app.store.embedded.server import EmbeddedMongo
 from tests.live import free_port
 
 
@@ -37,8 +37,11 @@ def store() -> Iterator[str]:
 
 
 @contextmanager
-def server(uri: str, db_name: str, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """`plaudit serve` as its own process; yields (base url, pid)."""
+def server(
+    uri: str, db_name: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """`plaudit serve` as its own process (``extra_env`` added to its environment);
+    yields (base url, pid)."""
     port = free_port()
     env = {
         **os.environ,
@@ -48,6 +51,7 @@ def server(uri: str, db_name: str, workers: int = 1) -> Iterator[tuple[str, int]
         "PLAUDIT_SECRET_KEYS": "bench-secret-" + "x" * 40,
         "PLAUDIT_RATE_LIMIT_PER_IP": "1000000/second",
         "PLAUDIT_RATE_LIMIT_PER_TOKEN": "1000000/second",
+        **(extra_env or {}),
     }
     # The server's log, kept for reading after the run (an error's traceback).
     with tempfile.NamedTemporaryFile(prefix="plaudit-bench-", suffix=".log", delete=False) as log:

@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 import httpx
 import psutil
 
-from app.db import make_client
 from app.domain.auth import create_key
 from app.domain.validation import MAX_BATCH
 from app.store import Stores
+from app.store.client import make_client
 from app.store.indexes import INDEXES, ensure_indexes
 from tests.bench.common import percentile, server, store
 

@@ -42,8 +42,8 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from tqdm import tqdm
 
-from app.analytics import windows
-from app.analytics.rebuild import rebuild_rollups
+from app.domain.analytics import windows
+from app.domain.analytics.rebuild import rebuild_rollups
 from app.domain.auth import create_key
 from app.domain.feedback_keys import KeyConfig, register_key
 from app.main import create_app

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from app.db import make_client
 from app.domain.auth import create_key
 from app.settings import Settings
 from app.store import Stores
+from app.store.client import make_client
 from app.store.indexes import ensure_indexes
 from tests.live import free_port, live_server
 

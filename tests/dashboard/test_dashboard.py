@@ -4,41 +4,28 @@ updates when new feedback arrives. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
-from pymongo import AsyncMongoClient
 
-from app.analytics import windows
-from app.analytics.rebuild import rebuild_rollups
+from app.domain.analytics import windows
+from app.domain.analytics.rebuild import rebuild_rollups
 from app.domain.auth import create_key
 from app.domain.feedback import FeedbackWrite, create_feedback
 from app.domain.feedback_keys import KeyConfig, register_key
 from app.domain.runs import RunWrite, ingest_runs
-from app.main import create_app
-from app.settings import Settings
 from app.store import Stores
 from tests.conftest import Keys
-from tests.pipelines_support import CHANGE, LiveServer, serve, written_at
+from tests.pipelines_support import CHANGE, LiveServer, written_at
 
 DASH = "\u2013"  # what the page shows for a missing number
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BOARD = """query($filter: FeedbackStatsFilter!, $after: DateTime) {
   summary: feedbackStats(filter: $filter, comments: 10) {
     groups { count mean p50 p90 stddev positiveShare negativeShare comments { comment } }
@@ -48,30 +35,6 @@ BOARD = """query($filter: FeedbackStatsFilter!, $after: DateTime) {
   }
   worst: worstRuns(keys: ["rating"], after: $after, first: 10) { runId negative }
 }"""
-
-
-@pytest.fixture
-async def stores(mongo_uri: str, db_name: str, sync_db: Any) -> AsyncIterator[Stores]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
-    yield Stores.open(client[db_name])
-    await client.close()
-
-
-@pytest.fixture
-async def server(settings: Settings, stores: Stores) -> AsyncIterator[LiveServer]:
-    running = await asyncio.to_thread(serve, create_app(settings))
-    yield running
-    await asyncio.to_thread(running.stop)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def seed(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> tuple[Keys, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from app.live.hub import CHANGE_STREAM
+from app.domain.live.hub import CHANGE_STREAM
 from tests.conftest import GraphQLClient, Keys, services
 from tests.helpers import give_feedback, make_run
 

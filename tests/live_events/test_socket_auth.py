@@ -19,10 +19,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
 
 from app.domain.auth import KeyCache, hash_key
-from app.embedded import EmbeddedMongo
 from app.main import create_app
 from app.settings import Settings
 from app.store import Stores
+from app.store.embedded.server import EmbeddedMongo
 from tests.conftest import Keys, services
 from tests.live_events.sockets import (
     CREATE,

@@ -95,6 +95,47 @@ async def test_categorical_keys_offer_their_categories(
     assert refused.headers["content-type"].startswith("text/html")
 
 
+async def test_a_scale_key_every_link_and_the_tokens_prompt(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    await gql.ok(
+        """mutation { registerFeedbackKey(input: {key: "stars", kind: CONTINUOUS, min: 1,
+           max: 5, description: "The key's question"}) { key } }"""
+    )
+    run_id = await make_run(gql)
+    links = (
+        await gql.ok(
+            """mutation($input: FeedbackTokenInput!) {
+                 createEmailFeedbackLinks(input: $input) { choices { score url } } }""",
+            {"input": {"runId": run_id, "key": "stars", "prompt": "Rate the answer"}},
+        )
+    )["createEmailFeedbackLinks"]["choices"]
+    for choice in links:  # each link opens the page with its own answer chosen
+        page = await http.get(choice["url"])
+        assert re.findall(r'name="score" value="(\d)"', page.text) == ["1", "2", "3", "4", "5"]
+        assert checked_value(page.text) == f"{choice['score']:g}"
+        assert "<h1>Rate the answer</h1>" in page.text and "The key's question" not in page.text
+    token = links[0]["url"].split("/f/", 1)[1].split("?", 1)[0]
+    done = await http.post(f"/f/{token}", data={"score": "4"})
+    assert "your answer was recorded: <strong>4</strong>" in done.text
+    [record] = await feedback_on(gql, run_id)
+    assert record["score"] == 4 and record["sourceType"] == "EMAIL"
+
+
+async def test_a_freeform_key_asks_for_words_only(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    await gql.ok(
+        """mutation { registerFeedbackKey(input: {key: "notes", kind: FREEFORM,
+           description: "What should we change?"}) { key } }"""
+    )
+    token = (await issue(gql, await make_run(gql), key="notes"))["token"]
+    page = await http.get(f"/f/{token}")
+    assert 'name="score"' not in page.text and "<h1>What should we change?</h1>" in page.text
+    done = await http.post(f"/f/{token}", data={"comment": "Shorter answers"})
+    assert done.status_code == 200 and "Shorter answers</textarea>" in done.text
+
+
 async def test_error_pages(
     http: httpx.AsyncClient, gql: GraphQLClient, sync_db: Any, keys: Any
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from app.tokens import feedback_token_serializer
+from app.domain.tokens import feedback_token_serializer
 from tests.conftest import GraphQLClient, services
 from tests.public.helpers import feedback_on, issue, make_run
 
@@ -159,8 +159,11 @@ async def test_origin_must_be_allowed(http: httpx.AsyncClient, gql: GraphQLClien
     run_id = await make_run(gql)
     token = (await issue(gql, run_id))["token"]
     refused = await post(http, {"token": token, "score": 1}, origin=EVIL)
-    assert_error(refused, 403, "origin_not_allowed")
-    assert "access-control-allow-origin" not in refused.headers
+    body = assert_error(refused, 403, "origin_not_allowed")
+    # The refused page may read why (so the widget can say so), and nothing more.
+    assert refused.headers["access-control-allow-origin"] == EVIL
+    assert set(body) == {"error", "message"} and EVIL in body["message"]
+    assert await feedback_on(gql, run_id) == []
     # The project's origins ...
     await gql.ok(
         "mutation($o: [String!]) { updateProject(input: {allowedOrigins: $o}) { id } }",

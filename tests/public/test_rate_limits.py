@@ -113,6 +113,21 @@ async def test_per_ip_limit_and_forwarded_for(http: httpx.AsyncClient, gql: Grap
     assert (await post(http, {"token": tokens[5], "score": 1}, "198.51.100.10")).status_code == 200
 
 
+async def test_the_widgets_question_counts_per_address(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    token = (await issue(gql, await make_run(gql)))["token"]
+
+    async def ask(ip: str) -> httpx.Response:
+        headers = {"x-forwarded-for": ip}
+        return await http.get("/public/question", params={"token": token}, headers=headers)
+
+    for _ in range(4):
+        assert (await ask("198.51.100.7")).status_code == 200
+    assert_limited(await ask("198.51.100.7"))
+    assert (await ask("198.51.100.8")).status_code == 200
+
+
 async def test_email_form_is_rate_limited_with_retry_after(
     http: httpx.AsyncClient, gql: GraphQLClient
 ) -> None:

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db import make_client
 from app.domain.runs import RunWrite, ingest_runs
+from app.domain.tasks.service import create_task
 from app.settings import Settings
 from app.store import Stores
-from app.tasks.service import create_task
+from app.store.client import make_client
 from tests.conftest import Keys
 from tests.live import live_server, make_project_sync
 from tests.reliability.fuzzing import check_body, fuzz_graphql

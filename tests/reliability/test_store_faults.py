@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from app.domain.auth import create_key
-from app.embedded import EmbeddedMongo
 from app.main import create_app
 from app.settings import Settings
+from app.store.embedded.server import EmbeddedMongo
 from tests.conftest import services
 
 CREATE = """mutation($input: FeedbackInput!) { createFeedback(input: $input) { id } }"""

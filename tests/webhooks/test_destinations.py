@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
+from app.domain.webhooks.destinations import DestinationNotAllowed, check_resolved, host_address
 from app.settings import Settings, SettingsError
-from app.webhooks.destinations import DestinationNotAllowed, check_resolved, host_address
 from tests.conftest import GraphQLClient, Keys
 from tests.pipelines_support import make_runs, services
 from tests.webhooks.test_webhooks import CREATE_HOOK, SECRET, Receiver, feedback, sole_delivery

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from app.domain.webhooks.signing import verify
 from app.main import create_app
 from app.settings import Settings
-from app.webhooks.signing import verify
 from tests.conftest import GraphQLClient, Keys, make_project
 from tests.pipelines_support import eventually, free_port, make_runs
 

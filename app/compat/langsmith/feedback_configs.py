@@ -28,7 +28,7 @@ from app.compat.langsmith.http import (
     validator,
 )
 from app.domain import validation as v
-from app.domain.feedback_keys import KeyConfig, register_key
+from app.domain.feedback_keys import KeyConfig, delete_key, register_key
 from app.errors import BadRequest, NotFound
 from app.store.feedback_keys import FeedbackKey
 
@@ -261,6 +261,8 @@ async def delete(request: Request) -> Response:
             raise NotFound(f"no feedback config with id {config_id}")
         key = found[0].key
     assert key is not None
-    if not await stores.feedback_keys.delete(who.project_id, key):
-        raise NotFound(f"no feedback config for key {key!r}", key=key)
+    try:
+        await delete_key(stores, who.project_id, key)
+    except NotFound:
+        raise NotFound(f"no feedback config for key {key!r}", key=key) from None
     return JSONResponse({})

@@ -11,15 +11,16 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
-from pymongo.errors import PyMongoError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app import errors
 from app.decoding import check_query_string, decode_json
 from app.domain.auth import Principal, authenticate, bearer_secret
-from app.errors import BadRequest, PlauditError, Unauthenticated
+from app.errors import BadRequest, PlauditError, Unauthenticated, Unavailable
 from app.services import Services
+from app.store.errors import DatabaseError
 
 log = logging.getLogger("plaudit.compat.langsmith")
 
@@ -43,32 +44,16 @@ async def principal(request: Request, grant: str) -> Principal:
     return who
 
 
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    headers: dict[str, str] | None = None,
-    details: dict[str, Any] | None = None,
-) -> JSONResponse:
+class MethodNotAllowed(PlauditError):
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+
+
+def error_response(exc: PlauditError, headers: dict[str, str] | None = None) -> JSONResponse:
     """LangSmith clients read ``detail``; Plaudit's own clients read ``error`` and
-    ``message``. Both are sent, with the error's details (``field``, ``allowed``...)."""
-    return JSONResponse(
-        {**(details or {}), "detail": message, "error": code, "message": message},
-        status_code=status,
-        headers=headers,
-    )
-
-
-def plaudit_error(exc: PlauditError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A Plaudit error as a LangSmith-style JSON error, with the headers it needs
-    (``Retry-After`` on a 429) and any ``headers`` given."""
-    return error_response(
-        exc.http_status,
-        exc.code.lower(),
-        exc.message,
-        headers={**exc.headers, **(headers or {})},
-        details=exc.details,
-    )
+    ``message``. Both are sent, with the error's details (``field``, ``allowed``...)
+    and headers (Retry-After): Plaudit's error response plus ``detail``."""
+    return errors.error_response(exc, headers, extra={"detail": exc.message})
 
 
 def endpoint(handler: Endpoint) -> Endpoint:
@@ -80,15 +65,10 @@ def endpoint(handler: Endpoint) -> Endpoint:
             check_query_string(request.scope["query_string"])
             return await handler(request)
         except PlauditError as exc:
-            return plaudit_error(exc)
-        except PyMongoError as exc:
+            return error_response(exc)
+        except DatabaseError as exc:
             log.warning("database error on %s: %s", request.url.path, exc)
-            return error_response(
-                503,
-                "unavailable",
-                "the database is unavailable; retry later",
-                headers={"Retry-After": "5"},
-            )
+            return error_response(Unavailable())
 
     return wrapped
 
@@ -109,9 +89,7 @@ def by_method(**handlers: Endpoint) -> Endpoint:
         handler = handlers.get(request.method)
         if handler is None:
             return error_response(
-                405,
-                "method_not_allowed",
-                f"{request.method} is not allowed here; use {allowed}",
+                MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}"),
                 headers={"Allow": allowed},
             )
         return await handler(request)

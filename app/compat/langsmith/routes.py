@@ -10,6 +10,7 @@ from starlette.types import Receive, Scope, Send
 from app.compat.langsmith import feedback, feedback_configs, info, runs, sessions
 from app.compat.langsmith.http import error_response, route
 from app.compat.langsmith.tokens import token_routes
+from app.errors import NotFound
 
 
 def api_routes() -> list[BaseRoute]:
@@ -45,7 +46,7 @@ def api_routes() -> list[BaseRoute]:
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
     message = f"no such LangSmith-compatible route: {scope['path']}"
-    response = error_response(404, "not_found", message)
+    response = error_response(NotFound(message))
     await response(scope, receive, send)
 
 

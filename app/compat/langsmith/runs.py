@@ -106,10 +106,10 @@ async def batch(request: Request) -> Response:
 
 async def multipart(request: Request) -> Response:
     return error_response(
-        404,
-        "not_found",
-        "Plaudit does not take multipart run ingestion; send runs to /runs/batch "
-        "(GET /info says so with use_multipart_endpoint: false)",
+        NotFound(
+            "Plaudit does not take multipart run ingestion; send runs to /runs/batch "
+            "(GET /info says so with use_multipart_endpoint: false)"
+        )
     )
 
 

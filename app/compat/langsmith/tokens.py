@@ -41,10 +41,10 @@ from starlette.routing import BaseRoute
 from app.compat.langsmith.feedback import register_from_config
 from app.compat.langsmith.http import (
     endpoint,
+    error_response,
     iso,
     json_body,
     parse_time,
-    plaudit_error,
     principal,
     query_int,
     route,
@@ -63,13 +63,13 @@ from app.domain.feedback_tokens import (
     open_token,
     submit_feedback,
 )
+from app.domain.tokens import InvalidToken
 from app.errors import BadRequest, Forbidden, NotFound, PlauditError
 from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.content_types import require_json
 from app.store.feedback import Feedback
 from app.store.feedback_tokens import FeedbackToken
-from app.tokens import InvalidToken
 
 EXPIRES_IN = {
     "type": "object",
@@ -212,7 +212,7 @@ async def submit(request: Request) -> Response:
     try:
         feedback = await _submit(request, origin)
     except PlauditError as exc:
-        return plaudit_error(exc, await cors.allow_error(request, svc, origin, exc))
+        return error_response(exc, await cors.for_refusal(request, svc, origin, exc))
     return JSONResponse(
         {"id": feedback.id, "run_id": feedback.run_id, "key": feedback.key},
         headers=cors.allow(origin),

@@ -28,7 +28,8 @@ export function formatNumber(value, digits = 2) {
 
 // A line of the mean over time, over bars of the count. points: [{time, count, mean}].
 // yRange: [low, high] for the mean axis (the key's range when known).
-export function seriesChart(container, points, { yRange, bucketLabel }) {
+// previous: the same buckets of the period before (a dashed line), or null.
+export function seriesChart(container, points, { yRange, bucketLabel, previous = null }) {
   container.replaceChildren();
   const width = 760;
   const height = 240;
@@ -55,7 +56,7 @@ export function seriesChart(container, points, { yRange, bucketLabel }) {
   el("line", { x1: pad.left, x2: width - pad.right, y1: height - pad.bottom, y2: height - pad.bottom, class: "axis" }, svg);
   for (const value of [low, (low + high) / 2, high]) {
     el("line", { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: "grid" }, svg);
-    text(svg, pad.left - 6, y(value) + 4, formatNumber(value), { "text-anchor": "end", class: "tick" });
+    text(svg, pad.left - 6, y(value) + 4, formatNumber(value), { "text-anchor": "end", class: "tick y" });
   }
   text(svg, width - pad.right + 6, yCount(maxCount) + 4, String(maxCount), { class: "tick count" });
 
@@ -74,18 +75,25 @@ export function seriesChart(container, points, { yRange, bucketLabel }) {
   });
 
   // The mean as a line, broken where a bucket has no scores.
-  let path = "";
-  let pen = false;
-  points.forEach((p, i) => {
-    if (p.mean === null) {
-      pen = false;
-      return;
-    }
-    const cx = pad.left + i * step + step / 2;
-    path += `${pen ? "L" : "M"}${cx.toFixed(1)},${y(p.mean).toFixed(1)} `;
-    pen = true;
-  });
-  el("path", { d: path.trim(), class: "mean-line", fill: "none" }, svg);
+  const line = (series) => {
+    let path = "";
+    let pen = false;
+    series.forEach((p, i) => {
+      if (p.mean === null) {
+        pen = false;
+        return;
+      }
+      const cx = pad.left + i * step + step / 2;
+      path += `${pen ? "L" : "M"}${cx.toFixed(1)},${y(p.mean).toFixed(1)} `;
+      pen = true;
+    });
+    return path.trim();
+  };
+  el("path", { d: line(points), class: "mean-line", fill: "none" }, svg);
+  if (previous) {
+    const shown = previous.slice(0, points.length);
+    el("path", { d: line(shown), class: "previous-line", fill: "none", "data-points": shown.filter((p) => p.mean !== null).length }, svg);
+  }
   const dots = el("g", { class: "points" }, svg);
   points.forEach((p, i) => {
     if (p.mean === null) return;
@@ -107,13 +115,14 @@ export function seriesChart(container, points, { yRange, bucketLabel }) {
   return svg;
 }
 
-// Bars of the distribution: [{low, high, count}].
-export function distributionChart(container, buckets) {
+// Bars of the distribution: [{low, high, count}], each with its count above it.
+// labelFor(value): the name of a single value (a category, Yes/No), or null.
+export function distributionChart(container, buckets, { labelFor = () => null } = {}) {
   container.replaceChildren();
   const width = 360;
-  const height = 200;
-  const pad = { left: 8, right: 8, top: 10, bottom: 30 };
-  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Score distribution", class: "distribution" }, container);
+  const height = 210;
+  const pad = { left: 8, right: 8, top: 22, bottom: 30 };
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Score distribution: feedback per score", class: "distribution" }, container);
   if (!buckets.length) {
     text(svg, width / 2, height / 2, "No scores", { "text-anchor": "middle", class: "muted" });
     return svg;
@@ -121,8 +130,11 @@ export function distributionChart(container, buckets) {
   const max = Math.max(...buckets.map((b) => b.count));
   const step = (width - pad.left - pad.right) / buckets.length;
   const y = scale(0, max || 1, height - pad.bottom, pad.top);
+  el("line", { x1: pad.left, x2: width - pad.right, y1: height - pad.bottom, y2: height - pad.bottom, class: "axis" }, svg);
   buckets.forEach((b, i) => {
-    const label = b.low === b.high ? formatNumber(b.low) : `${formatNumber(b.low)}–${formatNumber(b.high)}`;
+    const range = b.low === b.high ? formatNumber(b.low) : `${formatNumber(b.low)}–${formatNumber(b.high)}`;
+    const label = (b.low === b.high && labelFor(b.low)) || range;
+    const cx = pad.left + i * step + step / 2;
     const bar = el("rect", {
       x: pad.left + i * step + 2,
       y: y(b.count),
@@ -131,9 +143,12 @@ export function distributionChart(container, buckets) {
       "data-count": b.count,
       "data-label": label,
     }, svg);
-    el("title", {}, bar).textContent = `${label}: ${b.count}`;
+    el("title", {}, bar).textContent = `${label}: ${b.count} feedback`;
+    if (buckets.length <= 20) {
+      text(svg, cx, y(b.count) - 5, String(b.count), { "text-anchor": "middle", class: "tick count" });
+    }
     if (buckets.length <= 12) {
-      text(svg, pad.left + i * step + step / 2, height - 12, label, { "text-anchor": "middle", class: "tick" });
+      text(svg, cx, height - 12, label, { "text-anchor": "middle", class: "tick" });
     }
   });
   return svg;

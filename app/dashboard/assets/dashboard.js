@@ -2,7 +2,9 @@
 // public GraphQL API, and live events refresh them.
 
 import { distributionChart, formatNumber, seriesChart } from "./charts.js";
+import { save, toCsv, toJsonLines } from "./download.js";
 import { query, Subscription } from "./graphql.js";
+import { inputPreview, pretty } from "./runs.js";
 
 const STORAGE_KEY = "plaudit.apiKey";
 const WINDOWS = {
@@ -11,9 +13,16 @@ const WINDOWS = {
   "30d": { bucket: "DAY", count: 30 },
   "90d": { bucket: "DAY", count: 90 },
 };
+const GROUPS = {
+  MODEL: { name: "model", field: "model" },
+  TAG: { name: "tag", field: "tag" },
+  USER: { name: "user", field: "userId" },
+};
+const NUMBERS = "count scored mean min max p50 p90 stddev positive negative positiveShare negativeShare";
 
+// How each key's scores read (kind, range, threshold): registered or inferred.
 const KEYS_QUERY = `query DashboardKeys($after: DateTime) {
-  feedbackKeys { key kind min max higherIsBetter }
+  feedbackKeyRules { key kind registered min max threshold higherIsBetter categories { value label } }
   seen: feedbackStats(filter: {after: $after}, groupBy: [{dimension: KEY}], limit: 200) {
     groups { key count }
   }
@@ -23,7 +32,7 @@ const BOARD_QUERY = `query Dashboard($filter: FeedbackStatsFilter!, $bucket: Tim
   summary: feedbackStats(filter: $filter, comments: 10) {
     source
     groups {
-      count scored mean min max stddev p50 p90 positive negative positiveShare negativeShare
+      ${NUMBERS}
       labels { label count }
       distribution { low high count }
       comments { id runId comment score userId createdAt }
@@ -31,7 +40,22 @@ const BOARD_QUERY = `query Dashboard($filter: FeedbackStatsFilter!, $bucket: Tim
   }
   series: feedbackStats(filter: $filter, groupBy: [{dimension: TIME, bucket: $bucket}]) {
     source
-    groups { time count mean positiveShare }
+    groups { time count scored mean positive negative positiveShare negativeShare }
+  }
+}`;
+
+// The period before, for comparison: the same numbers and buckets.
+const PREVIOUS_QUERY = `query Previous($filter: FeedbackStatsFilter!, $bucket: TimeBucket!) {
+  summary: feedbackStats(filter: $filter, comments: 0) { groups { ${NUMBERS} } }
+  series: feedbackStats(filter: $filter, groupBy: [{dimension: TIME, bucket: $bucket}]) {
+    groups { time mean }
+  }
+}`;
+
+const BREAKDOWN_QUERY = `query Breakdown($filter: FeedbackStatsFilter!, $by: StatsDimension!) {
+  groups: feedbackStats(filter: $filter, groupBy: [{dimension: $by}], comments: 0, limit: 50) {
+    truncated
+    groups { model tag userId ${NUMBERS} }
   }
 }`;
 
@@ -41,10 +65,12 @@ const WORST_QUERY = `query WorstRuns($keys: [String!], $after: DateTime) {
   worst: worstRuns(keys: $keys, after: $after, first: 10, comments: 2) {
     runId negative positive negativeShare lastFeedbackAt
     comments { comment }
+    run { name inputs }
   }
 }`;
 
 const RUN_QUERY = `query RunFeedback($runId: ID!) {
+  run(id: $runId) { id name model tags inputs outputs startTime }
   feedback(filter: {runIds: [$runId]}, first: 100) {
     nodes { id key score comment userId createdAt retracted }
   }
@@ -58,10 +84,11 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   apiKey: null,
-  keys: new Map(), // key -> registration (or null)
+  rules: new Map(), // key -> how its scores read (feedbackKeyRules)
   subscription: null,
   refreshTimer: null,
   liveEvents: 0,
+  view: null, // what the board shows, for downloads
 };
 
 function windowStart(choice) {
@@ -71,6 +98,15 @@ function windowStart(choice) {
   if (bucket === "HOUR") start.setUTCHours(start.getUTCHours() - (count - 1));
   else start.setUTCDate(start.getUTCDate() - (count - 1));
   return start;
+}
+
+// The period before the window, as long as the window's buckets.
+function previousStart(choice, start) {
+  const { bucket, count } = WINDOWS[choice];
+  const before = new Date(start);
+  if (bucket === "HOUR") before.setUTCHours(before.getUTCHours() - count);
+  else before.setUTCDate(before.getUTCDate() - count);
+  return before;
 }
 
 function bucketLabel(bucket) {
@@ -102,16 +138,34 @@ function item(tag, content, className) {
   return node;
 }
 
-function renderSummary(group) {
-  const g = group || { count: 0, scored: 0, mean: null, p50: null, p90: null, stddev: null, positiveShare: null, negativeShare: null, distribution: [], labels: [], comments: [] };
-  setStat("count", g.count, String(g.count));
-  setStat("mean", g.mean, formatNumber(g.mean));
-  setStat("positiveShare", g.positiveShare, percent(g.positiveShare));
-  setStat("negativeShare", g.negativeShare, percent(g.negativeShare));
-  setStat("p50", g.p50, formatNumber(g.p50));
-  setStat("p90", g.p90, formatNumber(g.p90));
-  setStat("stddev", g.stddev, formatNumber(g.stddev));
-  distributionChart($("distribution-chart"), g.distribution);
+const EMPTY = { count: 0, scored: 0, mean: null, min: null, max: null, p50: null, p90: null, stddev: null, positive: 0, negative: 0, positiveShare: null, negativeShare: null, distribution: [], labels: [], comments: [] };
+const SHARES = new Set(["positiveShare", "negativeShare"]);
+
+function show(name, value) {
+  return SHARES.has(name) ? percent(value) : name === "count" ? String(value) : formatNumber(value);
+}
+
+// "was 0.71 (+0.05)"; shares in percentage points.
+function delta(name, now, before) {
+  if (before === null || before === undefined) return "was –";
+  const was = `was ${show(name, before)}`;
+  if (now === null || now === undefined) return was;
+  const change = SHARES.has(name) ? (now - before) * 100 : now - before;
+  const sign = change > 0 ? "+" : change < 0 ? "−" : "±";
+  const size = SHARES.has(name) ? `${Math.abs(change).toFixed(1)} pts` : name === "count" ? String(Math.abs(change)) : formatNumber(Math.abs(change));
+  return `${was} (${sign}${size})`;
+}
+
+function renderSummary(group, previous) {
+  const g = group || EMPTY;
+  for (const name of ["count", "mean", "positiveShare", "negativeShare", "p50", "p90", "stddev"]) {
+    setStat(name, g[name], show(name, g[name]));
+    const node = document.querySelector(`[data-delta="${name}"]`);
+    node.hidden = !previous;
+    node.textContent = previous ? delta(name, g[name], (previous || EMPTY)[name]) : "";
+    node.dataset.value = previous && previous[name] !== null ? String(previous[name]) : "";
+  }
+  distributionChart($("distribution-chart"), g.distribution, { labelFor: valueLabel($("key-select").value) });
   $("labels").replaceChildren(...g.labels.map((l) => item("li", `${l.label}: ${l.count}`)));
   $("comments").replaceChildren(
     ...g.comments.map((c) => {
@@ -134,11 +188,12 @@ function renderWorst(runs) {
     const tr = document.createElement("tr");
     tr.dataset.runId = r.runId;
     const cell = document.createElement("td");
-    const link = item("a", r.runId.slice(0, 8));
+    const link = item("a", (r.run && r.run.name) || r.runId.slice(0, 8));
     link.href = `#run=${encodeURIComponent(r.runId)}`;
     link.title = r.runId;
     cell.appendChild(link);
     tr.appendChild(cell);
+    tr.appendChild(item("td", r.run ? inputPreview(r.run.inputs) : "", "input"));
     tr.appendChild(item("td", String(r.negative)));
     tr.appendChild(item("td", String(r.positive)));
     tr.appendChild(item("td", percent(r.negativeShare)));
@@ -149,31 +204,123 @@ function renderWorst(runs) {
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = item("td", "No negative feedback in this window", "muted");
-    td.colSpan = 5;
+    td.colSpan = 6;
     tr.appendChild(td);
     $("worst-runs").appendChild(tr);
   }
 }
 
-function yRangeFor(key) {
-  const registration = state.keys.get(key);
-  if (!registration) return null;
-  const kind = String(registration.kind).toLowerCase();
-  if (kind === "boolean") return [0, 1];
-  if (kind === "continuous" && registration.min !== null && registration.max !== null) {
-    return [registration.min, registration.max];
+// The y-axis: the key's range when known (registered, or 0..1 for a boolean
+// key), else the scores seen.
+function yRangeFor(key, summary, means) {
+  const rule = state.rules.get(key);
+  if (rule && rule.min !== null && rule.max !== null) return [rule.min, rule.max];
+  const seen = [summary && summary.min, summary && summary.max, ...means].filter((v) => v !== null && v !== undefined);
+  return seen.length ? [Math.min(...seen), Math.max(...seen)] : null;
+}
+
+// A single score's name: a category's label, Yes/No for a boolean key.
+function valueLabel(key) {
+  const rule = state.rules.get(key);
+  return (value) => {
+    if (!rule) return null;
+    if (rule.kind === "BOOLEAN") return value === 1 ? "Yes (1)" : value === 0 ? "No (0)" : null;
+    const category = rule.categories.find((c) => c.value === value);
+    return category ? category.label : null;
+  };
+}
+
+function describeRule(key) {
+  const rule = state.rules.get(key);
+  if (!rule) return "";
+  const kind = rule.kind.toLowerCase();
+  const how = rule.registered ? kind : `${kind}, inferred (unregistered)`;
+  if (rule.threshold === null) return `${key}: ${how}; neither positive nor negative`;
+  const better = rule.higherIsBetter ? "above" : "below";
+  return `${key}: ${how}; positive ${better} ${formatNumber(rule.threshold)}`;
+}
+
+function groupValue(by, group) {
+  const value = group[GROUPS[by].field];
+  return value === null || value === undefined ? "(none)" : value;
+}
+
+function renderBreakdown(by, result, previous) {
+  const panel = $("breakdown-panel");
+  panel.hidden = !by;
+  if (!by) return;
+  $("breakdown-name").textContent = GROUPS[by].name;
+  $("breakdown-note").textContent = result.truncated ? "the 50 largest groups" : "";
+  const before = new Map((previous ? previous.groups : []).map((g) => [groupValue(by, g), g]));
+  const head = ["Group", "Feedback", "Mean", "Positive", "Negative"];
+  if (previous) head.push("Mean before", "Positive before", "Negative before");
+  $("breakdown-head").replaceChildren(...head.map((h) => item("th", h)));
+  $("breakdown").replaceChildren(...result.groups.map((g) => {
+    const tr = document.createElement("tr");
+    const value = groupValue(by, g);
+    tr.dataset.group = value;
+    const cells = [value, String(g.count), formatNumber(g.mean), percent(g.positiveShare), percent(g.negativeShare)];
+    if (previous) {
+      const p = before.get(value) || EMPTY;
+      cells.push(formatNumber(p.mean), percent(p.positiveShare), percent(p.negativeShare));
+    }
+    for (const cell of cells) tr.appendChild(item("td", cell));
+    return tr;
+  }));
+}
+
+// The rows a download holds: the groups when grouped, else the time buckets.
+function viewRows(view) {
+  const base = { key: view.key, windowStart: view.after, windowEnd: view.until };
+  const numbers = NUMBERS.split(" ");
+  if (view.by) {
+    const dimension = GROUPS[view.by].name;
+    const before = new Map((view.previousGroups || []).map((g) => [groupValue(view.by, g), g]));
+    const columns = ["key", "windowStart", "windowEnd", dimension, ...numbers];
+    if (view.previousGroups) columns.push("previousCount", "previousMean", "previousPositiveShare", "previousNegativeShare");
+    const rows = view.groups.map((g) => {
+      const row = { ...base, [dimension]: groupValue(view.by, g) === "(none)" ? null : groupValue(view.by, g) };
+      for (const n of numbers) row[n] = g[n];
+      const p = before.get(groupValue(view.by, g));
+      if (view.previousGroups) Object.assign(row, { previousCount: p ? p.count : 0, previousMean: p ? p.mean : null, previousPositiveShare: p ? p.positiveShare : null, previousNegativeShare: p ? p.negativeShare : null });
+      return row;
+    });
+    return { columns, rows };
   }
-  return null;
+  const columns = ["key", "time", "count", "scored", "mean", "positive", "negative", "positiveShare", "negativeShare"];
+  if (view.previousSeries) columns.push("previousMean");
+  const rows = view.series.map((g, i) => {
+    const row = { key: view.key };
+    for (const c of columns.slice(1)) row[c] = g[c];
+    if (view.previousSeries) row.previousMean = view.previousSeries[i] ? view.previousSeries[i].mean : null;
+    return row;
+  });
+  return { columns, rows };
+}
+
+function download(format) {
+  if (!state.view) return;
+  const { columns, rows } = viewRows(state.view);
+  const name = `plaudit-${state.view.key}-${state.view.by ? GROUPS[state.view.by].name : "time"}-${state.view.choice}`.replace(/[^\w.-]+/g, "_");
+  if (format === "csv") save(`${name}.csv`, toCsv(columns, rows), "text/csv;charset=utf-8");
+  else save(`${name}.jsonl`, toJsonLines(columns, rows), "application/x-ndjson");
 }
 
 async function refresh() {
   const key = $("key-select").value;
   if (!key) return;
   const choice = $("window-select").value;
-  const after = windowStart(choice).toISOString();
+  const start = windowStart(choice);
+  const after = start.toISOString();
   const bucket = WINDOWS[choice].bucket;
+  const by = $("group-select").value;
+  const compare = $("compare").checked;
+  const filter = { keys: [key], after };
+  const earlier = { keys: [key], after: previousStart(choice, start).toISOString(), before: after };
   const board = document.getElementById("board");
   board.dataset.loading = "true";
+  board.dataset.after = after; // the window asked for (tests read it)
+  board.dataset.previousAfter = earlier.after;
   const worst = query(state.apiKey, WORST_QUERY, { keys: [key], after }).then(
     (data) => data.worst,
     (error) => {
@@ -182,11 +329,36 @@ async function refresh() {
     },
   );
   try {
-    const data = await query(state.apiKey, BOARD_QUERY, { filter: { keys: [key], after }, bucket });
+    const [data, previous, groups, previousGroups] = await Promise.all([
+      query(state.apiKey, BOARD_QUERY, { filter, bucket }),
+      compare ? query(state.apiKey, PREVIOUS_QUERY, { filter: earlier, bucket }) : null,
+      by ? query(state.apiKey, BREAKDOWN_QUERY, { filter, by }) : null,
+      by && compare ? query(state.apiKey, BREAKDOWN_QUERY, { filter: earlier, by }) : null,
+    ]);
     showError($("board-error"), null);
-    renderSummary(data.summary.groups[0]);
-    seriesChart($("series-chart"), data.series.groups, { yRange: yRangeFor(key), bucketLabel: bucketLabel(bucket) });
-    $("series-note").textContent = `mean per ${bucket.toLowerCase()} (line) and feedback count (bars), from ${data.series.source.toLowerCase()}`;
+    const summary = data.summary.groups[0];
+    const before = previous ? previous.summary.groups[0] || EMPTY : null;
+    renderSummary(summary, before);
+    renderBreakdown(by, groups && groups.groups, previousGroups && previousGroups.groups);
+    const means = [...data.series.groups, ...(previous ? previous.series.groups : [])].map((p) => p.mean);
+    seriesChart($("series-chart"), data.series.groups, {
+      yRange: yRangeFor(key, summary, means),
+      bucketLabel: bucketLabel(bucket),
+      previous: previous ? previous.series.groups : null,
+    });
+    $("series-note").textContent = `mean per ${bucket.toLowerCase()} (line${previous ? "; dashed: the period before" : ""}) and feedback count (bars), from ${data.series.source.toLowerCase()}`;
+    $("key-rule").textContent = describeRule(key);
+    state.view = {
+      key,
+      choice,
+      after,
+      until: new Date().toISOString(),
+      by,
+      series: data.series.groups,
+      previousSeries: previous ? previous.series.groups : null,
+      groups: groups ? groups.groups.groups : [],
+      previousGroups: previousGroups ? previousGroups.groups.groups : null,
+    };
     renderWorst(await worst);
     board.dataset.refreshedAt = new Date().toISOString();
   } catch (error) {
@@ -224,9 +396,9 @@ function subscribe() {
 async function loadKeys() {
   const after = windowStart("90d").toISOString();
   const data = await query(state.apiKey, KEYS_QUERY, { after });
-  state.keys = new Map(data.feedbackKeys.map((k) => [k.key, k]));
+  state.rules = new Map(data.feedbackKeyRules.map((k) => [k.key, k]));
   const counts = new Map(data.seen.groups.map((g) => [g.key, g.count]));
-  const names = [...new Set([...state.keys.keys(), ...counts.keys()])];
+  const names = [...new Set([...state.rules.keys(), ...counts.keys()])];
   names.sort((a, b) => (counts.get(b) || 0) - (counts.get(a) || 0) || a.localeCompare(b));
   const select = $("key-select");
   const previous = select.value;
@@ -251,6 +423,13 @@ async function showRun() {
   panel.hidden = false;
   try {
     const data = await query(state.apiKey, RUN_QUERY, { runId });
+    const run = data.run;
+    $("run-panel-name").textContent = run && run.name ? run.name : "";
+    $("run-panel-meta").textContent = run
+      ? [run.model && `model ${run.model}`, run.tags.length && `tags ${run.tags.join(", ")}`, `started ${run.startTime.slice(0, 16).replace("T", " ")}`].filter(Boolean).join(" · ")
+      : "This run is not in the project.";
+    $("run-inputs").textContent = run ? pretty(run.inputs) : "–";
+    $("run-outputs").textContent = run ? pretty(run.outputs) : "–";
     $("run-feedback").replaceChildren(...data.feedback.nodes.map((f) => {
       const tr = document.createElement("tr");
       tr.dataset.feedbackId = f.id;
@@ -261,6 +440,7 @@ async function showRun() {
       tr.appendChild(item("td", f.createdAt.slice(0, 16).replace("T", " ")));
       return tr;
     }));
+    panel.dataset.runId = runId;
     panel.scrollIntoView({ block: "nearest" });
   } catch (error) {
     showError($("board-error"), error);
@@ -278,12 +458,15 @@ async function open(apiKey) {
   await refresh();
   subscribe();
   await showRun();
+  // Other panels (assets/evaluation.js) load when the key is in.
+  document.dispatchEvent(new CustomEvent("plaudit:opened", { detail: { apiKey } }));
 }
 
 function forget() {
   sessionStorage.removeItem(STORAGE_KEY);
   if (state.subscription) state.subscription.close();
   state.apiKey = null;
+  document.dispatchEvent(new CustomEvent("plaudit:closed"));
   $("board").hidden = true;
   $("controls").hidden = true;
   $("key-form").hidden = false;
@@ -308,6 +491,10 @@ function start() {
     subscribe();
   });
   $("window-select").addEventListener("change", refresh);
+  $("group-select").addEventListener("change", refresh);
+  $("compare").addEventListener("change", refresh);
+  $("download-csv").addEventListener("click", () => download("csv"));
+  $("download-jsonl").addEventListener("click", () => download("jsonl"));
   $("run-panel-close").addEventListener("click", (event) => {
     event.preventDefault();
     history.replaceState(null, "", location.pathname);

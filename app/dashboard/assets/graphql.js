@@ -11,9 +11,14 @@ export class GraphQLError extends Error {
 }
 
 export async function query(apiKey, text, variables = {}) {
+  return queryAs(`Bearer ${apiKey}`, text, variables);
+}
+
+// The same with any Authorization header (a reviewer link: "ReviewLink <token>").
+export async function queryAs(authorization, text, variables = {}) {
   const response = await fetch("/graphql", {
     method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${apiKey}` },
+    headers: { "Content-Type": "application/json", Authorization: authorization },
     body: JSON.stringify({ query: text, variables }),
   });
   let body;

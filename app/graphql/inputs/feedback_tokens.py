@@ -33,6 +33,13 @@ class FeedbackTokenInput:
         default=None,
         description="The id the token's feedback record gets (default: a new random id).",
     )
+    prompt: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The question the widget and email page ask, e.g. 'Did this answer help?' "
+            "(default: the key's description)."
+        ),
+    )
 
     def to_request(self) -> TokenRequest:
         return TokenRequest(
@@ -44,4 +51,5 @@ class FeedbackTokenInput:
             allowed_origins=list(self.allowed_origins or []),
             end_user_id=self.end_user_id,
             feedback_id=str(self.feedback_id) if self.feedback_id is not None else None,
+            prompt=self.prompt,
         )

@@ -4,8 +4,8 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import validation as v
-from app.domain.auth import create_key
-from app.errors import BadRequest, NotFound
+from app.domain.auth import create_key, revoke_key
+from app.domain.projects import update_project
 from app.graphql.context import Context
 from app.graphql.permissions import IsAdmin
 from app.graphql.types.admin import ApiKey, CreatedApiKey, Project
@@ -20,17 +20,6 @@ class ProjectSettingsInput:
     )
 
 
-def _check_origin(origin: str) -> str:
-    v.check_text(origin, "allowedOrigins", 300)
-    scheme, sep, rest = origin.partition("://")
-    if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
-        raise BadRequest(
-            f"{origin!r} is not an origin: use scheme://host[:port], with no path",
-            field="allowedOrigins",
-        )
-    return origin.lower()
-
-
 @strawberry.type
 class AdminMutationMixin:
     @strawberry.mutation(permission_classes=[IsAdmin])
@@ -38,16 +27,12 @@ class AdminMutationMixin:
         self, info: Info[Context, None], input: ProjectSettingsInput
     ) -> Project:
         ctx = info.context
-        changes: dict[str, object] = {}
-        if input.strict_feedback_keys is not None:
-            changes["strict_feedback_keys"] = input.strict_feedback_keys
-        if input.allowed_origins is not None:
-            changes["allowed_origins"] = [_check_origin(o) for o in input.allowed_origins]
-        if not changes:
-            raise BadRequest("nothing to update")
-        record = await ctx.stores.projects.update(ctx.project_id, changes)
-        if record is None:
-            raise NotFound("project not found")
+        record = await update_project(
+            ctx.stores,
+            ctx.project_id,
+            strict_feedback_keys=input.strict_feedback_keys,
+            allowed_origins=input.allowed_origins,
+        )
         return Project.from_record(record)
 
     @strawberry.mutation(
@@ -64,8 +49,7 @@ class AdminMutationMixin:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def revoke_api_key(self, info: Info[Context, None], id: strawberry.ID) -> ApiKey:
         ctx = info.context
-        record = await ctx.stores.api_keys.revoke(str(id), ctx.project_id)
-        if record is None:
-            raise NotFound(f"API key {id} not found")
-        ctx.services.key_cache.clear()
+        record = await revoke_key(
+            ctx.stores, str(id), project_id=ctx.project_id, cache=ctx.services.key_cache
+        )
         return ApiKey.from_record(record)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.autofeedback.jobs import DEFAULT_EXAMPLES, cancel_job, start_job
-from app.autofeedback.judges import set_key_judge
 from app.domain import validation as v
+from app.domain.autofeedback.jobs import DEFAULT_EXAMPLES, cancel_job, start_job
+from app.domain.autofeedback.judges import set_key_judge
 from app.errors import BadRequest
 from app.graphql.context import Context
 from app.graphql.inputs.runs import RunFilter

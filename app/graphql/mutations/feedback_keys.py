@@ -3,8 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.domain.feedback_keys import KeyConfig, register_key
-from app.errors import NotFound
+from app.domain.feedback_keys import KeyConfig, delete_key, register_key
 from app.graphql.context import Context
 from app.graphql.inputs.feedback import FeedbackKeyInput
 from app.graphql.permissions import IsAdmin
@@ -36,6 +35,5 @@ class FeedbackKeyMutationMixin:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def delete_feedback_key(self, info: Info[Context, None], key: str) -> str:
         ctx = info.context
-        if not await ctx.stores.feedback_keys.delete(ctx.project_id, key):
-            raise NotFound(f"feedback key {key!r} is not registered")
+        await delete_key(ctx.stores, ctx.project_id, key)
         return key

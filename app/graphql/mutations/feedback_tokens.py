@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.domain.feedback_question import token_question
 from app.domain.feedback_tokens import create_tokens, email_links, revoke_token
 from app.graphql.context import Context
 from app.graphql.inputs.feedback_tokens import FeedbackTokenInput
@@ -40,7 +41,10 @@ class FeedbackTokenMutationMixin:
 
     @strawberry.mutation(
         permission_classes=[CanIngest],
-        description="Issue a token and render the thumbs up/down link pair for an email.",
+        description=(
+            "Issue a token and render its email links: one per answer its key offers "
+            "(thumbs, a scale, categories)."
+        ),
     )
     async def create_email_feedback_links(
         self, info: Info[Context, None], input: FeedbackTokenInput
@@ -55,7 +59,9 @@ class FeedbackTokenMutationMixin:
             [input.to_request()],
             principal.label,
         )
-        return EmailFeedbackLinks.build(email_links(ctx.settings, issued.token), issued.record)
+        question = await token_question(ctx.stores, issued.record)
+        links = email_links(ctx.settings, issued.token, question)
+        return EmailFeedbackLinks.build(links, issued.record)
 
     @strawberry.mutation(
         permission_classes=[CanIngest],

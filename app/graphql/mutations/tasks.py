@@ -7,12 +7,13 @@ from strawberry.types import Info
 
 from app.domain.feedback import Change
 from app.domain.missing import MISSING
+from app.domain.reviewer_links import check_run_handed_to, reviewer_identity
+from app.domain.tasks import service
+from app.domain.tasks.queue import claim_review, release_review
 from app.graphql.context import Context
-from app.graphql.permissions import CanIngest, IsAdmin
+from app.graphql.permissions import CanReviewTask, IsAdmin
 from app.graphql.scalars import JSON
 from app.graphql.types.tasks import FeedbackTask, ReviewClaim, TaskFeedbackResult
-from app.tasks import service
-from app.tasks.queue import claim_review, release_review
 
 
 def _change(ctx: Context) -> Change:
@@ -84,12 +85,13 @@ class FeedbackTaskMutationMixin:
         return FeedbackTask.from_record(record)
 
     @strawberry.mutation(
-        permission_classes=[CanIngest],
+        permission_classes=[CanReviewTask],
         description=(
             "Answer a feedback task for a run. values are checked against the task's "
             "schema; on failure the error's `errors` extension lists every failing field "
             "(JSON path, message). A reviewer (userId, else the API key) who submits "
-            "again replaces their answers."
+            "again replaces their answers. A reviewer link submits as its reviewer, for "
+            "runs it claimed."
         ),
     )
     async def submit_task_feedback(
@@ -102,6 +104,9 @@ class FeedbackTaskMutationMixin:
         user_id: str | None = None,
     ) -> TaskFeedbackResult:
         ctx = info.context
+        principal = ctx.require_any()
+        _, user_id = reviewer_identity(principal, user_id)
+        await check_run_handed_to(ctx.stores, principal, str(task_id), str(run_id))
         result = await service.submit_task_feedback(
             ctx.stores,
             ctx.project_id,
@@ -115,22 +120,29 @@ class FeedbackTaskMutationMixin:
         return TaskFeedbackResult.from_result(result)
 
     @strawberry.mutation(
-        permission_classes=[CanIngest],
+        permission_classes=[CanReviewTask],
         description=(
             "Lease the oldest run that still needs review to this reviewer (userId, else "
-            "the API key); null when none is left for them."
+            "the API key; a reviewer link: its reviewer); null when none is left for "
+            "them. skipRunIds: runs the reviewer passed over, never handed to them by "
+            "this claim (a lease they hold on one is released)."
         ),
     )
     async def claim_review(
-        self, info: Info[Context, None], task_id: strawberry.ID, user_id: str | None = None
+        self,
+        info: Info[Context, None],
+        task_id: strawberry.ID,
+        user_id: str | None = None,
+        skip_run_ids: list[strawberry.ID] | None = None,
     ) -> ReviewClaim | None:
         ctx = info.context
-        reviewer = user_id or _change(ctx).by
-        claim = await claim_review(ctx.stores, ctx.project_id, str(task_id), reviewer)
+        reviewer, _ = reviewer_identity(ctx.require_any(), user_id)
+        skip = [str(r) for r in skip_run_ids or []]
+        claim = await claim_review(ctx.stores, ctx.project_id, str(task_id), reviewer, skip)
         return ReviewClaim.from_claim(claim) if claim else None
 
     @strawberry.mutation(
-        permission_classes=[CanIngest],
+        permission_classes=[CanReviewTask],
         description="Give a claimed run back before its lease ends; false if not held.",
     )
     async def release_review(
@@ -141,5 +153,5 @@ class FeedbackTaskMutationMixin:
         user_id: str | None = None,
     ) -> bool:
         ctx = info.context
-        reviewer = user_id or _change(ctx).by
+        reviewer, _ = reviewer_identity(ctx.require_any(), user_id)
         return await release_review(ctx.stores, ctx.project_id, str(task_id), str(run_id), reviewer)

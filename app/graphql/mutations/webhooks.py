@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import strawberry
 from strawberry.types import Info
 
-from app.domain import validation as v
-from app.errors import NotFound
+from app.domain.webhooks.registry import create_webhook, delete_webhook, redeliver
 from app.graphql.context import Context
 from app.graphql.permissions import IsAdmin
 from app.graphql.types.webhooks import (
@@ -15,7 +12,6 @@ from app.graphql.types.webhooks import (
     Webhook,
     WebhookDelivery,
 )
-from app.webhooks.domain import create_webhook, delete_webhook
 
 
 @strawberry.type
@@ -39,6 +35,7 @@ class WebhookMutationMixin:
         ctx = info.context
         record = await create_webhook(
             ctx.stores,
+            ctx.services.pipelines.webhooks,
             ctx.project_id,
             url,
             [e.value for e in events] if events is not None else None,
@@ -46,7 +43,6 @@ class WebhookMutationMixin:
             description,
             allow_private_networks=ctx.settings.webhook_allow_private_networks,
         )
-        ctx.services.pipelines.webhooks.forget(ctx.project_id)
         return CreatedWebhook(webhook=Webhook.from_record(record), secret=record.secret)
 
     @strawberry.mutation(
@@ -54,8 +50,7 @@ class WebhookMutationMixin:
     )
     async def delete_webhook(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
         ctx = info.context
-        await delete_webhook(ctx.stores, ctx.project_id, str(id))
-        ctx.services.pipelines.webhooks.forget(ctx.project_id)
+        await delete_webhook(ctx.stores, ctx.services.pipelines.webhooks, ctx.project_id, str(id))
         return id
 
     @strawberry.mutation(
@@ -66,11 +61,7 @@ class WebhookMutationMixin:
         self, info: Info[Context, None], delivery_id: strawberry.ID
     ) -> WebhookDelivery:
         ctx = info.context
-        delivery_id = strawberry.ID(v.check_uuid(str(delivery_id), "deliveryId"))
-        record = await ctx.stores.webhook_deliveries.retry_now(
-            ctx.project_id, str(delivery_id), datetime.now(UTC)
+        record = await redeliver(
+            ctx.stores, ctx.services.pipelines.dispatcher, ctx.project_id, str(delivery_id)
         )
-        if record is None:
-            raise NotFound(f"no delivered or failed delivery {delivery_id}")
-        ctx.services.pipelines.dispatcher.wake()
         return WebhookDelivery.from_record(record)

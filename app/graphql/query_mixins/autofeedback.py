@@ -5,8 +5,8 @@ import asyncio
 import strawberry
 from strawberry.types import Info
 
-from app.autofeedback.calibration import calibrate
 from app.domain import validation as v
+from app.domain.autofeedback.calibration import calibrate
 from app.graphql.context import Context
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.types.autofeedback import (

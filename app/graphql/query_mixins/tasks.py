@@ -4,13 +4,13 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import validation as v
+from app.domain.tasks.agreement import task_agreement
+from app.domain.tasks.queue import review_queue
+from app.domain.tasks.service import get_task
 from app.graphql.context import Context
-from app.graphql.permissions import CanRead
+from app.graphql.permissions import CanRead, CanReadTaskById
 from app.graphql.types.common import Connection
 from app.graphql.types.tasks import FeedbackTask, ReviewQueueItem, TaskAgreement, TaskSubmission
-from app.tasks.agreement import task_agreement
-from app.tasks.queue import review_queue
-from app.tasks.service import get_task
 
 
 @strawberry.type
@@ -23,7 +23,10 @@ class FeedbackTaskQueryMixin:
         page = await ctx.stores.feedback_tasks.page(ctx.project_id, first, after)
         return Connection.from_page(page, FeedbackTask.from_record)
 
-    @strawberry.field(permission_classes=[CanRead])
+    @strawberry.field(
+        permission_classes=[CanReadTaskById],
+        description="A feedback task (a reviewer link reads only its own).",
+    )
     async def feedback_task(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> FeedbackTask | None:

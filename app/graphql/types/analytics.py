@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.analytics.partial import GroupStats
-from app.analytics.stats import GroupResult, StatsResult
-from app.analytics.worst_runs import WorstRun as WorstRunRecord
+from app.domain.analytics.partial import GroupStats
+from app.domain.analytics.rules import KeyRule
+from app.domain.analytics.stats import GroupResult, StatsResult
+from app.domain.analytics.worst_runs import WorstRun as WorstRunRecord
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
+from app.graphql.types.admin import Category
+from app.graphql.types.enums import FeedbackKeyKind
 from app.graphql.types.feedback import Feedback
 
 if TYPE_CHECKING:
@@ -61,9 +64,9 @@ class DistributionBucket:
         "Statistics of one group. Only live feedback counts (not deleted, not retracted). "
         "Boolean scores count as 1 and 0. stddev is the population standard deviation. "
         "p50/p90 are nearest-rank percentiles: exact for scores with at most two decimals, "
-        "otherwise within 1%. positive/negative follow the key's direction: a boolean true, "
-        "or a number above the midpoint of the key's registered min..max (above 0 when "
-        "the key has no range), is high; high is positive unless higherIsBetter is false."
+        "otherwise within 1%. positive/negative follow the key's rule (feedbackKeyRules): "
+        "a boolean true, or a number above the key's threshold, is high; false, or a "
+        "number below it, is low; high is positive unless higherIsBetter is false."
     )
 )
 class StatsGroup:
@@ -186,4 +189,50 @@ class WorstRun:
             positive=record.positive,
             scored=record.scored,
             last_feedback_at=record.last_at,
+        )
+
+
+@strawberry.type(
+    description=(
+        "How a key's scores are read: the one rule behind positive and negative in "
+        "statistics, worst runs, the dashboard and exports. A number above the threshold "
+        "is high, below it low, on it neither; a boolean true is high, false low; high is "
+        "positive unless higherIsBetter is false."
+    )
+)
+class FeedbackKeyRule:
+    key: str
+    kind: FeedbackKeyKind = strawberry.field(
+        description=(
+            "The registered kind. An unregistered key is BOOLEAN while every live score it "
+            "has had is 0, 1, true or false (read from its daily rollups), else CONTINUOUS."
+        )
+    )
+    registered: bool
+    min: float | None = strawberry.field(
+        description="The low end of the scores' range: 0 for BOOLEAN, the lowest category."
+    )
+    max: float | None = strawberry.field(
+        description="The high end: 1 for BOOLEAN, the highest category."
+    )
+    threshold: float | None = strawberry.field(
+        description=(
+            "0.5 for BOOLEAN, the midpoint of min..max, else 0; null for FREEFORM (its "
+            "feedback is neither positive nor negative)."
+        )
+    )
+    higher_is_better: bool
+    categories: list[Category]
+
+    @classmethod
+    def from_rule(cls, rule: KeyRule) -> FeedbackKeyRule:
+        return cls(
+            key=rule.key,
+            kind=FeedbackKeyKind(rule.kind),
+            registered=rule.registered,
+            min=rule.low,
+            max=rule.high,
+            threshold=rule.threshold,
+            higher_is_better=rule.higher_is_better,
+            categories=[Category(value=c.value, label=c.label) for c in rule.categories],
         )

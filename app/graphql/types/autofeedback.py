@@ -6,9 +6,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from app.autofeedback.calibration import CalibrationReport as CalibrationReportRecord
-from app.autofeedback.calibration import FieldCalibration as FieldCalibrationRecord
-from app.autofeedback.jobs import JobProgress, job_failures, job_progress
+from app.domain.autofeedback.calibration import CalibrationReport as CalibrationReportRecord
+from app.domain.autofeedback.calibration import FieldCalibration as FieldCalibrationRecord
+from app.domain.autofeedback.jobs import JobProgress, job_failures, job_progress
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
 from app.graphql.types.tasks import AgreementMeasure

@@ -34,6 +34,9 @@ class FeedbackToken:
     feedback_id: strawberry.ID | None = strawberry.field(
         description="The id its feedback record gets (null: a new random id)."
     )
+    prompt: str | None = strawberry.field(
+        description="The question the widget and email page ask (else the key's description)."
+    )
     created_at: datetime
 
     @classmethod
@@ -50,6 +53,7 @@ class FeedbackToken:
             feedback_id=strawberry.ID(r.feedback_id) if r.feedback_id else None,
             allowed_origins=r.allowed_origins,
             end_user_id=r.end_user_id,
+            prompt=r.prompt,
             created_at=r.created_at,
         )
 
@@ -78,13 +82,33 @@ class IssuedFeedbackToken:
         )
 
 
-@strawberry.type(description="Thumbs up/down links for an email, and ready-made HTML.")
+@strawberry.type(description="One answer's link: it opens the email page with it preselected.")
+class EmailLinkChoice:
+    label: str
+    score: float
+    url: str
+
+
+@strawberry.type(
+    description=(
+        "Links for an email, one per answer the token's key offers (thumbs, a scale, "
+        "categories), and ready-made HTML and text."
+    )
+)
 class EmailFeedbackLinks:
     token: str
-    up_url: str
-    down_url: str
-    page_url: str
-    html: str = strawberry.field(description="Two links to paste into an HTML email.")
+    question: str = strawberry.field(
+        description="The question: the token's prompt, else the key's description."
+    )
+    choices: list[EmailLinkChoice] = strawberry.field(
+        description="One link per answer (none for a freeform key or an open number)."
+    )
+    up_url: str | None = strawberry.field(
+        description="The best answer's link (Yes for a boolean or unregistered key)."
+    )
+    down_url: str | None = strawberry.field(description="The worst answer's link (No).")
+    page_url: str = strawberry.field(description="The page with no answer chosen.")
+    html: str = strawberry.field(description="The links, to paste into an HTML email.")
     text: str = strawberry.field(description="The same for a plain-text email.")
     feedback_token: FeedbackToken
 
@@ -92,6 +116,10 @@ class EmailFeedbackLinks:
     def build(cls, links: EmailLinksRecord, record: FeedbackTokenRecord) -> EmailFeedbackLinks:
         return cls(
             token=links.token,
+            question=links.question.prompt,
+            choices=[
+                EmailLinkChoice(label=c.label, score=c.score, url=c.url) for c in links.choices
+            ],
             up_url=links.up_url,
             down_url=links.down_url,
             page_url=links.page_url,

@@ -4,9 +4,9 @@ from datetime import datetime
 
 import strawberry
 
+from app.domain.live.broker import LiveEvent
 from app.graphql.types.feedback import Feedback
 from app.graphql.types.webhooks import FeedbackEventKind
-from app.live.broker import LiveEvent
 
 
 @strawberry.type(description="A change to feedback, as it happens.")

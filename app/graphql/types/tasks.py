@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
+from app import clock
+from app.domain.tasks.agreement import FieldAgreement as FieldAgreementRecord
+from app.domain.tasks.agreement import TaskAgreement as TaskAgreementRecord
+from app.domain.tasks.queue import Claim
+from app.domain.tasks.schemas import metric_fields
+from app.domain.tasks.service import SubmissionResult, metric_key
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
 from app.graphql.types.enums import SourceType
@@ -15,11 +21,6 @@ from app.store.feedback_tasks import FeedbackTask as FeedbackTaskRecord
 from app.store.feedback_tasks import FeedbackTaskVersion as FeedbackTaskVersionRecord
 from app.store.review_states import QueueEntry
 from app.store.task_submissions import TaskSubmission as TaskSubmissionRecord
-from app.tasks.agreement import FieldAgreement as FieldAgreementRecord
-from app.tasks.agreement import TaskAgreement as TaskAgreementRecord
-from app.tasks.queue import Claim
-from app.tasks.schemas import metric_fields
-from app.tasks.service import SubmissionResult, metric_key
 
 
 @strawberry.type(description="One version of a feedback task's schema.")
@@ -161,7 +162,7 @@ class ReviewQueueItem:
     @classmethod
     def from_entry(cls, entry: QueueEntry) -> ReviewQueueItem:
         state = entry.state
-        leased = state.leased_at(datetime.now(UTC))
+        leased = state.leased_at(clock.now())
         return cls(
             run=Run.from_record(entry.run),
             review_count=len(state.reviewers),

@@ -11,12 +11,18 @@ from app.store.webhook_deliveries import Attempt, Delivery
 from app.store.webhooks import Webhook as WebhookRecord
 
 
-@strawberry.enum(description="A change to feedback (live events and webhooks).")
+@strawberry.enum(
+    description=(
+        "A change to feedback (live events and webhooks). EVALUATION_ALERT: an online "
+        "evaluation rule's alert fired or resolved (webhooks only, when asked for)."
+    )
+)
 class FeedbackEventKind(Enum):
     CREATED = "created"
     UPDATED = "updated"
     RETRACTED = "retracted"
     DELETED = "deleted"
+    EVALUATION_ALERT = "evaluation_alert"
 
 
 @strawberry.enum

@@ -1,0 +1,41 @@
+"""The `plaudit` command: its groups, each in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app.cli.autofeedback import autofeedback
+from app.cli.common import DATABASE_HELP
+from app.cli.export import export
+from app.cli.keys import keys
+from app.cli.projects import projects
+from app.cli.rollups import rollups
+from app.cli.rules import rules
+from app.cli.serve import serve
+from app.cli.tokens import tokens
+
+
+@click.group()
+@click.version_option(package_name="plaudit")
+def main() -> None:
+    """Plaudit: a self-hosted feedback service for LLM applications."""
+
+
+for command in (serve, projects, keys, tokens, export, autofeedback, rollups, rules):
+    main.add_command(command)
+
+
+def _add_database_help(command: click.Command) -> None:
+    command.epilog = DATABASE_HELP
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _add_database_help(subcommand)
+
+
+_add_database_help(main)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

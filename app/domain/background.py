@@ -1,0 +1,92 @@
+"""Background loops: a task that does one step of work, waits for a wake-up or a
+poll interval, whichever comes first, and does it again, until it is stopped.
+
+The wait is ``asyncio.timeout`` around ``Event.wait``, never ``asyncio.wait_for``:
+on Python 3.11, when a task is cancelled in the same loop iteration as the event is
+set, ``wait_for`` returns normally and the cancellation is lost (fixed in 3.12,
+where ``wait_for`` is built on ``asyncio.timeout``). A loop hit by it never stops,
+and whoever awaits its ``stop()`` waits forever."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+
+async def wait_for_wake(wake: asyncio.Event, seconds: float) -> None:
+    """Return when ``wake`` is set or after ``seconds``, then clear ``wake``.
+    A cancellation is never swallowed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    wake.clear()
+
+
+class BackgroundLoop:
+    """Run ``step`` in a task, then wait ``every`` seconds (less when woken), and
+    again, until :meth:`stop` or until ``step`` returns False. With ``wait_first``
+    the loop waits before its first step.
+
+    A step that raises is logged (``failure``: what failed) and tried again after
+    the wait. :attr:`waiting` is set while the loop waits between steps, so a test
+    can wait for the loop to be idle instead of sleeping."""
+
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], Awaitable[bool | None]],
+        every: float,
+        *,
+        log: logging.Logger,
+        failure: str,
+        wait_first: bool = False,
+    ) -> None:
+        self.name = name
+        self.step = step
+        self.every = every
+        self.log = log
+        self.failure = failure
+        self.wait_first = wait_first
+        self.waiting = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def start(self) -> None:
+        if self.task is None:
+            self.task = asyncio.create_task(self._run(), name=self.name)
+
+    def wake(self) -> None:
+        """End the current wait now (or the next one, when the loop is at work)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the task and wait until it has ended."""
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _wait(self) -> None:
+        self.waiting.set()
+        try:
+            await wait_for_wake(self._wake, self.every)
+        finally:
+            self.waiting.clear()
+
+    async def _run(self) -> None:
+        if self.wait_first:
+            await self._wait()
+        while True:
+            try:
+                if await self.step() is False:
+                    return
+            except Exception as exc:
+                self.log.warning("%s: %s", self.failure, exc)
+            await self._wait()

@@ -1,0 +1,2 @@
+"""Plaudit's own REST routes beside GraphQL (an edge), authorised by an API key:
+the export download."""

@@ -1,0 +1,77 @@
+"""app.domain.background.BackgroundLoop: the one shape of every background loop
+(rollup flushes, webhook deliveries, automatic-feedback jobs and their leases, the
+live change stream). Driven by events, never by sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from app.domain.background import BackgroundLoop
+
+log = logging.getLogger("tests.background")
+
+
+async def test_a_failing_step_is_logged_and_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entered = [asyncio.Event() for _ in range(3)]
+    rounds = 0
+
+    async def step() -> None:
+        nonlocal rounds
+        entered[rounds].set()
+        rounds += 1
+        if rounds < 3:
+            raise RuntimeError(f"round {rounds}")
+
+    loop = BackgroundLoop("test-loop", step, 60, log=log, failure="the test step failed")
+    with caplog.at_level(logging.WARNING, logger="tests.background"):
+        loop.start()
+        for round_entered in entered[:2]:
+            await asyncio.wait_for(round_entered.wait(), 5)
+            # The step ran (``waiting`` was cleared before it): this is the wait after it.
+            await asyncio.wait_for(loop.waiting.wait(), 5)
+            loop.wake()  # end the 60 s wait now
+        await asyncio.wait_for(entered[2].wait(), 5)
+        await asyncio.wait_for(loop.waiting.wait(), 5)
+        await loop.stop()
+    assert rounds == 3
+    assert [r.getMessage() for r in caplog.records] == [
+        "the test step failed: round 1",
+        "the test step failed: round 2",
+    ]
+    assert not loop.running
+
+
+async def test_a_step_returning_false_ends_the_loop() -> None:
+    calls = 0
+
+    async def step() -> bool:
+        nonlocal calls
+        calls += 1
+        return False
+
+    loop = BackgroundLoop("test-loop", step, 60, log=log, failure="failed")
+    loop.start()
+    assert loop.task is not None
+    await asyncio.wait_for(loop.task, 5)
+    assert calls == 1 and not loop.running and not loop.waiting.is_set()
+    await loop.stop()  # stopping an ended loop is fine
+
+
+async def test_wait_first_waits_before_the_first_step() -> None:
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+
+    loop = BackgroundLoop("test-loop", step, 60, log=log, failure="failed", wait_first=True)
+    loop.start()
+    await asyncio.wait_for(loop.waiting.wait(), 5)
+    assert calls == 0
+    await loop.stop()
+    assert calls == 0 and not loop.running
