@@ -17,6 +17,7 @@ from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
 from app.domain.background import reported_if_slow
+from app.domain.tracing_projects import migrate_runs
 from app.errors import BodyTooLarge, PlauditError, Unavailable, error_response
 from app.graphql.app import PlauditGraphQL
 from app.graphql.ide import graphiql_routes
@@ -119,6 +120,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
         try:
             await ping(client)
             stores = await open_stores(client, settings.db_name)
+            # Runs of earlier versions get a tracing project (a no-op once done).
+            await migrate_runs(stores)
             services = Services.build(settings, client, stores)
             app.state.services = services
             await services.pipelines.start()
