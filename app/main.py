@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
+from app.domain.background import reported_if_slow
+from app.domain.tracing_projects import migrate_runs
 from app.errors import BodyTooLarge, PlauditError, Unavailable, error_response
 from app.graphql.app import PlauditGraphQL
 from app.graphql.ide import graphiql_routes
@@ -118,6 +120,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
         try:
             await ping(client)
             stores = await open_stores(client, settings.db_name)
+            # Runs of earlier versions get a tracing project (a no-op once done).
+            await migrate_runs(stores)
             services = Services.build(settings, client, stores)
             app.state.services = services
             await services.pipelines.start()
@@ -128,11 +132,13 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             try:
                 yield
             finally:
-                await services.evaluation.stop()
-                await services.autofeedback.stop()
-                await services.pipelines.stop()
+                async with reported_if_slow("shutdown", log):
+                    await services.evaluation.stop()
+                    await services.autofeedback.stop()
+                    await services.pipelines.stop()
         finally:
-            await client.close()
+            async with reported_if_slow("closing the MongoDB client", log):
+                await client.close()
 
     graphql = PlauditGraphQL(schema, graphql_ide="graphiql")
     app = Starlette(

@@ -11,12 +11,14 @@ server to explain each one."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.commands import CommandRecorder
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, Keys
 from tests.helpers import give_feedback, make_run
 
 pytestmark = pytest.mark.record_commands
@@ -56,3 +58,66 @@ async def test_hot_feedback_reads_use_an_index(
         if "COLLSCAN" in plan or "IXSCAN" not in plan:
             scans.append(command)
     assert scans == []
+
+
+def explain_scans(sync_db: Any, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The commands the server would answer by scanning a collection."""
+    scans = []
+    for command in commands:
+        command = {k: v for k, v in command.items() if k in PLAN_FIELDS}
+        if "aggregate" in command:
+            command = {**command, "cursor": {}}
+        plan = json.dumps(sync_db.command("explain", command), default=str)
+        if "COLLSCAN" in plan or "IXSCAN" not in plan:
+            scans.append(command)
+    return scans
+
+
+async def test_langsmith_ingest_and_run_queries_use_an_index(
+    http: httpx.AsyncClient, keys: Keys, recorder: CommandRecorder, sync_db: Any
+) -> None:
+    """Tracing (runs in tracing projects, in a trace) and /runs/query, with every
+    kind of walk: by tracing project, trace, parent, trace roots, ids, the whole
+    project, a feedback filter, and the second page of each (keyset cursor)."""
+    headers = {"x-api-key": keys.admin}
+    root, child, other = (str(uuid.uuid4()) for _ in range(3))
+    batch = {
+        "post": [
+            {"id": root, "name": "a", "session_name": "p", "start_time": "2025-01-01T00:00:00Z"},
+            {"id": child, "parent_run_id": root, "trace_id": root, "session_name": "p"},
+            {"id": other, "name": "b", "start_time": "2025-01-01T00:00:00Z"},
+        ],
+        "patch": [{"id": child, "end_time": "2030-01-01T00:00:00Z", "outputs": {"x": 1}}],
+    }
+    assert (await http.post("/runs/batch", json=batch, headers=headers)).status_code == 200
+    response = await http.post(
+        "/feedback", json={"run_id": root, "key": "thumbs", "score": 1}, headers=headers
+    )
+    assert response.status_code == 200
+    [session] = (await http.get("/sessions", params={"name": "p"}, headers=headers)).json()
+    bodies: list[dict[str, Any]] = [
+        {"session": [session["id"]]},
+        {"session_id": session["id"], "trace": root, "is_root": False},
+        {"trace": root},
+        {"parent_run": root},
+        {"is_root": True, "filter": 'eq(name, "a")'},
+        {"id": [root, other]},
+        {"filter": 'and(eq(feedback_key, "thumbs"), gt(feedback_score, 0))'},
+        {"filter": 'search("a")', "start_time": "2024-01-01T00:00:00Z", "order": "asc"},
+    ]
+    for body in bodies:
+        first = (await http.post("/runs/query", json={**body, "limit": 1}, headers=headers)).json()
+        if first["cursors"]["next"]:
+            cursor = first["cursors"]["next"]
+            second = {**body, "limit": 1, "cursor": cursor}
+            assert (await http.post("/runs/query", json=second, headers=headers)).is_success
+    reads = recorder.on("runs", "find", "aggregate") + recorder.on(
+        "tracing_projects", "find", "aggregate"
+    )
+    reads += [
+        c
+        for c in recorder.on("feedback", "find", "aggregate")
+        if "$changeStream" not in json.dumps(c.get("pipeline", []), default=str)
+    ]
+    assert len(reads) >= 20
+    assert explain_scans(sync_db, reads) == []

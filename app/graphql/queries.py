@@ -16,6 +16,7 @@ from app.graphql.query_mixins.preferences import PreferenceQueryMixin
 from app.graphql.query_mixins.review import ReviewQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
 from app.graphql.query_mixins.tasks import FeedbackTaskQueryMixin
+from app.graphql.query_mixins.tracing_projects import TracingProjectQueryMixin
 from app.graphql.types.admin import ApiKey, FeedbackKey, Project
 from app.graphql.types.common import Connection
 from app.graphql.types.feedback import Feedback
@@ -37,6 +38,7 @@ class Query(
     WebhookQueryMixin,
     AutoFeedbackQueryMixin,
     EvaluationQueryMixin,
+    TracingProjectQueryMixin,
 ):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:

@@ -33,6 +33,7 @@ from app.store.reviewer_links import ReviewerLinkStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
 from app.store.task_submissions import TaskSubmissionStore
+from app.store.tracing_projects import TracingProjectStore
 from app.store.webhook_deliveries import WebhookDeliveryStore
 from app.store.webhooks import WebhookStore
 
@@ -43,6 +44,7 @@ class Stores:
     projects: ProjectStore
     api_keys: ApiKeyStore
     runs: RunStore
+    tracing_projects: TracingProjectStore
     feedback_rollups: FeedbackRollupStore
     feedback_analytics: FeedbackAnalyticsStore
     webhooks: WebhookStore
@@ -76,6 +78,7 @@ class Stores:
             projects=ProjectStore(db),
             api_keys=ApiKeyStore(db),
             runs=RunStore(db),
+            tracing_projects=TracingProjectStore(db),
             feedback_rollups=FeedbackRollupStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             webhooks=WebhookStore(db),

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -369,6 +371,22 @@ class FeedbackStore(ProjectRecords[Feedback]):
         docs = await (await self.collection.aggregate(pipeline)).to_list()
         return [d["_id"] for d in docs]
 
+    async def run_ids_scored(
+        self, project_id: str, key: str, scores: list[tuple[str, float]], limit: int
+    ) -> list[str]:
+        """Runs with live feedback on ``key`` whose score meets every ``(op,
+        number)`` (op: eq neq gt gte lt lte; a boolean score counts as 1 or 0), at
+        most ``limit``."""
+        pipeline: list[dict[str, Any]] = [
+            # The (project, key, deleted, retracted, created_at) index's shape.
+            {"$match": {"project_id": project_id, "key": key, "deleted": False, "retracted": False}}
+        ]
+        if scores:
+            pipeline.append({"$match": {"$and": [_score_condition(op, x) for op, x in scores]}})
+        pipeline += [{"$group": {"_id": "$run_id"}}, {"$limit": limit}]
+        docs = await (await self.collection.aggregate(pipeline)).to_list()
+        return [d["_id"] for d in docs]
+
     async def list_offset(
         self, project_id: str, query: FeedbackQuery, *, offset: int, limit: int
     ) -> list[Feedback]:
@@ -378,3 +396,28 @@ class FeedbackStore(ProjectRecords[Feedback]):
         )
         docs = await cursor.skip(offset).limit(limit).to_list()
         return [Feedback.from_doc(d) for d in docs]
+
+
+_HOLDS: dict[str, Callable[[float, float], bool]] = {
+    "eq": operator.eq,
+    "neq": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _score_condition(op: str, number: float) -> dict[str, Any]:
+    """A number score meeting ``op number``, or a boolean one whose 1 or 0 does.
+    (A boolean is not a number to MongoDB: ``{score: 1}`` does not match true.)
+    Comparisons are written as exclusive ranges and equalities (see ranges.py)."""
+    options: list[dict[str, Any]] = []
+    if op in ("eq", "gte", "lte"):
+        options.append({"score": number})
+    if op in ("gt", "gte", "neq"):
+        options.append({"score": {"$gt": number}})
+    if op in ("lt", "lte", "neq"):
+        options.append({"score": {"$lt": number}})
+    options += [{"score": flag} for flag in (True, False) if _HOLDS[op](int(flag), number)]
+    return {"$or": options}

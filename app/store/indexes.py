@@ -33,7 +33,14 @@ INDEXES: list[Index] = [
     Index("runs", [("project_id", 1), ("session_id", 1), ("start_time", -1)]),
     Index("runs", [("project_id", 1), ("user_id", 1), ("start_time", -1)]),
     Index("runs", [("project_id", 1), ("tags", 1), ("start_time", -1)]),
-    Index("runs", [("project_id", 1), ("trace_id", 1)]),
+    # A trace's runs in order (LangSmith's trace filter, read_run's child runs).
+    Index("runs", [("project_id", 1), ("trace_id", 1), ("start_time", -1), ("_id", -1)]),
+    # LangSmith's project (a tracing project), and a run's children (parent_run_id
+    # null: the trace roots). See app/domain/run_queries.py.
+    Index("runs", [("project_id", 1), ("tracing_project_id", 1), ("start_time", -1), ("_id", -1)]),
+    Index("runs", [("project_id", 1), ("parent_run_id", 1), ("start_time", -1), ("_id", -1)]),
+    Index("tracing_projects", [("project_id", 1), ("name", 1)], {"unique": True}),
+    Index("tracing_projects", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     # A run's feedback, and one person's live record by its natural key (every vote
     # change reads it). The embedded store uses a compound index only when the
     # filter's equality fields are exactly its leading fields (in any order), or
@@ -178,6 +185,8 @@ INDEXES: list[Index] = [
 SUPERSEDED: list[tuple[str, str]] = [
     # By (project_id, deleted, run_id, key, actor, retracted).
     ("feedback", "project_id_1_run_id_1_key_1"),
+    # By (project_id, trace_id, start_time, _id).
+    ("runs", "project_id_1_trace_id_1"),
 ]
 
 

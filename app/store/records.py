@@ -31,10 +31,11 @@ class ProjectRecords(Generic[R]):
         self._projection = projection
 
     async def get(self, project_id: str, record_id: str) -> R | None:
-        doc = await self.collection.find_one(
-            {"_id": record_id, "project_id": project_id}, self._projection
-        )
-        return self._build(doc) if doc else None
+        # By _id alone, the project checked here: with project_id beside _id the
+        # embedded store's planner scans the collection (see the README's
+        # embedded database section).
+        doc = await self.collection.find_one({"_id": record_id}, self._projection)
+        return self._build(doc) if doc and doc["project_id"] == project_id else None
 
     async def _page(
         self, query: Mapping[str, Any], first: int | None, after: str | None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,10 +10,9 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from app.errors import Conflict
 from app.store import jsonsafe
 from app.store.pagination import Page
-from app.store.ranges import time_range
+from app.store.ranges import MS, time_range
 from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
@@ -41,6 +41,11 @@ class Run:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    # The run's place in its trace, as LangSmith writes it: "<start><id>" segments
+    # from the trace's root down to the run, joined by dots.
+    dotted_order: str | None = None
+    # The tracing project (app/store/tracing_projects.py) the run is grouped in.
+    tracing_project_id: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Run:
@@ -66,7 +71,38 @@ class Run:
             error=doc.get("error"),
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
+            dotted_order=doc.get("dotted_order"),
+            tracing_project_id=doc.get("tracing_project_id"),
         )
+
+
+@dataclass(frozen=True)
+class RunAccess:
+    """The index a search walks: the project's runs, those whose ``field`` is
+    ``value`` (``trace_id``, ``parent_run_id`` (None: the trace roots) or
+    ``tracing_project_id``), or the runs with these ids."""
+
+    field: str | None = None
+    value: str | None = None
+    ids: tuple[str, ...] | None = None
+
+
+WALKED_FIELDS = ("trace_id", "parent_run_id", "tracing_project_id")
+# What a search leaves out of the runs it walks, unless it reads them (the page
+# it answers is read again whole).
+HEAVY_FIELDS = {"inputs": 0, "outputs": 0}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a tracing project's statistics read of a run."""
+
+    id: str
+    latency_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    failed: bool
 
 
 @dataclass
@@ -81,6 +117,7 @@ class RunQuery:
     session_id: str | None = None
     trace_id: str | None = None
     model: str | None = None
+    tracing_project_id: str | None = None
     ids: list[str] | None = None
     parent_run_id: str | None = None
     # True: only runs without a parent (trace roots); False: only runs with one.
@@ -90,7 +127,7 @@ class RunQuery:
         query: dict[str, Any] = {"project_id": project_id}
         if self.tags:
             query["tags"] = {"$all": list(self.tags)}
-        for name in ("name", "user_id", "session_id", "trace_id", "model"):
+        for name in ("name", "user_id", "session_id", "trace_id", "model", "tracing_project_id"):
             value = getattr(self, name)
             if value is not None:
                 query[name] = value
@@ -142,8 +179,10 @@ class RunStore(ProjectRecords[Run]):
 
     async def upsert_many(
         self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]
-    ) -> list[Run]:
-        """Upsert ``(run id, fields to set, fields to set on insert only)``.
+    ) -> tuple[list[Run], list[int]]:
+        """Upsert ``(run id, fields to set, fields to set on insert only)``: the runs
+        as stored, and the positions of those not written because their id is
+        another project's.
 
         Fields not given are left as stored, so a run can be created at its start and
         completed later."""
@@ -157,26 +196,39 @@ class RunStore(ProjectRecords[Run]):
                     upsert=True,
                 )
             )
-        if ops:
-            try:
-                await self.collection.bulk_write(ops, ordered=True)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if errors and errors[0].get("code") == 11000:
-                    run_id = runs[errors[0]["index"]][0]
-                    raise Conflict(f"run id {run_id} is already used by another project") from None
+        taken: list[int] = []
+        try:
+            await self.collection.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != 11000 for error in errors):
                 raise
-        written = await self.get_many(project_id, [r[0] for r in runs])
+            taken = sorted(error["index"] for error in errors)
+        skipped = set(taken)
+        written = await self.get_many(
+            project_id, [run[0] for position, run in enumerate(runs) if position not in skipped]
+        )
         for run in written:
             self._owners[run.id] = project_id
-        return written
+        return written, taken
 
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
-        docs = await self.collection.find(
-            {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}
-        ).to_list()
-        by_id = {d["_id"]: Run.from_doc(d) for d in docs}
+        # By _id alone, the project checked here: the shape the embedded store
+        # plans on the _id index (with project_id beside the $in, it scans).
+        docs = await self.collection.find({"_id": {"$in": list(set(run_ids))}}).to_list()
+        by_id = {d["_id"]: Run.from_doc(d) for d in docs if d["project_id"] == project_id}
         return [by_id[i] for i in run_ids if i in by_id]
+
+    async def tracing_projects_of(self, project_id: str, run_ids: list[str]) -> dict[str, str]:
+        """Each run's tracing project, for those of these runs that exist."""
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}}, {"project_id": 1, "tracing_project_id": 1}
+        ).to_list()
+        return {
+            d["_id"]: d["tracing_project_id"]
+            for d in docs
+            if d["project_id"] == project_id and d.get("tracing_project_id")
+        }
 
     async def existing_ids(self, project_id: str, run_ids: list[str]) -> set[str]:
         docs = await self.collection.find(
@@ -188,6 +240,137 @@ class RunStore(ProjectRecords[Run]):
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
     ) -> Page[Run]:
         return await self._page(query.to_mongo(project_id), first, after)
+
+    # ---- Tracing projects (app/domain/tracing_projects.py)
+
+    def _in_tracing_project(self, project_id: str, tracing_project_id: str) -> dict[str, Any]:
+        return {"project_id": project_id, "tracing_project_id": tracing_project_id}
+
+    async def count_in_tracing_project(self, project_id: str, tracing_project_id: str) -> int:
+        return await self.collection.count_documents(
+            self._in_tracing_project(project_id, tracing_project_id)
+        )
+
+    async def last_start_in_tracing_project(
+        self, project_id: str, tracing_project_id: str
+    ) -> datetime | None:
+        doc = await self.collection.find_one(
+            self._in_tracing_project(project_id, tracing_project_id),
+            {"start_time": 1},
+            sort=[("start_time", -1), ("_id", -1)],
+        )
+        return doc["start_time"] if doc else None
+
+    async def summaries_in_tracing_project(
+        self, project_id: str, tracing_project_id: str
+    ) -> list[RunSummary]:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": self._in_tracing_project(project_id, tracing_project_id)},
+            {
+                "$project": {
+                    "latency_ms": 1,
+                    "prompt_tokens": 1,
+                    "completion_tokens": 1,
+                    "total_tokens": 1,
+                    # Not the error itself: a traceback can be 10,000 characters.
+                    "failed": {"$ne": [{"$ifNull": ["$error", None]}, None]},
+                }
+            },
+        ]
+        docs = await (await self.collection.aggregate(pipeline)).to_list()
+        return [
+            RunSummary(
+                id=d["_id"],
+                latency_ms=d.get("latency_ms"),
+                prompt_tokens=d.get("prompt_tokens"),
+                completion_tokens=d.get("completion_tokens"),
+                total_tokens=d.get("total_tokens"),
+                failed=bool(d.get("failed")),
+            )
+            for d in docs
+        ]
+
+    async def without_tracing_project(
+        self, project_id: str, chunk: int
+    ) -> AsyncIterator[list[tuple[str, str | None]]]:
+        """Runs of earlier versions, which had no tracing project: ``(id, the
+        LangSmith project name kept in the metadata)``, ``chunk`` at a time."""
+        cursor = self.collection.find(
+            {"project_id": project_id, "tracing_project_id": None},
+            {"metadata.ls_session_name": 1},
+            batch_size=chunk,
+        )
+        found: list[tuple[str, str | None]] = []
+        async for doc in cursor:
+            metadata = doc.get("metadata")
+            name = metadata.get("ls_session_name") if isinstance(metadata, dict) else None
+            found.append((doc["_id"], name if isinstance(name, str) and name.strip() else None))
+            if len(found) == chunk:
+                yield found
+                found = []
+        if found:
+            yield found
+
+    async def assign_tracing_project(
+        self, run_ids: list[str], tracing_project_id: str, *, forget_session_name: bool = False
+    ) -> None:
+        update: dict[str, Any] = {"$set": {"tracing_project_id": tracing_project_id}}
+        if forget_session_name:
+            update["$unset"] = {"metadata.ls_session_name": ""}
+        await self.collection.update_many({"_id": {"$in": run_ids}}, update)
+
+    # ---- Searches (app/domain/run_search.py): every read is on an index whose
+    # fields are the filter's equality fields followed by start_time and _id.
+
+    async def walk(
+        self,
+        project_id: str,
+        access: RunAccess,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        after: tuple[datetime, str] | None,
+        oldest_first: bool,
+        size: int,
+        heavy: bool,
+    ) -> list[Run]:
+        """Up to ``size`` runs in (start_time, _id) order after ``after``, with
+        ``since <= start_time < until``. Without ``heavy``, inputs and outputs
+        read as None."""
+        assert access.ids is None and (access.field is None or access.field in WALKED_FIELDS)
+        base: dict[str, Any] = {"project_id": project_id}
+        if access.field is not None:
+            base[access.field] = access.value
+        projection = None if heavy else HEAVY_FIELDS
+        direction = 1 if oldest_first else -1
+        found: list[dict[str, Any]] = []
+        if after is not None:
+            at, last_id = after
+            # Runs starting in the same millisecond as the last one, past its id.
+            ties = {**base, "start_time": at, "_id": {"$gt" if oldest_first else "$lt": last_id}}
+            cursor = self.collection.find(ties, projection, sort=[("_id", direction)])
+            found = await cursor.limit(size).to_list()
+            if oldest_first:
+                since = max(since, at + MS) if since is not None else at + MS
+            else:
+                until = min(until, at) if until is not None else at
+        if len(found) < size:
+            query = dict(base)
+            span = time_range(since, until)
+            if span:
+                query["start_time"] = span
+            cursor = self.collection.find(
+                query, projection, sort=[("start_time", direction), ("_id", direction)]
+            )
+            found += await cursor.limit(size - len(found)).to_list()
+        return [Run.from_doc(d) for d in found]
+
+    async def with_ids(self, project_id: str, run_ids: list[str], *, heavy: bool) -> list[Run]:
+        """These runs (of this project), in no particular order."""
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}}, None if heavy else HEAVY_FIELDS
+        ).to_list()
+        return [Run.from_doc(d) for d in docs if d["project_id"] == project_id]
 
     async def same_input_groups(
         self, project_id: str, tags: list[str], skip: int, limit: int, per_group: int

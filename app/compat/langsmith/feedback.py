@@ -9,8 +9,9 @@ Translation, both ways:
   is one record).
 - ``trace_id``, ``feedback_group_id``, ``comparative_experiment_id`` and ``extra``
   have no Plaudit counterpart; they are kept with the record and read back.
-- ``session_id`` is ignored on the way in (the API key decides the project) and
-  is the project id on the way out.
+- ``session_id`` is the run's tracing project (LangSmith's project) on the way
+  out, null while the run has not arrived; sent with feedback it is ignored (the
+  run decides it).
 - ``feedback_config`` (``feedbackConfig`` from the JS SDK) declares the key when
   it has no config yet, as LangSmith's "if creating a feedback_key for the first
   time": not enforced (it refuses no score), and only through an admin key, since
@@ -183,11 +184,19 @@ def to_json(record: Feedback) -> dict[str, Any]:
             "metadata": metadata,
             "user_id": record.user_id,
         },
-        "session_id": record.project_id,
+        # Filled in by answer(): the run's tracing project.
+        "session_id": None,
         "feedback_group_id": kept.get("feedback_group_id"),
         "comparative_experiment_id": kept.get("comparative_experiment_id"),
         "extra": kept.get("extra"),
     }
+
+
+async def answer(request: Request, who: Principal, records: list[Feedback]) -> list[dict[str, Any]]:
+    """Feedback as LangSmith's, ``session_id`` its run's tracing project."""
+    stores = services(request).stores
+    owners = await stores.runs.tracing_projects_of(who.project_id, [r.run_id for r in records])
+    return [{**to_json(r), "session_id": owners.get(r.run_id)} for r in records]
 
 
 def _change(who: Principal) -> Change:
@@ -214,7 +223,7 @@ async def create(request: Request) -> Response:
     write = to_write(body)
     await register_from_config(request, who, body)
     record, _ = await create_feedback(services(request).stores, who.project_id, write, _change(who))
-    return JSONResponse(to_json(record))
+    return JSONResponse((await answer(request, who, [record]))[0])
 
 
 def list_query(request: Request) -> FeedbackQuery:
@@ -246,7 +255,7 @@ async def list_(request: Request) -> Response:
     records = await services(request).stores.feedback.list_offset(
         who.project_id, query, offset=offset, limit=limit
     )
-    return JSONResponse([to_json(r) for r in records])
+    return JSONResponse(await answer(request, who, records))
 
 
 def _path_id(request: Request) -> str:
@@ -260,7 +269,7 @@ async def read(request: Request) -> Response:
     record = await services(request).stores.feedback.get(who.project_id, feedback_id)
     if record is None:
         raise NotFound(f"feedback {feedback_id} not found")
-    return JSONResponse(to_json(record))
+    return JSONResponse((await answer(request, who, [record]))[0])
 
 
 @endpoint
@@ -274,10 +283,10 @@ async def update(request: Request) -> Response:
         record = await stores.feedback.get(who.project_id, feedback_id)
         if record is None:
             raise NotFound(f"feedback {feedback_id} not found")
-        return JSONResponse(to_json(record))
+        return JSONResponse((await answer(request, who, [record]))[0])
     write = FeedbackWrite(run_id="", key="", **content(body))
     record = await update_feedback(stores, who.project_id, feedback_id, write, _change(who))
-    return JSONResponse(to_json(record))
+    return JSONResponse((await answer(request, who, [record]))[0])
 
 
 @endpoint

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -23,6 +23,8 @@ from app.services import Services
 from app.store.errors import DatabaseError
 
 log = logging.getLogger("plaudit.compat.langsmith")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -157,9 +159,18 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
 
 
 def parse_time(raw: Any, field: str) -> datetime:
-    """An ISO 8601 time; one without a zone is taken as UTC."""
+    """An ISO 8601 time (one without a zone is taken as UTC), or a number of
+    milliseconds since 1970 (what the JS SDK sends: ``Date.now()``)."""
     if isinstance(raw, datetime):
         value = raw
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        try:
+            return EPOCH + timedelta(milliseconds=raw)
+        except OverflowError:
+            raise BadRequest(
+                f"{field} must be milliseconds since 1970 within years 1-9999, got {raw}",
+                field=field,
+            ) from None
     elif isinstance(raw, str):
         text = raw.strip()
         # A '+' in an unencoded query string arrives as a space.
@@ -172,7 +183,9 @@ def parse_time(raw: Any, field: str) -> datetime:
                 f"{field} must be an ISO 8601 time, got {raw[:60]!r}", field=field
             ) from None
     else:
-        raise BadRequest(f"{field} must be an ISO 8601 time", field=field)
+        raise BadRequest(
+            f"{field} must be an ISO 8601 time or milliseconds since 1970", field=field
+        )
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

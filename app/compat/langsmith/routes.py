@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from app.compat.langsmith import feedback, feedback_configs, info, runs, sessions
+from app.compat.langsmith import feedback, feedback_configs, info, run_queries, runs, sessions
 from app.compat.langsmith.http import error_response, route
 from app.compat.langsmith.tokens import token_routes
 from app.errors import NotFound
@@ -37,10 +37,15 @@ def api_routes() -> list[BaseRoute]:
         route("/runs", POST=runs.create),
         route("/runs/batch", POST=runs.batch),
         route("/runs/multipart", POST=runs.multipart),
-        route("/runs/query", POST=runs.query),
-        route("/runs/{run_id}", GET=runs.read, PATCH=runs.update),
-        route("/sessions", GET=sessions.list_),
-        route("/sessions/{session_id}", GET=sessions.read),
+        route("/runs/query", POST=run_queries.query),
+        route("/runs/{run_id}", GET=run_queries.read, PATCH=runs.update),
+        route("/sessions", GET=sessions.list_, POST=sessions.create),
+        route(
+            "/sessions/{session_id}",
+            GET=sessions.read,
+            PATCH=sessions.update,
+            DELETE=sessions.delete,
+        ),
     ]
 
 

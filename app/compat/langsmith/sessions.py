@@ -1,50 +1,238 @@
-"""``/sessions``: just enough for ``Client.read_project``, which SDK code uses to
-find the ``session_id`` it passes to ``create_feedback``. Every session name is the
-API key's project: Plaudit does not split a project by LangSmith project name."""
+"""``/sessions``: LangSmith projects, which are Plaudit's tracing projects (groups
+of runs inside the API key's project; app/domain/tracing_projects.py).
+
+``create_project``, ``read_project`` (by name or id, ``include_stats``),
+``list_projects`` (``name``, ``name_contains``, ``id``, ``metadata``, offset
+pages), ``update_project`` and ``delete_project`` (refused while it has runs).
+``tenant_id`` is the Plaudit project's id. Tracing projects have no datasets:
+``reference_dataset_id`` is always null, and a filter by dataset finds none."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.compat.langsmith.http import endpoint, iso, principal, services
+from app.compat.langsmith.http import (
+    endpoint,
+    iso,
+    json_body,
+    parse_time,
+    principal,
+    query_bool,
+    query_int,
+    query_list,
+    services,
+    validator,
+)
+from app.domain import tracing_projects
 from app.domain import validation as v
-from app.errors import NotFound
-from app.store.projects import Project
+from app.domain.tracing_projects import TracingProjectStats
+from app.errors import BadRequest
+from app.store import Stores
+from app.store.tracing_projects import TracingProject
 
-
-def to_json(project: Project) -> dict[str, Any]:
-    return {
-        "id": project.id,
-        "name": project.name,
-        "tenant_id": project.id,
-        "start_time": iso(project.created_at),
-        "end_time": None,
-        "description": None,
-        "extra": None,
-        "reference_dataset_id": None,
+TIME = {"type": ["string", "number", "null"]}
+TEXT = {"type": ["string", "null"]}
+CREATE = validator(
+    {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "id": TEXT,
+            "name": {"type": "string"},
+            "description": TEXT,
+            "extra": {"type": ["object", "null"]},
+            "start_time": TIME,
+            "end_time": TIME,
+            "reference_dataset_id": {"type": "null"},
+        },
     }
+)
+UPDATE = validator(
+    {
+        "type": "object",
+        "properties": {
+            "name": TEXT,
+            "description": TEXT,
+            "extra": {"type": ["object", "null"]},
+            "end_time": TIME,
+        },
+    }
+)
+# Offset pages walk the project's tracing projects newest first; past this many
+# (far more than a project has) a list is refused rather than read whole.
+MAX_LISTED = 10_000
 
 
-async def _project(request: Request, project_id: str) -> Project:
-    project = await services(request).stores.projects.get(project_id)
-    if project is None:
-        raise NotFound("project not found")
-    return project
+def to_json(record: TracingProject, counted: TracingProjectStats | None) -> dict[str, Any]:
+    """LangSmith's TracerSessionResult. Run count and last run start come with
+    every read; the other statistics with ``include_stats`` (null otherwise, and
+    above tracing_projects.STATS_MAX_RUNS runs)."""
+    result: dict[str, Any] = {
+        "id": record.id,
+        "name": record.name,
+        "description": record.description,
+        "extra": record.extra,
+        "start_time": iso(record.start_time),
+        "end_time": iso(record.end_time),
+        "tenant_id": record.project_id,
+        "reference_dataset_id": None,
+        "run_count": None,
+        "last_run_start_time": None,
+        "latency_p50": None,
+        "latency_p99": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "total_tokens": None,
+        "error_rate": None,
+        "feedback_stats": None,
+    }
+    if counted is not None:
+        result["run_count"] = counted.run_count
+        result["last_run_start_time"] = iso(counted.last_run_start_time)
+        result["latency_p50"] = counted.latency_p50_seconds
+        result["latency_p99"] = counted.latency_p99_seconds
+        result["prompt_tokens"] = counted.prompt_tokens
+        result["completion_tokens"] = counted.completion_tokens
+        result["total_tokens"] = counted.total_tokens
+        result["error_rate"] = counted.error_rate
+        if counted.feedback is not None:
+            result["feedback_stats"] = {
+                key: {"n": s.n, "avg": s.avg, "min": s.min, "max": s.max}
+                for key, s in counted.feedback.items()
+            }
+    return result
+
+
+async def _answer(
+    stores: Stores, record: TracingProject, include_stats: bool | None
+) -> dict[str, Any]:
+    if include_stats:
+        counted = await tracing_projects.stats(stores, record)
+    else:
+        counted = TracingProjectStats(
+            run_count=await stores.runs.count_in_tracing_project(record.project_id, record.id),
+            last_run_start_time=await stores.runs.last_start_in_tracing_project(
+                record.project_id, record.id
+            ),
+        )
+    return to_json(record, counted)
+
+
+def _metadata_filter(request: Request) -> dict[str, Any] | None:
+    raw = request.query_params.get("metadata")
+    if not raw:
+        return None
+    try:
+        wanted = json.loads(raw)
+    except ValueError:
+        wanted = None
+    if not isinstance(wanted, dict):
+        raise BadRequest("metadata must be a JSON object", field="metadata")
+    return wanted
+
+
+def _matches(record: TracingProject, request: Request, metadata: dict[str, Any] | None) -> bool:
+    name = request.query_params.get("name")
+    if name is not None and record.name != name:
+        return False
+    part = request.query_params.get("name_contains")
+    if part and part.lower() not in record.name.lower():
+        return False
+    if metadata is not None:
+        kept = record.extra.get("metadata") if isinstance(record.extra, dict) else None
+        if not isinstance(kept, dict) or any(kept.get(k) != v for k, v in metadata.items()):
+            return False
+    return True
 
 
 @endpoint
 async def list_(request: Request) -> Response:
     who = await principal(request, "read")
-    return JSONResponse([to_json(await _project(request, who.project_id))])
+    stores = services(request).stores
+    limit = query_int(request, "limit", 100, 1, 100)
+    offset = query_int(request, "offset", 0, 0, MAX_LISTED)
+    include_stats = query_bool(request, "include_stats")
+    metadata = _metadata_filter(request)
+    if (
+        request.query_params.get("reference_dataset")
+        or query_bool(request, "reference_free") is False
+    ):
+        # No tracing project references a dataset.
+        return JSONResponse([])
+    ids = query_list(request, "id")
+    name = request.query_params.get("name")
+    if ids is not None:
+        found = await stores.tracing_projects.get_many(
+            who.project_id, [v.check_uuid(i, "id") for i in ids]
+        )
+    elif name is not None:
+        found = list((await stores.tracing_projects.by_names(who.project_id, [name])).values())
+    else:
+        found = await stores.tracing_projects.newest_first(who.project_id, MAX_LISTED + 1)
+        if len(found) > MAX_LISTED:
+            raise BadRequest(
+                f"this project has more than {MAX_LISTED} tracing projects; "
+                "list them with GraphQL's tracingProjects (keyset pages), or ask by name or id"
+            )
+    chosen = [r for r in found if _matches(r, request, metadata)][offset : offset + limit]
+    return JSONResponse([await _answer(stores, r, include_stats) for r in chosen])
+
+
+def _path_id(request: Request) -> str:
+    return v.check_uuid(request.path_params["session_id"], "session_id")
 
 
 @endpoint
 async def read(request: Request) -> Response:
     who = await principal(request, "read")
-    session_id = v.check_uuid(request.path_params["session_id"], "session_id")
-    if session_id != who.project_id:
-        raise NotFound(f"session {session_id} not found")
-    return JSONResponse(to_json(await _project(request, who.project_id)))
+    stores = services(request).stores
+    record = await tracing_projects.get(stores, who.project_id, _path_id(request))
+    return JSONResponse(await _answer(stores, record, query_bool(request, "include_stats")))
+
+
+@endpoint
+async def create(request: Request) -> Response:
+    who = await principal(request, "ingest")
+    body = await json_body(request, CREATE)
+    stores = services(request).stores
+    record = await tracing_projects.create(
+        stores,
+        who.project_id,
+        body["name"],
+        tracing_project_id=v.check_uuid(body["id"], "id") if body.get("id") else None,
+        description=body.get("description"),
+        extra=body.get("extra"),
+        start_time=(
+            parse_time(body["start_time"], "start_time") if body.get("start_time") else None
+        ),
+        end_time=parse_time(body["end_time"], "end_time") if body.get("end_time") else None,
+        upsert=bool(query_bool(request, "upsert")),
+    )
+    return JSONResponse(await _answer(stores, record, False))
+
+
+@endpoint
+async def update(request: Request) -> Response:
+    """Fields sent as null (what the SDKs send for what is not changed) keep
+    their value."""
+    who = await principal(request, "admin")
+    body = await json_body(request, UPDATE)
+    changes = {
+        name: body[name] for name in ("name", "description", "extra") if body.get(name) is not None
+    }
+    if body.get("end_time") is not None:
+        changes["end_time"] = parse_time(body["end_time"], "end_time")
+    stores = services(request).stores
+    record = await tracing_projects.update(stores, who.project_id, _path_id(request), changes)
+    return JSONResponse(await _answer(stores, record, False))
+
+
+@endpoint
+async def delete(request: Request) -> Response:
+    who = await principal(request, "admin")
+    await tracing_projects.delete(services(request).stores, who.project_id, _path_id(request))
+    return JSONResponse({})

@@ -11,6 +11,9 @@ from app.domain.runs import RunWrite
 from app.graphql.scalars import JSON
 from app.store.runs import RunQuery
 
+# RunWrite fields only the LangSmith-compatible API writes.
+LANGSMITH_ONLY = ("dotted_order",)
+
 
 def given(value: Any) -> Any:
     """Strawberry's UNSET (argument left out) as the domain's MISSING."""
@@ -37,12 +40,20 @@ class RunInput:
     completion_tokens: int | None = strawberry.UNSET
     total_tokens: int | None = strawberry.UNSET
     error: str | None = strawberry.UNSET
+    tracing_project_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The tracing project (LangSmith's project) to group the run in, "
+        "created if new. A new run naming none goes to the one called default.",
+    )
+    tracing_project_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The tracing project, by id."
+    )
 
     def to_write(self) -> RunWrite:
         values = {
             f.name: given(getattr(self, f.name))
             for f in fields(RunWrite)
-            if f.name not in ("id", "extra")
+            if f.name not in ("id", "extra", *LANGSMITH_ONLY)
         }
         return RunWrite(id=str(self.id), **values)
 
@@ -59,6 +70,9 @@ class RunFilter:
     session_id: str | None = None
     trace_id: strawberry.ID | None = None
     model: str | None = None
+    tracing_project_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Runs grouped in this tracing project."
+    )
     feedback_key: str | None = strawberry.field(
         default=None, description="Runs with live feedback on this key."
     )
@@ -79,4 +93,5 @@ class RunFilter:
             session_id=self.session_id,
             trace_id=str(self.trace_id) if self.trace_id else None,
             model=self.model,
+            tracing_project_id=str(self.tracing_project_id) if self.tracing_project_id else None,
         )

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.scalars import JSON
 from app.graphql.types.feedback import Feedback
+from app.graphql.types.tracing_project import TracingProject
 from app.store.runs import Run as RunRecord
 
 
@@ -44,6 +45,7 @@ class Run:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    tracing_project_id: strawberry.ID | None
 
     @classmethod
     def from_record(cls, r: RunRecord) -> Run:
@@ -69,7 +71,17 @@ class Run:
             error=r.error,
             created_at=r.created_at,
             updated_at=r.updated_at,
+            tracing_project_id=strawberry.ID(r.tracing_project_id)
+            if r.tracing_project_id
+            else None,
         )
+
+    @strawberry.field(description="The tracing project (LangSmith's project) it is grouped in.")
+    async def tracing_project(self, info: Info[Context, None]) -> TracingProject | None:
+        if self.record.tracing_project_id is None:
+            return None
+        found = await info.context.loaders.tracing_projects.load(self.record.tracing_project_id)
+        return TracingProject.from_record(found) if found else None
 
     @strawberry.field(description="Live feedback on this run, oldest first.")
     async def feedback(self, info: Info[Context, None]) -> list[Feedback]:

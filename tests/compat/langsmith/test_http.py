@@ -253,23 +253,34 @@ async def test_runs_query(http: httpx.AsyncClient, keys: Keys) -> None:
     assert [r["id"] for r in rest["runs"]] == runs[:1] and rest["cursors"]["next"] is None
     elsewhere = (await query({"session": [str(uuid.uuid4())]})).json()
     assert elsewhere["runs"] == []
-    mine = (await query({"session": [keys.project_id], "id": runs[:1]})).json()
+    [default] = (
+        await http.get("/sessions", params={"name": "default"}, headers=h(keys.read))
+    ).json()
+    mine = (await query({"session": [default["id"]], "id": runs[:1]})).json()
     assert [r["id"] for r in mine["runs"]] == runs[:1]
 
-    refused = await query({"filter": 'eq(name, "chat")', "run_type": "llm"})
+    both = (await query({"filter": 'eq(name, "chat")', "run_type": "llm"})).json()
+    assert [r["id"] for r in both["runs"]] == runs[::-1]
+    refused = await query({"trace_filter": 'eq(name, "chat")', "tree_filter": "x"})
     assert refused.status_code == 400
-    assert "does not support filter, run_type" in refused.json()["detail"]
+    assert "does not support trace_filter, tree_filter" in refused.json()["detail"]
 
 
-async def test_sessions_are_the_key_project(
+async def test_sessions_are_tracing_projects_of_the_key_project(
     http: httpx.AsyncClient, keys: Keys, other_keys: Keys
 ) -> None:
-    listed = (await http.get("/sessions", params={"name": "x"}, headers=h(keys.read))).json()
-    assert [(s["id"], s["name"]) for s in listed] == [(keys.project_id, "acme")]
-    mine = await http.get(f"/sessions/{keys.project_id}", headers=h(keys.read))
-    assert mine.json()["tenant_id"] == keys.project_id
-    theirs = await http.get(f"/sessions/{other_keys.project_id}", headers=h(keys.read))
+    await make_run(http, keys.ingest, session_name="support")
+    listed = (await http.get("/sessions", params={"name": "support"}, headers=h(keys.read))).json()
+    [session] = listed
+    assert session["name"] == "support" and session["tenant_id"] == keys.project_id
+    assert session["run_count"] == 1
+    assert (await http.get("/sessions", params={"name": "x"}, headers=h(keys.read))).json() == []
+    mine = await http.get(f"/sessions/{session['id']}", headers=h(keys.read))
+    assert mine.json()["name"] == "support"
+    theirs = await http.get(f"/sessions/{session['id']}", headers=h(other_keys.read))
     assert theirs.status_code == 404
+    elsewhere = await http.get("/sessions", params={"name": "support"}, headers=h(other_keys.read))
+    assert elsewhere.json() == []
 
 
 async def test_rule_errors_carry_their_details(http: httpx.AsyncClient, keys: Keys) -> None:

@@ -239,7 +239,14 @@ async def test_pages_on_allowed_origins_can_read_the_answers(
     bad = await submit(http, token, page, score="high")
     assert bad.status_code == 400
     assert bad.headers["access-control-allow-origin"] == ALLOWED
+    # As on the widget's route: a refused page may read why (only why), so it can
+    # say so; a null origin names no site to answer.
     refused = await submit(http, token, {"origin": "https://evil.example"}, score=0)
     assert refused.status_code == 403
-    assert "access-control-allow-origin" not in refused.headers
+    assert refused.headers["access-control-allow-origin"] == "https://evil.example"
+    assert set(refused.json()) == {"error", "message", "detail"}
+    assert refused.json()["error"] == "origin_not_allowed"
+    null = await submit(http, token, {"origin": "null"}, score=0)
+    assert null.status_code == 403
+    assert "access-control-allow-origin" not in null.headers
     assert [f["score"] for f in await on_run(http, keys, run_id)] == [1]

@@ -41,7 +41,8 @@ def test_create_read_update_delete(
 ) -> None:
     client = make_client()
     run_id, judge_run = new_run(client), new_run(client)
-    session_id = client.read_project(project_name="whatever-the-sdk-calls-it").id
+    # The runs' LangSmith project (a tracing project): the SDK's default.
+    session_id = client.read_project(project_name="default").id
     feedback_id, group, experiment = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
     created = client.create_feedback(

@@ -12,7 +12,7 @@ from tests.compat.langsmith.sdk.conftest import LiveServer
 from tests.conftest import Keys
 from tests.node import run_node
 
-INGEST = "mutation($runs: [RunInput!]!) { ingestRuns(runs: $runs) { id } }"
+INGEST = "mutation($runs: [RunInput!]!) { ingestRuns(runs: $runs) { id tracingProjectId } }"
 FEEDBACK = """query($id: ID!) { feedbackById(id: $id) {
   id runId key score value comment correction sourceType sourceInfo sourceRunId userId
   retracted pending history { change via }
@@ -27,10 +27,14 @@ def js_env(live: LiveServer, key: str) -> dict[str, str]:
     return {"LANGSMITH_ENDPOINT": live.url, "LANGSMITH_API_KEY": key, "LANGSMITH_TRACING": "false"}
 
 
-def new_runs(live: LiveServer, keys: Keys, count: int) -> list[str]:
+def ingest(live: LiveServer, keys: Keys, count: int) -> list[Any]:
     ids = [str(uuid.uuid4()) for _ in range(count)]
-    live.graphql(keys.admin, INGEST, {"runs": [{"id": i, "name": "chat"} for i in ids]})
-    return ids
+    data = live.graphql(keys.admin, INGEST, {"runs": [{"id": i, "name": "chat"} for i in ids]})
+    return list(data["ingestRuns"])
+
+
+def new_runs(live: LiveServer, keys: Keys, count: int) -> list[str]:
+    return [run["id"] for run in ingest(live, keys, count)]
 
 
 def stored(live: LiveServer, keys: Keys, feedback_id: str) -> Any:
@@ -38,13 +42,16 @@ def stored(live: LiveServer, keys: Keys, feedback_id: str) -> Any:
 
 
 def test_every_feedback_call(live: LiveServer, keys: Keys) -> None:
-    run_id, judge_run = new_runs(live, keys, 2)
+    run, judge = ingest(live, keys, 2)
+    run_id, judge_run = run["id"], judge["id"]
+    # The run's LangSmith project (a tracing project): "default", as none was named.
+    session_id = run["tracingProjectId"]
     experiment = str(uuid.uuid4())
     out = run_node(
         "langsmith/feedback_calls.mjs",
         run_id,
         judge_run,
-        keys.project_id,
+        session_id,
         experiment,
         env=js_env(live, keys.admin),
     )
@@ -62,7 +69,7 @@ def test_every_feedback_call(live: LiveServer, keys: Keys) -> None:
         "user_id": None,
     }
     assert read["comparative_experiment_id"] == experiment
-    assert read["session_id"] == keys.project_id
+    assert read["session_id"] == session_id
     # ... and through GraphQL (updateFeedback has changed it since).
     updated = stored(live, keys, feedback_id)
     assert (updated["runId"], updated["key"], updated["sourceType"]) == (
@@ -206,6 +213,8 @@ def test_feedback_and_a_token_before_the_run(live: LiveServer, keys: Keys) -> No
         run_id,
         1,
     )
+    # Its LangSmith project is the run's, unknown until the run arrives.
+    assert out["read"]["session_id"] is None
     assert out["listed"] == [feedback_id]
     assert out["token"]["url"].endswith(out["token"]["id"])
     assert stored(live, keys, feedback_id)["pending"] is True

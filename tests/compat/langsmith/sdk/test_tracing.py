@@ -22,6 +22,7 @@ from tests.conftest import Keys
 RUN = """query($id: ID!) { run(id: $id) {
   id name inputs outputs tags metadata parentRunId traceId error model userId sessionId
   promptTokens completionTokens totalTokens startTime endTime
+  tracingProject { id name }
 } }"""
 
 
@@ -59,7 +60,9 @@ def check_traced(live: LiveServer, keys: Keys, root: uuid.UUID, child: uuid.UUID
     assert top["tags"] == ["support"]
     assert top["parentRunId"] is None and top["traceId"] == str(root)
     assert top["metadata"]["ls_run_type"] == "chain"
-    assert top["metadata"]["ls_session_name"] == "support-bot"
+    # The LangSmith project is the run's tracing project, not a metadata key.
+    assert top["tracingProject"]["name"] == "support-bot"
+    assert "ls_session_name" not in top["metadata"]
     assert top["sessionId"] == "conv-1" and top["userId"] == "u-1"
     assert top["endTime"] is not None and top["error"] is None
     inner = run_of(live, keys, child)
@@ -68,6 +71,7 @@ def check_traced(live: LiveServer, keys: Keys, root: uuid.UUID, child: uuid.UUID
     assert inner["metadata"]["ls_run_type"] == "llm"
     assert inner["model"] == "gpt-test"
     assert inner["outputs"] == {"output": "HI"}
+    assert inner["tracingProject"] == top["tracingProject"]
 
 
 def test_traceable_without_batching_posts_and_patches_each_run(
@@ -152,7 +156,7 @@ def test_create_run_and_update_run(
     # A long traceback keeps its end, where the exception is.
     assert len(done["error"]) == MAX_COMMENT_CHARS and done["error"].endswith("KeyError: 'x'")
     # update_run sent no metadata: the stored metadata stays.
-    assert done["metadata"]["ls_session_name"] == "batch-jobs"
+    assert done["tracingProject"]["name"] == "batch-jobs"
     assert done["metadata"]["conversation_id"] == "c-9"
 
 
@@ -206,11 +210,12 @@ def test_read_run_list_runs_and_read_project(
     root, child = uuid.uuid4(), uuid.uuid4()
     trace_answer(client, root, child)
     project = client.read_project(project_name="support-bot")
-    assert str(project.id) == keys.project_id
+    assert project.name == "support-bot" and str(project.tenant_id) == keys.project_id
+    assert str(project.id) == run_of(live, keys, root)["tracingProject"]["id"]
     with sdk_deprecations():
         run = client.read_run(root)
         assert (run.name, run.run_type, str(run.trace_id)) == ("answer", "chain", str(root))
-        assert str(run.session_id) == keys.project_id
+        assert run.session_id == project.id
         assert run.inputs == {"question": "hi"} and run.outputs == {"text": "HI"}
         assert run.metadata["thread_id"] == "conv-1" and "ls_run_type" not in run.metadata
         assert run.end_time is not None and run.status == "success"
