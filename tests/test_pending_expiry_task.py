@@ -12,6 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app.domain import feedback_events
+from app.domain.pending_feedback import PendingFeedbackExpiry
 from app.settings import Settings
 from tests.conftest import GraphQLClient, services
 from tests.helpers import give_feedback
@@ -54,3 +55,29 @@ async def test_the_app_expires_pending_feedback_in_the_background(
         ("created", history[0]["by"], "graphql"),
         ("deleted", "system", "expiry"),
     ]
+
+
+async def test_the_expiry_loop_waits_an_interval_first_and_looks_when_woken(
+    app: Starlette, gql: GraphQLClient, sync_db: Any
+) -> None:
+    """A BackgroundLoop with wait_first: no round in the rush of start-up."""
+    deletions = Deletions()
+    stores = services(app).stores
+    await services(app).pipelines.pending_expiry.stop()  # only this test's loop sweeps
+    expiry = PendingFeedbackExpiry(stores, ttl_seconds=0, every_seconds=3600)
+    feedback_events.attach(stores, deletions)
+    try:
+        given = await give_feedback(gql, runId=str(uuid.uuid4()), key="thumbs", score=1)
+        expiry.start()
+        async with asyncio.timeout(30):
+            await expiry.background.waiting.wait()
+        # Waiting before any round: the due record is still there, pending.
+        assert sync_db.feedback.find_one({"_id": given["id"]})["pending"] is True
+        expiry.wake()
+        async with asyncio.timeout(30):
+            await deletions.of(given["id"]).wait()
+    finally:
+        await expiry.stop()
+        feedback_events.detach(stores, deletions)
+    assert not expiry.background.running
+    assert sync_db.feedback.find_one({"_id": given["id"]})["deleted"] is True
