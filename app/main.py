@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
+from app.compat.otlp import routes as otlp_routes
 from app.dashboard.routes import dashboard_routes
 from app.domain.background import reported_if_slow
 from app.domain.tracing_projects import migrate_runs
@@ -152,6 +153,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
             *public_routes(),
             Route("/export/{format}", export_download, methods=["GET"]),
+            *otlp_routes.routes(),
             *langsmith_routes(),
         ],
         lifespan=lifespan,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.admission import Admission
 from app.domain.auth import KeyCache
 from app.domain.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.evaluation.service import OnlineEvaluation
@@ -31,6 +32,7 @@ class Services:
     pipelines: FeedbackPipelines
     autofeedback: AutoFeedbackRunner
     evaluation: OnlineEvaluation
+    otlp_admission: Admission
 
     @classmethod
     def build(cls, settings: Settings, client: Client, stores: Stores) -> Services:
@@ -54,4 +56,5 @@ class Services:
             evaluation=OnlineEvaluation.build(
                 settings, stores, pipelines.webhooks, autofeedback.llm
             ),
+            otlp_admission=Admission(settings.otlp_max_concurrent_requests, "OTLP exports"),
         )

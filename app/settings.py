@@ -41,6 +41,10 @@ class Settings:
     public_rate_limit_per_ip: str = "120/minute"
     public_rate_limit_per_token: str = "30/minute"
     max_body_bytes: int = 4 * 1024 * 1024
+    # OTLP/HTTP (/v1/traces): requests stored at once per process (more get 429),
+    # and the size a gzip body may inflate to.
+    otlp_max_concurrent_requests: int = 4
+    otlp_max_inflated_bytes: int = 32 * 1024 * 1024
     # Public routes (widget posts, email links): body size and comment length caps.
     public_max_body_bytes: int = 16 * 1024
     public_max_comment_chars: int = 2000
@@ -134,6 +138,12 @@ class Settings:
             public_rate_limit_per_token=_rate(env, "PLAUDIT_RATE_LIMIT_PER_TOKEN", "30/minute"),
             metrics_token=env.get("PLAUDIT_METRICS_TOKEN") or None,
             max_body_bytes=_int(env, "PLAUDIT_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 10**9),
+            otlp_max_concurrent_requests=_int(
+                env, "PLAUDIT_OTLP_MAX_CONCURRENT_REQUESTS", 4, 1, 1024
+            ),
+            otlp_max_inflated_bytes=_int(
+                env, "PLAUDIT_OTLP_MAX_INFLATED_BYTES", 32 * 1024 * 1024, 1024, 10**10
+            ),
             public_max_body_bytes=_int(
                 env, "PLAUDIT_PUBLIC_MAX_BODY_BYTES", 16 * 1024, 1024, 10 * 1024 * 1024
             ),

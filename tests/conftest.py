@@ -49,6 +49,15 @@ def rate_limit_window(monkeypatch: pytest.MonkeyPatch) -> float:
 
 
 @pytest.fixture
+async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
+    """An embedded store of the test's own, which the test may kill and restart."""
+    embedded = EmbeddedMongo(tmp_path / "store")
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture
 def db_name() -> Iterator[str]:
     name = f"plaudit_test_{uuid.uuid4().hex[:12]}"
     yield name

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import validation as v
+from app.domain.otel_ids import named_run
 from app.errors import BadRequest, NotFound
 from app.graphql.analytics_queries import AnalyticsQueryMixin, WebhookQueryMixin
 from app.graphql.context import Context
@@ -47,9 +48,23 @@ class Query(
             raise NotFound("project not found")
         return Project.from_record(record)
 
-    @strawberry.field(permission_classes=[CanRead])
-    async def run(self, info: Info[Context, None], id: strawberry.ID) -> Run | None:
-        run_id = v.check_uuid(str(id), "id")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description=(
+            "A run by id or, for a run sent as an OpenTelemetry span, by traceId and spanId."
+        ),
+    )
+    async def run(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID | None = None,
+        trace_id: str | None = None,
+        span_id: str | None = None,
+    ) -> Run | None:
+        named = named_run(
+            str(id) if id is not None else None, trace_id, span_id, ("id", "traceId", "spanId")
+        )
+        run_id = v.check_uuid(named, "id")
         record = await info.context.loaders.runs.load(run_id)
         return Run.from_record(record) if record else None
 

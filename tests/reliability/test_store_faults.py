@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from app.domain.auth import create_key
 from app.main import create_app
@@ -28,14 +25,6 @@ GIVE_UP = 300.0
 WRITERS = 4
 KILL_AFTER = 40
 AFTER_RESTART = 10
-
-
-@pytest.fixture
-async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
-    embedded = EmbeddedMongo(tmp_path / "store")
-    embedded.start()
-    yield embedded
-    embedded.stop()
 
 
 async def test_store_killed_and_restarted(own_store: EmbeddedMongo, settings: Settings) -> None:

@@ -5,16 +5,28 @@ from datetime import datetime
 import strawberry
 
 from app.domain.feedback import FeedbackWrite
+from app.domain.otel_ids import named_run
 from app.graphql.inputs.runs import given
 from app.graphql.scalars import JSON, Score
 from app.graphql.types.enums import FeedbackKeyKind, SourceType
 from app.store.feedback import FeedbackQuery
 
 
-@strawberry.input(description="Feedback on a run. With userId it is an upsert on (run, key, user).")
+@strawberry.input(
+    description=(
+        "Feedback on a run, named by runId or, for a run sent as an OpenTelemetry span, "
+        "by traceId and spanId. With userId it is an upsert on (run, key, user)."
+    )
+)
 class FeedbackInput:
-    run_id: strawberry.ID
     key: str
+    run_id: strawberry.ID | None = None
+    trace_id: str | None = strawberry.field(
+        default=None, description="The span's OTel trace id (32 hex digits), with spanId."
+    )
+    span_id: str | None = strawberry.field(
+        default=None, description="The span's OTel span id (16 hex digits), with traceId."
+    )
     score: Score | None = strawberry.UNSET
     value: JSON | None = strawberry.UNSET
     comment: str | None = strawberry.UNSET
@@ -32,7 +44,9 @@ class FeedbackInput:
 
     def to_write(self) -> FeedbackWrite:
         return FeedbackWrite(
-            run_id=str(self.run_id),
+            run_id=named_run(
+                str(self.run_id) if self.run_id is not None else None, self.trace_id, self.span_id
+            ),
             key=self.key,
             score=given(self.score),
             value=given(self.value),

@@ -5,12 +5,24 @@ from datetime import datetime
 import strawberry
 
 from app.domain.feedback_tokens import TokenRequest
+from app.domain.otel_ids import named_run
 
 
-@strawberry.input(description="A presigned feedback token for one run and one key.")
+@strawberry.input(
+    description=(
+        "A presigned feedback token for one run and one key. The run is named by runId "
+        "or, for a run sent as an OpenTelemetry span, by traceId and spanId."
+    )
+)
 class FeedbackTokenInput:
-    run_id: strawberry.ID
     key: str
+    run_id: strawberry.ID | None = None
+    trace_id: str | None = strawberry.field(
+        default=None, description="The span's OTel trace id (32 hex digits), with spanId."
+    )
+    span_id: str | None = strawberry.field(
+        default=None, description="The span's OTel span id (16 hex digits), with traceId."
+    )
     expires_in: int | None = strawberry.field(
         default=None,
         description="Seconds until it expires (default PLAUDIT_TOKEN_DEFAULT_TTL, 3 hours).",
@@ -43,7 +55,9 @@ class FeedbackTokenInput:
 
     def to_request(self) -> TokenRequest:
         return TokenRequest(
-            run_id=str(self.run_id),
+            run_id=named_run(
+                str(self.run_id) if self.run_id is not None else None, self.trace_id, self.span_id
+            ),
             key=self.key,
             expires_in=self.expires_in,
             expires_at=self.expires_at,
