@@ -22,7 +22,7 @@ from app.store.client import make_client
 from app.store.embedded.server import EmbeddedMongo
 from app.store.errors import UNREACHABLE, DuplicateKeyError
 from app.store.feedback import ChangeMeta
-from app.store.group_commit import MAX_DOCUMENT_BYTES, GroupInserts
+from app.store.group_commit import MAX_DOCUMENT_BYTES, GroupInserts, GroupUpdates
 from app.store.indexes import ensure_indexes
 from tests.commands import CommandRecorder
 
@@ -234,3 +234,53 @@ async def test_a_bulk_killed_mid_flight_fails_its_callers_and_the_next_goes(
     finally:
         await client.close()
         own_store.stop()
+
+
+async def test_concurrent_changes_go_in_one_bulk_each_told_if_it_matched(
+    client: Client, db_name: str, recorder: CommandRecorder
+) -> None:
+    """Revision-checked updates: in one bulk, two made on the same revision of a
+    record land once (the other is told it did not match); a change to a record
+    that is gone creates nothing."""
+    collection = client[db_name]["group_updates_probe"]
+    await collection.insert_many([{"_id": n, "rev": 0, "history": []} for n in range(CALLERS)])
+    updates = GroupUpdates(collection)
+
+    def change(n: int, tag: str) -> dict[str, Any]:
+        return {"$set": {"tag": tag}, "$inc": {"rev": 1}, "$push": {"history": tag}}
+
+    recorder.clear()
+    outcomes = await asyncio.gather(
+        *(updates.update_one(n, {"rev": 0}, change(n, f"a{n}")) for n in range(CALLERS)),
+        updates.update_one(0, {"rev": 0}, change(0, "b0")),  # the same revision as a0
+        updates.update_one("gone", {"rev": 0}, change(0, "ghost")),
+    )
+    assert len(recorder.on("group_updates_probe", "update")) < CALLERS
+    assert outcomes == [True] * CALLERS + [False, False]
+    docs = {d["_id"]: d for d in await collection.find({}).to_list()}
+    assert set(docs) == set(range(CALLERS))  # the missing one was not created
+    assert docs[0]["history"] == ["a0"] and docs[0]["rev"] == 1
+    assert all(docs[n]["history"] == [f"a{n}"] for n in range(CALLERS))
+
+
+async def test_concurrent_changes_of_one_record_lose_none(stores: Stores) -> None:
+    """One person changing one record from many requests at once:
+    every change lands exactly once, in the history, revision by revision."""
+    await stores.feedback.insert(record("p", "r", "flipper"), META)
+    natural = {"project_id": "p", "run_id": "r", "key": "thumbs", "actor": "flipper"}
+    meta = ChangeMeta(change="updated", by="cli", via="cli", at=META.at)
+    changes = 8
+    results = await asyncio.gather(
+        *(
+            stores.feedback.apply({**natural, "deleted": False}, {"comment": f"c{n}"}, meta)
+            for n in range(changes)
+        )
+    )
+    assert all(r is not None for r in results)
+    history = await stores.feedback.collection.find_one(natural)
+    assert history is not None and history["rev"] == changes
+    comments = [h["new"]["comment"] for h in history["history"][1:]]
+    assert sorted(comments) == sorted(f"c{n}" for n in range(changes))
+    # Each entry's old value is the one the entry before it set: nothing lost.
+    olds = [h["old"]["comment"] for h in history["history"][1:]]
+    assert olds == [None, *comments[:-1]]

@@ -1,17 +1,18 @@
-"""Group commit: concurrent inserts into one collection sent as one bulk command.
+"""Group commit: concurrent writes to one collection sent as one bulk command.
 
 The store does far more work per command than per document (and a journaled
-write pays a journal flush per command), so under load the hot path's inserts
-are coalesced: an insert goes at once when no bulk of its collection is in
-flight (no added latency at low load); otherwise it waits for that bulk to be
-answered, at most ``window`` seconds, or until ``max_size`` inserts are waiting,
-and goes with the others that arrived meanwhile in one unordered ``insert``.
+write pays a journal flush per command), so under load the hot path's writes
+are coalesced: a write goes at once when no bulk of its kind and collection is
+in flight (no added latency at low load); otherwise it waits for that bulk to be
+answered, at most ``window`` seconds, or until ``max_size`` writes are waiting,
+and goes with the others that arrived meanwhile in one unordered command.
 
-Each caller is answered only once its own document is acknowledged (with the
-collection's write concern), and gets its own outcome: nothing, or the
-``DuplicateKeyError``/``WriteError`` its document alone caused, exactly as
-``insert_one`` would raise it. A bulk that fails as a whole (the store
-unreachable, a write concern error) fails the inserts it carried, with the
+Each caller is answered only once its own write is acknowledged (with the
+collection's write concern), and gets its own outcome: for an insert, nothing or
+the ``DuplicateKeyError``/``WriteError`` its document alone caused, exactly as
+``insert_one`` would raise it; for a conditional update, whether it matched
+(see :class:`GroupUpdates`). A bulk that fails as a whole (the store
+unreachable, a write concern error) fails the writes it carried, with the
 driver's own exception, and nothing else. A document is encoded by its caller,
 so one that cannot be stored (not encodable, too large) fails there, before it
 can spoil a bulk."""
@@ -20,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import bson
 from bson.raw_bson import RawBSONDocument
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     BulkWriteError,
@@ -42,15 +44,17 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 # The codes of a duplicate key (as pymongo tells them apart).
 DUPLICATE_KEY_CODES = frozenset({11000, 11001, 12582})
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
-class _Waiting:
-    document: RawBSONDocument
-    answer: asyncio.Future[None]
+class _Waiting(Generic[T]):
+    operation: Any  # what the bulk sends for this caller
+    answer: asyncio.Future[T]
 
 
-class GroupInserts:
-    """Inserts into ``collection``, coalesced (see the module's docstring)."""
+class _Group(Generic[T]):
+    """The batching: who waits, when a bulk goes, and who is answered what."""
 
     def __init__(
         self,
@@ -62,33 +66,28 @@ class GroupInserts:
         self._collection = collection
         self._window = window
         self._max_size = max_size
-        self._waiting: list[_Waiting] = []
+        self._waiting: list[_Waiting[T]] = []
         self._in_flight = 0
         self._timer: asyncio.TimerHandle | None = None
         # The bulks being sent (a task with no reference may be collected).
         self._bulks: set[asyncio.Task[None]] = set()
-        # Counted for tests and benchmarks: bulks sent, documents they carried.
+        # Counted for tests and benchmarks: bulks sent, operations they carried.
         self.bulks_sent = 0
-        self.documents_sent = 0
+        self.operations_sent = 0
 
-    async def insert_one(self, document: dict[str, Any]) -> None:
-        """Insert ``document`` (it must carry its ``_id``); returns once it is
-        acknowledged, raises what its own insert raised."""
-        raw = bson.encode(document, codec_options=self._collection.codec_options)
-        if len(raw) > MAX_DOCUMENT_BYTES:
-            raise DocumentTooLarge(f"document of {len(raw)} bytes is too large to store")
-        answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(RawBSONDocument(raw), answer))
+    async def _submit(self, operation: Any) -> T:
+        answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(operation, answer))
         if self._in_flight == 0 or len(self._waiting) >= self._max_size:
             self._send()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._window, self._send)
         # The bulk is its own task: a caller giving up (its answer cancelled) does
-        # not stop the others' inserts.
-        await answer
+        # not stop the others' writes.
+        return await answer
 
     def _send(self) -> None:
-        """Start a bulk; it takes what is waiting when it starts (so inserts made in
+        """Start a bulk; it takes what is waiting when it starts (so writes made in
         the same turn of the event loop go together)."""
         if self._timer is not None:
             self._timer.cancel()
@@ -105,7 +104,7 @@ class GroupInserts:
         del self._waiting[: self._max_size]
         try:
             if batch:
-                await self._insert(batch)
+                await self._write_and_answer(batch)
         finally:
             self._in_flight -= 1
             if self._waiting and (self._in_flight == 0 or len(self._waiting) >= self._max_size):
@@ -113,27 +112,102 @@ class GroupInserts:
             elif self._waiting and self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(self._window, self._send)
 
-    async def _insert(self, batch: list[_Waiting]) -> None:
+    async def _write_and_answer(self, batch: list[_Waiting[T]]) -> None:
         self.bulks_sent += 1
-        self.documents_sent += len(batch)
-        failed: dict[int, Exception] = {}
+        self.operations_sent += len(batch)
         try:
-            await self._collection.insert_many([w.document for w in batch], ordered=False)
-        except BulkWriteError as exc:
-            failed = _per_document(exc, len(batch))
+            outcomes = await self._write([w.operation for w in batch])
         except Exception as exc:
-            # The bulk failed as a whole: so did each insert it carried.
-            failed = dict.fromkeys(range(len(batch)), exc)
+            # The bulk failed as a whole: so did each write it carried.
+            outcomes = [exc] * len(batch)
         except BaseException:
-            # This task was cancelled (the loop is closing): so are the inserts.
+            # This task was cancelled (the loop is closing): so are the writes.
             for waiting in batch:
                 waiting.answer.cancel()
             raise
-        _answer(batch, failed)
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if waiting.answer.done():
+                continue
+            if isinstance(outcome, Exception):
+                waiting.answer.set_exception(outcome)
+            else:
+                waiting.answer.set_result(outcome)
+
+    async def _write(self, operations: list[Any]) -> list[T | Exception]:
+        """Send one bulk; each operation's outcome, in order."""
+        raise NotImplementedError
 
 
-def _per_document(exc: BulkWriteError, size: int) -> dict[int, Exception]:
-    """Each document's own error, as ``insert_one`` would have raised it."""
+class GroupInserts(_Group[None]):
+    """Inserts into ``collection``, coalesced (see the module's docstring)."""
+
+    async def insert_one(self, document: dict[str, Any]) -> None:
+        """Insert ``document`` (it must carry its ``_id``); returns once it is
+        acknowledged, raises what its own insert raised."""
+        raw = bson.encode(document, codec_options=self._collection.codec_options)
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise DocumentTooLarge(f"document of {len(raw)} bytes is too large to store")
+        await self._submit(RawBSONDocument(raw))
+
+    async def _write(self, operations: list[Any]) -> list[Exception | None]:
+        try:
+            await self._collection.insert_many(operations, ordered=False)
+        except BulkWriteError as exc:
+            failed = _per_operation(exc, len(operations))
+            return [failed.get(n) for n in range(len(operations))]
+        return [None] * len(operations)
+
+
+class GroupUpdates(_Group[bool]):
+    """Conditional updates of one document each, by ``_id``, coalesced; each
+    caller learns whether its own update matched.
+
+    An ``update`` command answers only how many of its updates matched in all, so
+    each goes as an upsert: one whose conditions no longer hold tries to insert a
+    document with the same ``_id``, which the ``_id`` index refuses, and that
+    refusal, reported for that update alone, says "not matched". (The server does
+    not retry such an upsert: its query is not equalities on the ``_id`` alone.) A
+    document that no longer exists would be created by its upsert: it is deleted
+    at once and the update reported as not matched."""
+
+    async def update_one(
+        self, document_id: Any, conditions: dict[str, Any], update: dict[str, Any]
+    ) -> bool:
+        """Apply ``update`` to the document ``document_id`` if it still meets the
+        equality ``conditions`` (none of them on a field the update sets);
+        whether it did."""
+        return await self._submit(
+            UpdateOne({**conditions, "_id": document_id}, update, upsert=True)
+        )
+
+    async def _write(self, operations: list[Any]) -> list[bool | Exception]:
+        outcomes: list[bool | Exception] = [True] * len(operations)
+        try:
+            result = await self._collection.bulk_write(operations, ordered=False)
+            created = result.upserted_ids
+        except BulkWriteError as exc:
+            failed = _per_operation(exc, len(operations))
+            for index, error in failed.items():
+                outcomes[index] = False if _refused_id(error) else error
+            created = {u["index"]: u["_id"] for u in exc.details.get("upserted") or []}
+        if created:
+            await self._collection.delete_many({"_id": {"$in": list(created.values())}})
+            for index in created:
+                outcomes[index] = False
+        return outcomes
+
+
+def _refused_id(error: Exception) -> bool:
+    """Whether an upsert was refused for its ``_id``: its document exists, but not
+    as the conditions required."""
+    return isinstance(error, DuplicateKeyError) and set(
+        (error.details or {}).get("keyPattern") or {}
+    ) == {"_id"}
+
+
+def _per_operation(exc: BulkWriteError, size: int) -> dict[int, Exception]:
+    """Each operation's own error, as its ``insert_one`` or ``update_one`` would
+    have raised it."""
     details = exc.details
     failed: dict[int, Exception] = {}
     for error in details.get("writeErrors") or []:
@@ -147,14 +221,3 @@ def _per_document(exc: BulkWriteError, size: int) -> dict[int, Exception]:
                 index, WriteConcernError(concern.get("errmsg"), concern.get("code"), concern)
             )
     return failed
-
-
-def _answer(batch: list[_Waiting], failed: dict[int, Exception]) -> None:
-    for index, waiting in enumerate(batch):
-        if waiting.answer.done():
-            continue
-        error = failed.get(index)
-        if error is None:
-            waiting.answer.set_result(None)
-        else:
-            waiting.answer.set_exception(error)
