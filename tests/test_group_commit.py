@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +284,42 @@ async def test_concurrent_changes_of_one_record_lose_none(stores: Stores) -> Non
     # Each entry's old value is the one the entry before it set: nothing lost.
     olds = [h["old"]["comment"] for h in history["history"][1:]]
     assert olds == [None, *comments[:-1]]
+
+
+async def test_concurrent_token_uses_counted_in_one_bulk_never_past_the_limit(
+    stores: Stores, recorder: CommandRecorder
+) -> None:
+    now = clock.now()
+    limit = 5
+    [token] = await stores.feedback_tokens.insert_many(
+        [
+            {
+                "_id": str(uuid.uuid4()),
+                "project_id": "p",
+                "run_id": "r",
+                "key": "thumbs",
+                "expires_at": now + timedelta(hours=1),
+                "uses": 0,
+                "max_uses": limit,
+                "revoked_at": None,
+                "created_at": now,
+            }
+        ]
+    )
+    recorder.clear()
+    taken = await asyncio.gather(
+        *(stores.feedback_tokens.take_use(token, now) for _ in range(CALLERS))
+    )
+    assert len(recorder.on("feedback_tokens", "update")) < CALLERS
+    assert sum(t is not None for t in taken) == limit
+    stored = await stores.feedback_tokens.get(token.id)
+    assert stored is not None and stored.uses == limit
+    # Given back together, and never below zero; the token then takes uses again.
+    await asyncio.gather(*(stores.feedback_tokens.give_back(token.id) for _ in range(limit + 2)))
+    stored = await stores.feedback_tokens.get(token.id)
+    assert stored is not None and stored.uses == 0
+    assert await stores.feedback_tokens.take_use(token, now) is not None
+    # A token gone (expired and removed) takes no use, and is not created again.
+    await stores.feedback_tokens.collection.delete_one({"_id": token.id})
+    assert await stores.feedback_tokens.take_use(token, now) is None
+    assert await stores.feedback_tokens.get(token.id) is None

@@ -44,6 +44,11 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 # The codes of a duplicate key (as pymongo tells them apart).
 DUPLICATE_KEY_CODES = frozenset({11000, 11001, 12582})
 
+# What GroupUpdates' upserts would set the ``_id`` to if they inserted (they
+# cannot: the store refuses to change an ``_id``, with this code).
+NEVER_INSERTED = "group-commit: never inserted"
+IMMUTABLE_FIELD = 66
+
 T = TypeVar("T")
 
 
@@ -163,46 +168,40 @@ class GroupUpdates(_Group[bool]):
     caller learns whether its own update matched.
 
     An ``update`` command answers only how many of its updates matched in all, so
-    each goes as an upsert: one whose conditions no longer hold tries to insert a
-    document with the same ``_id``, which the ``_id`` index refuses, and that
-    refusal, reported for that update alone, says "not matched". (The server does
-    not retry such an upsert: its query is not equalities on the ``_id`` alone.) A
-    document that no longer exists would be created by its upsert: it is deleted
-    at once and the update reported as not matched."""
+    each goes as an upsert that can never insert: its ``$setOnInsert`` changes the
+    ``_id``, which the store refuses. An update whose conditions no longer hold
+    (or whose document is gone) is refused for itself alone, and that refusal
+    says "not matched"; a matching update ignores ``$setOnInsert``. (The store
+    answers such an update with an immutable-field error, or a duplicate key on
+    ``_id`` when it tries the insert before looking at ``$setOnInsert``.)"""
 
     async def update_one(
         self, document_id: Any, conditions: dict[str, Any], update: dict[str, Any]
     ) -> bool:
-        """Apply ``update`` to the document ``document_id`` if it still meets the
-        equality ``conditions`` (none of them on a field the update sets);
-        whether it did."""
-        return await self._submit(
-            UpdateOne({**conditions, "_id": document_id}, update, upsert=True)
-        )
+        """Apply ``update`` (no ``$setOnInsert``) to the document ``document_id`` if
+        it still meets ``conditions``; whether it did."""
+        never = {**update, "$setOnInsert": {"_id": NEVER_INSERTED}}
+        return await self._submit(UpdateOne({**conditions, "_id": document_id}, never, upsert=True))
 
     async def _write(self, operations: list[Any]) -> list[bool | Exception]:
         outcomes: list[bool | Exception] = [True] * len(operations)
         try:
-            result = await self._collection.bulk_write(operations, ordered=False)
-            created = result.upserted_ids
+            await self._collection.bulk_write(operations, ordered=False)
         except BulkWriteError as exc:
             failed = _per_operation(exc, len(operations))
             for index, error in failed.items():
-                outcomes[index] = False if _refused_id(error) else error
-            created = {u["index"]: u["_id"] for u in exc.details.get("upserted") or []}
-        if created:
-            await self._collection.delete_many({"_id": {"$in": list(created.values())}})
-            for index in created:
-                outcomes[index] = False
+                outcomes[index] = False if _not_matched(error) else error
         return outcomes
 
 
-def _refused_id(error: Exception) -> bool:
-    """Whether an upsert was refused for its ``_id``: its document exists, but not
-    as the conditions required."""
-    return isinstance(error, DuplicateKeyError) and set(
-        (error.details or {}).get("keyPattern") or {}
-    ) == {"_id"}
+def _not_matched(error: Exception) -> bool:
+    """Whether a never-inserting upsert was refused because it matched nothing."""
+    if not isinstance(error, WriteError):
+        return False
+    if error.code == IMMUTABLE_FIELD:
+        return True
+    pattern = (error.details or {}).get("keyPattern") or {}
+    return isinstance(error, DuplicateKeyError) and set(pattern) == {"_id"}
 
 
 def _per_operation(exc: BulkWriteError, size: int) -> dict[int, Exception]:

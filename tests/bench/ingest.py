@@ -9,9 +9,11 @@ store, so the ratio says what the service costs on top of the database.
 
 Widget posts come in two kinds: a first vote through a new token (the record is
 inserted) and a changed vote through a token used before (the record is read and
-updated, its history growing). Each also counts two rate-limit windows (address
-and token), which the service keeps in the database so that every worker shares
-them: three writes per post where the ceiling has one."""
+updated, its history growing).
+
+A second ceiling, the store's own limit, sends the same documents ``concurrency``
+at a time in one ``insert_many``: what the service's group commit (concurrent
+writes coalesced into one bulk command) can at best reach."""
 
 from __future__ import annotations
 
