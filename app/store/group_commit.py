@@ -155,6 +155,13 @@ class GroupInserts(_Group[None]):
         await self._submit(RawBSONDocument(raw))
 
     async def _write(self, operations: list[Any]) -> list[Exception | None]:
+        if len(operations) == 1:
+            # Alone (low load): the driver's single-document path costs less.
+            try:
+                await self._collection.insert_one(operations[0])
+            except WriteError as exc:
+                return [exc]
+            return [None]
         try:
             await self._collection.insert_many(operations, ordered=False)
         except BulkWriteError as exc:
@@ -181,12 +188,23 @@ class GroupUpdates(_Group[bool]):
         """Apply ``update`` (no ``$setOnInsert``) to the document ``document_id`` if
         it still meets ``conditions``; whether it did."""
         never = {**update, "$setOnInsert": {"_id": NEVER_INSERTED}}
-        return await self._submit(UpdateOne({**conditions, "_id": document_id}, never, upsert=True))
+        return await self._submit(({**conditions, "_id": document_id}, never))
 
     async def _write(self, operations: list[Any]) -> list[bool | Exception]:
+        if len(operations) == 1:
+            # Alone (low load): the driver's single-update path costs less.
+            query, update = operations[0]
+            try:
+                await self._collection.update_one(query, update, upsert=True)
+            except WriteError as exc:
+                return [False if _not_matched(exc) else exc]
+            return [True]
         outcomes: list[bool | Exception] = [True] * len(operations)
         try:
-            await self._collection.bulk_write(operations, ordered=False)
+            await self._collection.bulk_write(
+                [UpdateOne(query, update, upsert=True) for query, update in operations],
+                ordered=False,
+            )
         except BulkWriteError as exc:
             failed = _per_operation(exc, len(operations))
             for index, error in failed.items():
