@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from app.store.client import make_client
 from app.store.embedded.server import EmbeddedMongo
 from app.store.errors import UNREACHABLE, DuplicateKeyError
 from app.store.feedback import ChangeMeta
-from app.store.group_commit import MAX_DOCUMENT_BYTES, GroupInserts, GroupUpdates
+from app.store.group_commit import MAX_DOCUMENT_BYTES, GroupInserts
 from app.store.indexes import ensure_indexes
 from tests.commands import CommandRecorder
 
@@ -236,33 +236,6 @@ async def test_a_bulk_killed_mid_flight_fails_its_callers_and_the_next_goes(
         own_store.stop()
 
 
-async def test_concurrent_changes_go_in_one_bulk_each_told_if_it_matched(
-    client: Client, db_name: str, recorder: CommandRecorder
-) -> None:
-    """Revision-checked updates: in one bulk, two made on the same revision of a
-    record land once (the other is told it did not match); a change to a record
-    that is gone creates nothing."""
-    collection = client[db_name]["group_updates_probe"]
-    await collection.insert_many([{"_id": n, "rev": 0, "history": []} for n in range(CALLERS)])
-    updates = GroupUpdates(collection)
-
-    def change(n: int, tag: str) -> dict[str, Any]:
-        return {"$set": {"tag": tag}, "$inc": {"rev": 1}, "$push": {"history": tag}}
-
-    recorder.clear()
-    outcomes = await asyncio.gather(
-        *(updates.update_one(n, {"rev": 0}, change(n, f"a{n}")) for n in range(CALLERS)),
-        updates.update_one(0, {"rev": 0}, change(0, "b0")),  # the same revision as a0
-        updates.update_one("gone", {"rev": 0}, change(0, "ghost")),
-    )
-    assert len(recorder.on("group_updates_probe", "update")) < CALLERS
-    assert outcomes == [True] * CALLERS + [False, False]
-    docs = {d["_id"]: d for d in await collection.find({}).to_list()}
-    assert set(docs) == set(range(CALLERS))  # the missing one was not created
-    assert docs[0]["history"] == ["a0"] and docs[0]["rev"] == 1
-    assert all(docs[n]["history"] == [f"a{n}"] for n in range(CALLERS))
-
-
 async def test_concurrent_changes_of_one_record_lose_none(stores: Stores) -> None:
     """One person changing one record from many requests at once:
     every change lands exactly once, in the history, revision by revision."""
@@ -284,42 +257,3 @@ async def test_concurrent_changes_of_one_record_lose_none(stores: Stores) -> Non
     # Each entry's old value is the one the entry before it set: nothing lost.
     olds = [h["old"]["comment"] for h in history["history"][1:]]
     assert olds == [None, *comments[:-1]]
-
-
-async def test_concurrent_token_uses_counted_in_one_bulk_never_past_the_limit(
-    stores: Stores, recorder: CommandRecorder
-) -> None:
-    now = clock.now()
-    limit = 5
-    [token] = await stores.feedback_tokens.insert_many(
-        [
-            {
-                "_id": str(uuid.uuid4()),
-                "project_id": "p",
-                "run_id": "r",
-                "key": "thumbs",
-                "expires_at": now + timedelta(hours=1),
-                "uses": 0,
-                "max_uses": limit,
-                "revoked_at": None,
-                "created_at": now,
-            }
-        ]
-    )
-    recorder.clear()
-    taken = await asyncio.gather(
-        *(stores.feedback_tokens.take_use(token, now) for _ in range(CALLERS))
-    )
-    assert len(recorder.on("feedback_tokens", "update")) < CALLERS
-    assert sum(t is not None for t in taken) == limit
-    stored = await stores.feedback_tokens.get(token.id)
-    assert stored is not None and stored.uses == limit
-    # Given back together, and never below zero; the token then takes uses again.
-    await asyncio.gather(*(stores.feedback_tokens.give_back(token.id) for _ in range(limit + 2)))
-    stored = await stores.feedback_tokens.get(token.id)
-    assert stored is not None and stored.uses == 0
-    assert await stores.feedback_tokens.take_use(token, now) is not None
-    # A token gone (expired and removed) takes no use, and is not created again.
-    await stores.feedback_tokens.collection.delete_one({"_id": token.id})
-    assert await stores.feedback_tokens.take_use(token, now) is None
-    assert await stores.feedback_tokens.get(token.id) is None

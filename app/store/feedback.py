@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.errors import Conflict
 from app.store import jsonsafe
-from app.store.group_commit import GroupInserts, GroupUpdates
+from app.store.group_commit import GroupInserts
 from app.store.pagination import Page
 from app.store.queries import CHANGE_ATTEMPTS, one_of
 from app.store.ranges import number_range, time_range
@@ -175,10 +175,8 @@ def to_stored(fields: dict[str, Any]) -> dict[str, Any]:
 class FeedbackStore(ProjectRecords[Feedback]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         super().__init__(db["feedback"], Feedback.from_doc, projection=NO_HISTORY)
-        # Concurrent inserts, and concurrent changes, go to the store together
-        # (see group_commit.py).
+        # Concurrent inserts go to the store together (see group_commit.py).
         self.inserts = GroupInserts(self.collection)
-        self.updates = GroupUpdates(self.collection)
 
     async def get(
         self, project_id: str, feedback_id: str, *, include_deleted: bool = False
@@ -221,11 +219,11 @@ class FeedbackStore(ProjectRecords[Feedback]):
         append the history entry, in one write. With a ``quota``, the same write
         counts the change against it (RateLimited, and nothing written, when full).
 
-        The record is read first, then updated by its ``_id`` and revision (with
-        the other changes waiting at the time, see group_commit.py): the write
-        lands only on the version it was computed from, so the history entry's old
-        values are exactly the ones it replaced. When
-        another change landed in between, the record is read again and the change
+        The record is read first, then written with ``update_one`` on its ``_id``
+        and revision: the write lands only on the version it was computed from, so
+        the history entry's old values are exactly the ones it replaced. (Not
+        grouped with other changes: see group_commit.py.) When another change
+        landed in between, the record is read again and the change
         recomputed. (findAndModify would do this in one round trip, but the embedded
         store runs every findAndModify on an existing document as a scan of the
         whole collection; a read and an update by ``_id`` are two point lookups.)
@@ -248,23 +246,17 @@ class FeedbackStore(ProjectRecords[Feedback]):
             before = Feedback.from_doc(doc)
             after = Feedback.from_doc({**doc, **sets})
             entry = meta.entry(before.content(), after.content() if record_new else None)
-            update = {
-                "$set": sets,
-                "$inc": {"rev": 1},
-                "$push": {"history": {"$each": [entry], "$slice": -HISTORY_LIMIT}},
-            }
-            if await self._update_at(doc["_id"], doc.get("rev"), update):
+            result = await self.collection.update_one(
+                {"_id": doc["_id"], "rev": doc.get("rev")},
+                {
+                    "$set": sets,
+                    "$inc": {"rev": 1},
+                    "$push": {"history": {"$each": [entry], "$slice": -HISTORY_LIMIT}},
+                },
+            )
+            if result.matched_count == 1:
                 return before, after
         raise Conflict("this feedback is being changed by many requests at once; retry")
-
-    async def _update_at(self, feedback_id: str, rev: int | None, update: dict[str, Any]) -> bool:
-        """Apply ``update`` if the record is still at revision ``rev``; whether it
-        was. Sent with the other changes waiting at the time (group commit); a
-        record written before revisions existed is updated on its own."""
-        if rev is None:
-            result = await self.collection.update_one({"_id": feedback_id, "rev": None}, update)
-            return result.matched_count == 1
-        return await self.updates.update_one(feedback_id, {"rev": rev}, update)
 
     async def history(self, project_id: str, feedback_id: str) -> list[HistoryEntry]:
         doc = await self.collection.find_one(

@@ -17,7 +17,6 @@ from typing import Any
 from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.group_commit import GroupUpdates
 from app.store.pagination import Page, fetch_page
 
 
@@ -70,8 +69,6 @@ def _legacy_url_id(doc: dict[str, Any]) -> str | None:
 class FeedbackTokenStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
         self.collection = db["feedback_tokens"]
-        # Concurrent use counts go to the store together (see group_commit.py).
-        self.uses = GroupUpdates(self.collection)
         # Tokens without a use limit are checked from a short-lived cache on the
         # widget's hot path: revoking one takes effect at once in this process and
         # within the TTL in others (as for API keys). Limited tokens always take
@@ -117,23 +114,27 @@ class FeedbackTokenStore:
         """Take one use of a token that has a use limit, atomically; None when it
         cannot be used (revoked, expired or used up).
 
-        One conditional ``$inc`` on ``_id``, sent with the other use counts
-        waiting at the time (group commit): its filter checks the stored record,
+        One conditional ``$inc`` on ``_id``: its filter checks the stored record,
         so ``token`` may be a cached copy (a use limit never changes). (Not
         findAndModify: the embedded store runs that as a scan of every token.)"""
         assert token.max_uses is not None
-        taken = await self.uses.update_one(
-            token.id,
-            {"revoked_at": None, "expires_at": {"$gt": now}, "uses": {"$lt": token.max_uses}},
+        taken = await self.collection.update_one(
+            {
+                "_id": token.id,
+                "revoked_at": None,
+                "expires_at": {"$gt": now},
+                "uses": {"$lt": token.max_uses},
+            },
             {"$inc": {"uses": 1}},
         )
         # Another request may take a use meanwhile: ``uses`` is at least this.
-        return replace(token, uses=token.uses + 1) if taken else None
+        return replace(token, uses=token.uses + 1) if taken.matched_count == 1 else None
 
     async def give_back(self, token_id: str) -> None:
         """Return a use taken for a submission that was then refused."""
-        await self.uses.update_one(
-            token_id, {"max_uses": {"$ne": None}, "uses": {"$gt": 0}}, {"$inc": {"uses": -1}}
+        await self.collection.update_one(
+            {"_id": token_id, "max_uses": {"$ne": None}, "uses": {"$gt": 0}},
+            {"$inc": {"uses": -1}},
         )
 
     async def revoke(self, project_id: str, token_id: str, now: datetime) -> FeedbackToken | None:
