@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.errors import Conflict
 from app.store import jsonsafe
+from app.store.group_commit import GroupInserts
 from app.store.pagination import Page
 from app.store.queries import CHANGE_ATTEMPTS, one_of
 from app.store.ranges import number_range, time_range
@@ -183,6 +184,8 @@ def to_stored(fields: dict[str, Any]) -> dict[str, Any]:
 class FeedbackStore(ProjectRecords[Feedback]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         super().__init__(db["feedback"], Feedback.from_doc, projection=NO_HISTORY)
+        # Concurrent inserts go to the store together (see group_commit.py).
+        self.inserts = GroupInserts(self.collection)
 
     async def get(
         self, project_id: str, feedback_id: str, *, include_deleted: bool = False
@@ -202,12 +205,14 @@ class FeedbackStore(ProjectRecords[Feedback]):
         return Feedback.from_doc(doc) if doc else None
 
     async def insert(self, doc: dict[str, Any], meta: ChangeMeta) -> Feedback:
-        """Insert a new record, its first history entry inside it: one write."""
+        """Insert a new record, its first history entry inside it: one write, sent
+        with the other inserts waiting at the time (group commit); raises what
+        its own insert raised (DuplicateKeyError on the natural key or the id)."""
         stored = to_stored(doc)
         record = Feedback.from_doc(stored)
         stored["history"] = [meta.entry(None, record.content())]
         stored["rev"] = 0
-        await self.collection.insert_one(stored)
+        await self.inserts.insert_one(stored)
         return record
 
     async def apply(
@@ -228,8 +233,9 @@ class FeedbackStore(ProjectRecords[Feedback]):
 
         The record is read first, then written with ``update_one`` on its ``_id``
         and revision: the write lands only on the version it was computed from, so
-        the history entry's old values are exactly the ones it replaced. When
-        another change landed in between, the record is read again and the change
+        the history entry's old values are exactly the ones it replaced. (Not
+        grouped with other changes: see group_commit.py.) When another change
+        landed in between, the record is read again and the change
         recomputed. (findAndModify would do this in one round trip, but the embedded
         store runs every findAndModify on an existing document as a scan of the
         whole collection; a read and an update by ``_id`` are two point lookups.)

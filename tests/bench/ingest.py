@@ -9,9 +9,11 @@ store, so the ratio says what the service costs on top of the database.
 
 Widget posts come in two kinds: a first vote through a new token (the record is
 inserted) and a changed vote through a token used before (the record is read and
-updated, its history growing). Each also counts two rate-limit windows (address
-and token), which the service keeps in the database so that every worker shares
-them: three writes per post where the ceiling has one."""
+updated, its history growing).
+
+A second ceiling, the store's own limit, sends the same documents ``concurrency``
+at a time in one ``insert_many``: what the service's group commit (concurrent
+writes coalesced into one bulk command) can at best reach."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from tests.bench.common import percentile, server, store
 
 FIRST_VOTE = "widget post, first vote"
 CHANGED_VOTE = "widget post, changed vote"
+BATCH_CEILING = "driver insert_many ceiling"
 CREATE = "mutation($i: FeedbackInput!) { createFeedback(input: $i) { id } }"
 
 
@@ -53,6 +56,11 @@ class Result:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+
+def server_cpu(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) of the server and its worker processes."""
+    return sum(sum(p.cpu_times()[:2]) for p in [proc, *proc.children(recursive=True)])
 
 
 async def drive(
@@ -143,6 +151,38 @@ async def ceiling(
     return Result("driver ceiling", c, n, errors, took, lat)
 
 
+async def batch_ceiling(
+    uri: str, db_name: str, project_id: str, runs: list[str], c: int, s: float
+) -> Result:
+    """The store's own limit: the same documents sent ``c`` at a time by one
+    ``insert_many`` (what group commit can at best reach); a request is a document."""
+    client = make_client(uri)
+    collection = client[db_name]["feedback_ceiling"]
+
+    async def one(i: int, _: int) -> bool:
+        await collection.insert_many(
+            [
+                {
+                    "_id": str(uuid.uuid4()),
+                    "project_id": project_id,
+                    "run_id": runs[(i * c + n) % len(runs)],
+                    "key": "thumbs",
+                    "score": 1,
+                    "actor": uuid.uuid4().hex,
+                    "deleted": False,
+                    "created_at": datetime.now(UTC),
+                }
+                for n in range(c)
+            ],
+            ordered=False,
+        )
+        return True
+
+    n, errors, lat, took = await drive(1, s, one)
+    await client.close()
+    return Result(BATCH_CEILING, c, n * c, errors * c, took, lat)
+
+
 async def graphql(url: str, pid: int, secret: str, runs: list[str], c: int, s: float) -> Result:
     proc = psutil.Process(pid)
     async with http_clients(url, c, {"Authorization": f"Bearer {secret}"}) as clients:
@@ -164,7 +204,7 @@ async def graphql(url: str, pid: int, secret: str, runs: list[str], c: int, s: f
                 return False
             return r.status_code == 200 and "errors" not in r.json()
 
-        cpu0 = sum(proc.cpu_times()[:2])
+        cpu0 = server_cpu(proc)
         peak = 0.0
 
         async def sample() -> None:
@@ -176,7 +216,7 @@ async def graphql(url: str, pid: int, secret: str, runs: list[str], c: int, s: f
         sampler = asyncio.create_task(sample())
         n, errors, lat, took = await drive(c, s, one)
         sampler.cancel()
-        cpu = sum(proc.cpu_times()[:2]) - cpu0
+        cpu = server_cpu(proc) - cpu0
     return Result("GraphQL createFeedback", c, n, errors, took, lat, cpu, peak)
 
 
@@ -220,9 +260,9 @@ async def widget(name: str, url: str, pid: int, tokens: list[str], c: int, s: fl
                 return False
             return r.status_code == 200
 
-        cpu0 = sum(proc.cpu_times()[:2])
+        cpu0 = server_cpu(proc)
         n, errors, lat, took = await drive(c, s, one)
-        cpu = sum(proc.cpu_times()[:2]) - cpu0
+        cpu = server_cpu(proc) - cpu0
     return Result(name, c, n, errors, took, lat, cpu, proc.memory_info().rss / 2**20)
 
 
@@ -236,12 +276,14 @@ def table(results: list[Result], ceilings: dict[int, float]) -> str:
         cpu = f"{r.cpu_seconds / r.requests * 1000:.2f}" if r.cpu_seconds is not None else "-"
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "-"
         ratio = f"{r.rate / ceilings[r.concurrency]:.2f}" if r.name != "driver ceiling" else "1.00"
+        if r.name == BATCH_CEILING:
+            ratio = f"({ratio})"
         lines.append(
             f"{r.name:<30}{r.concurrency:>5}{r.rate:>9.0f}{percentile(r.latencies, 50):>9.1f}"
             f"{percentile(r.latencies, 99):>9.1f}{r.errors:>8}{cpu:>10}{rss:>9}{ratio:>10}"
         )
     lines += ["", "p99 at the lowest concurrency giving 80% of the path's peak throughput:"]
-    for name in dict.fromkeys(r.name for r in results):
+    for name in dict.fromkeys(r.name for r in results if r.name != BATCH_CEILING):
         runs = [r for r in results if r.name == name]
         peak = max(runs, key=lambda r: r.rate)
         near = min((r for r in runs if r.rate >= 0.8 * peak.rate), key=lambda r: r.concurrency)
@@ -253,18 +295,20 @@ def table(results: list[Result], ceilings: dict[int, float]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(seconds: float, levels: list[int]) -> None:
+async def main_async(seconds: float, levels: list[int], workers: int) -> None:
     db_name = f"bench_{uuid.uuid4().hex[:8]}"
     with store() as uri:
         project_id, secret, runs = await setup(uri, db_name)
         results: list[Result] = []
         ceilings: dict[int, float] = {}
-        with server(uri, db_name) as (url, pid):
+        with server(uri, db_name, workers) as (url, pid):
             changing = await make_tokens(url, secret, runs, len(runs), "widget")
             for c in levels:
                 base = await ceiling(uri, db_name, project_id, runs, c, seconds)
                 ceilings[c] = base.rate
                 results.append(base)
+                if c > 1:
+                    results.append(await batch_ceiling(uri, db_name, project_id, runs, c, seconds))
                 results.append(await graphql(url, pid, secret, runs, c, seconds))
                 # Enough new tokens that no post repeats one (a first vote each).
                 fresh = await make_tokens(url, secret, runs, int(seconds * 400), f"first{c}")
@@ -277,8 +321,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", default="1,4,16,64")
+    parser.add_argument("--workers", type=int, default=1, help="plaudit serve --workers")
     args = parser.parse_args()
-    asyncio.run(main_async(args.seconds, [int(c) for c in args.concurrency.split(",")]))
+    levels = [int(c) for c in args.concurrency.split(",")]
+    asyncio.run(main_async(args.seconds, levels, args.workers))
 
 
 if __name__ == "__main__":
