@@ -34,6 +34,9 @@ READS = {
     "rules delete": ["r1", "--project", "demo"],
     "rules backfill": ["r1", "--project", "demo", "--since", "2026-01-01"],
     "rules show": ["r1", "--project", "demo"],
+    "erase-user": ["u1", "--project", "demo"],
+    "delete-runs": ["--project", "demo", "--tag", "old"],
+    "retention": ["--project", "demo", "30"],
 }
 CREATES = {"serve", "projects create"}
 # What a command reads on stdin (`--file -`): a rule that is valid, so the command

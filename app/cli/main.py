@@ -10,6 +10,7 @@ from app.cli.autofeedback import autofeedback
 from app.cli.common import DATABASE_HELP
 from app.cli.export import export
 from app.cli.keys import keys
+from app.cli.lifecycle import delete_runs_command, erase_user, retention
 from app.cli.projects import projects
 from app.cli.rollups import rollups
 from app.cli.rules import rules
@@ -23,7 +24,19 @@ def main() -> None:
     """Plaudit: a self-hosted feedback service for LLM applications."""
 
 
-for command in (serve, projects, keys, tokens, export, autofeedback, rollups, rules):
+for command in (
+    serve,
+    projects,
+    keys,
+    tokens,
+    export,
+    autofeedback,
+    rollups,
+    rules,
+    erase_user,
+    delete_runs_command,
+    retention,
+):
     main.add_command(command)
 
 

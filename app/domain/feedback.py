@@ -11,6 +11,7 @@ from app import clock
 from app.domain import feedback_events
 from app.domain import validation as v
 from app.domain.feedback_keys import check_key_name, check_score
+from app.domain.lifecycle import tombstones
 from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
@@ -282,18 +283,17 @@ async def update_feedback(
 async def delete_feedback(
     stores: Stores, project_id: str, feedback_id: str, change: Change
 ) -> Feedback:
-    """Delete, leaving a tombstone so a retried create with the same id cannot bring
-    the record back."""
+    """Delete, leaving a tombstone (ids and times, no content, no history) so a
+    retried create with the same id cannot bring the record back."""
     feedback_id = v.check_uuid(feedback_id, "id")
     now = clock.now()
     meta = _meta(change, "deleted", now)
-    result = await stores.feedback.apply(
+    before = await stores.feedback.bury(
         {"_id": feedback_id, "project_id": project_id, "deleted": False},
-        {"deleted": True, "modified_at": now},
-        meta,
-        record_new=False,
+        at=now,
+        purge_at=tombstones.purge_at(now),
     )
-    if result is None:
+    if before is None:
         raise NotFound(f"feedback {feedback_id} not found")
-    await _announce(stores, meta, result[0], None)
-    return result[0]
+    await _announce(stores, meta, before, None)
+    return before

@@ -25,6 +25,7 @@ from app.store.feedback_tasks import FeedbackTaskStore
 from app.store.feedback_tokens import FeedbackTokenStore
 from app.store.key_judges import KeyJudgeStore
 from app.store.label_queries import LabelQueries
+from app.store.lifecycle import LifecycleStore
 from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
 from app.store.rate_limits import RateLimitCounters
@@ -70,6 +71,8 @@ class Stores:
     # Online evaluation: rules and the evaluation queue (with its results).
     evaluation_rules: EvaluationRuleStore
     evaluations: EvaluationStore
+    # Erasure, run deletion, retention: every collection's rules (lifecycle.py).
+    lifecycle: LifecycleStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -101,4 +104,5 @@ class Stores:
             labels=LabelQueries(db),
             evaluation_rules=EvaluationRuleStore(db),
             evaluations=EvaluationStore(db),
+            lifecycle=LifecycleStore(db),
         )

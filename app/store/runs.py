@@ -148,9 +148,15 @@ class RunQuery:
 class RunStore(ProjectRecords[Run]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         super().__init__(db["runs"], Run.from_doc, time_field="start_time")
-        # Runs are never deleted, so "this run exists" stays true: remembered, it
-        # saves the feedback hot path a read.
+        # "This run exists" stays true until an admin deletes the run or retention
+        # removes it (both call forget): remembered, it saves the feedback hot path
+        # a read. Another process may remember a deleted run until its LRU drops it.
         self._known: LRUCache[tuple[str, str], bool] = LRUCache(maxsize=100_000)
+
+    def forget(self, project_id: str, run_ids: list[str]) -> None:
+        """Runs deleted: no longer remembered as existing."""
+        for run_id in run_ids:
+            self._known.pop((project_id, run_id), None)
 
     async def exists(self, project_id: str, run_id: str) -> bool:
         if (project_id, run_id) in self._known:

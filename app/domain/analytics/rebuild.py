@@ -7,11 +7,16 @@ backup, after a crash lost a flush interval of rollup updates, or after changing
 key's range. It is safe while Plaudit serves, except that a write landing during
 the rebuild can be counted twice or not at all in its hour; run it again (or
 while writes are paused) for exact numbers.
+
+A project with a retention period (app/domain/lifecycle/retention.py) has no raw
+feedback before it: rollups of days before the first whole day within it are left
+as they are, so statistics over time keep working for expired periods.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from app import clock
 from app.domain.analytics import windows
@@ -25,9 +30,10 @@ from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId, binary_his
 async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = None) -> int:
     """Rebuild one project's rollups (or one key's); returns how many were written."""
     started = clock.now()
+    since = await retained_since(stores, project_id, started)
     rules: dict[str, KeyRule] = await load_rules(stores, project_id, None)
     values: dict[RollupId, RollupDelta] = {}
-    async for row in stores.feedback_analytics.live_scores(project_id, key):
+    async for row in stores.feedback_analytics.live_scores(project_id, key, since):
         rule = rules.get(row.key)
         if rule is None:  # no rollups yet: settled below, once its scores are known
             rule = rules[row.key] = KeyRule.of(row.key, None)
@@ -44,7 +50,17 @@ async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = Non
         values,
         stamp=uuid.uuid4().hex,
         keep_from=windows.floor(started, "day"),
+        keep_before=since,
     )
+
+
+async def retained_since(stores: Stores, project_id: str, now: datetime) -> datetime | None:
+    """The start of the first whole day the project's raw feedback is all kept
+    for (None: no retention, all of it is)."""
+    project = await stores.projects.get(project_id)
+    if project is None or not project.retention_days:
+        return None
+    return windows.ceil(now - timedelta(days=project.retention_days), "day")
 
 
 def _settle_unregistered(values: dict[RollupId, RollupDelta], rules: dict[str, KeyRule]) -> None:
