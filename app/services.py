@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.domain.auth import KeyCache
 from app.domain.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.evaluation.service import OnlineEvaluation
+from app.domain.lifecycle.retention import RetentionSweeper
 from app.domain.pipelines import FeedbackPipelines
 from app.domain.rate_limits import PublicRateLimits
 from app.domain.tokens import (
@@ -31,6 +32,7 @@ class Services:
     pipelines: FeedbackPipelines
     autofeedback: AutoFeedbackRunner
     evaluation: OnlineEvaluation
+    retention: RetentionSweeper
 
     @classmethod
     def build(cls, settings: Settings, client: Client, stores: Stores) -> Services:
@@ -54,4 +56,5 @@ class Services:
             evaluation=OnlineEvaluation.build(
                 settings, stores, pipelines.webhooks, autofeedback.llm
             ),
+            retention=RetentionSweeper(stores, settings.retention_sweep_seconds),
         )
