@@ -37,15 +37,20 @@ async def seeded(
     )
     (new_run,) = await ingest(gql, {"name": "chat", "startTime": now.isoformat()})
     with written_at(monkeypatch, old):
-        for run in old_runs:
-            await give(app, keys.project_id, run, "helpful", 1.0)
+        old_feedback = [(await give(app, keys.project_id, r, "helpful", 1.0)).id for r in old_runs]
         await give(app, keys.project_id, new_run, "helpful", 0.0)
     kept = await give(app, keys.project_id, new_run, "helpful", 1.0)
     await gql.ok(
         "mutation($r: ID!) { recordSignal(runId: $r, kind: COPY) { id } }", {"r": old_runs[0]}
     )
     await services(app).pipelines.rollups.flush()
-    return {"old": old, "old_runs": old_runs, "new_run": new_run, "kept": kept.id}
+    return {
+        "old": old,
+        "old_runs": old_runs,
+        "old_feedback": old_feedback,
+        "new_run": new_run,
+        "kept": kept.id,
+    }
 
 
 def _old_day(old: datetime) -> dict[str, Any]:
@@ -81,6 +86,24 @@ async def test_expired_records_go_in_batches_and_statistics_stay(
     assert (await stats(gql, _old_day(seeded["old"])))["groups"] == before["groups"]
     await rebuild_rollups(stores, keys.project_id)
     assert (await stats(gql, _old_day(seeded["old"])))["groups"] == before["groups"]
+
+
+async def test_extremes_of_expired_days_are_not_recounted_from_nothing(
+    app: Starlette, gql: GraphQLClient, sync_db: Any, seeded: dict[str, Any]
+) -> None:
+    # A score changed: the day's min/max are marked for a recount from raw feedback.
+    await gql.ok(
+        "mutation($id: ID!) { updateFeedback(id: $id, input: {score: 0.5}) { id } }",
+        {"id": seeded["old_feedback"][0]},
+    )
+    await services(app).pipelines.rollups.flush()
+    await gql.ok(SET_RETENTION, {"days": 30})
+    while await sweep(services(app).stores):
+        pass
+    assert sync_db.feedback.count_documents({"_id": {"$in": seeded["old_feedback"]}}) == 0
+
+    (group,) = (await stats(gql, _old_day(seeded["old"])))["groups"]
+    assert (group["count"], group["min"], group["max"]) == (4, 0.0, 1.0)
 
 
 async def test_without_retention_nothing_expires(

@@ -16,13 +16,13 @@ as they are, so statistics over time keep working for expired periods.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
 from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution, change_delta
 from app.domain.analytics.rollup_reads import sides_from_hist
 from app.domain.analytics.rules import KeyRule, load_rules
+from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId, binary_hist
 
@@ -52,15 +52,6 @@ async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = Non
         keep_from=windows.floor(started, "day"),
         keep_before=since,
     )
-
-
-async def retained_since(stores: Stores, project_id: str, now: datetime) -> datetime | None:
-    """The start of the first whole day the project's raw feedback is all kept
-    for (None: no retention, all of it is)."""
-    project = await stores.projects.get(project_id)
-    if project is None or not project.retention_days:
-        return None
-    return windows.ceil(now - timedelta(days=project.retention_days), "day")
 
 
 def _settle_unregistered(values: dict[RollupId, RollupDelta], rules: dict[str, KeyRule]) -> None:

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from app import clock
+from app.domain.analytics import windows
 from app.domain.background import BackgroundLoop
 from app.store import Stores
 from app.store.projects import Project
@@ -22,6 +23,16 @@ log = logging.getLogger("plaudit.retention")
 
 # Documents per collection per batch.
 BATCH = 500
+
+
+async def retained_since(stores: Stores, project_id: str, now: datetime) -> datetime | None:
+    """The start of the first whole day all of the project's raw records are kept
+    for (None: no retention, all of them are). Rollups of earlier days are the only
+    record of them: neither rebuilt nor recounted from raw feedback."""
+    project = await stores.projects.get_cached(project_id)
+    if project is None or not project.retention_days:
+        return None
+    return windows.ceil(now - timedelta(days=project.retention_days), "day")
 
 
 async def sweep_project(stores: Stores, project: Project, now: datetime, batch: int) -> int:
