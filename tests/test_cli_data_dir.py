@@ -37,8 +37,10 @@ READS = {
     "erase-user": ["u1", "--project", "demo"],
     "delete-runs": ["--project", "demo", "--tag", "old"],
     "retention": ["--project", "demo", "30"],
+    "dump": ["--project", "demo", "out.jsonl"],
 }
-CREATES = {"serve", "projects create"}
+# `load` fills a new database: the embedded one it creates, or MONGODB_URI's.
+CREATES = {"serve", "projects create", "load"}
 # What a command reads on stdin (`--file -`): a rule that is valid, so the command
 # gets as far as the data.
 RULE = (

@@ -16,6 +16,7 @@ from app.cli.rollups import rollups
 from app.cli.rules import rules
 from app.cli.serve import serve
 from app.cli.tokens import tokens
+from app.cli.transfer import dump, load
 
 
 @click.group()
@@ -36,6 +37,8 @@ for command in (
     erase_user,
     delete_runs_command,
     retention,
+    dump,
+    load,
 ):
     main.add_command(command)
 

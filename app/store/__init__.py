@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
+from app.store.dump import DumpStore
 from app.store.evaluation_rules import EvaluationRuleStore
 from app.store.evaluations import EvaluationStore
 from app.store.export_queries import ExportQueries
@@ -73,6 +74,7 @@ class Stores:
     evaluations: EvaluationStore
     # Erasure, run deletion, retention: every collection's rules (lifecycle.py).
     lifecycle: LifecycleStore
+    dumps: DumpStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -105,4 +107,5 @@ class Stores:
             evaluation_rules=EvaluationRuleStore(db),
             evaluations=EvaluationStore(db),
             lifecycle=LifecycleStore(db),
+            dumps=DumpStore(db),
         )

@@ -45,14 +45,18 @@ class Rule:
     # The time retention counts from (None: not removed by a project's retention;
     # documents of expired runs still go with their runs).
     time_field: str | None = None
-    # Whether documents carry project_id (else they are found by run alone).
+    # Whether documents carry project_id (else they are found by run alone, or by
+    # ``parent``: the field naming their parent and the parent's collection).
     per_project: bool = True
+    parent: tuple[str, str] | None = None
+    # Whether `plaudit dump` copies the collection (a project's whole state).
+    dumped: bool = True
     # For rows that take part in nothing: what the collection holds instead.
     why: str = ""
 
 
 RULES: list[Rule] = [
-    Rule("projects", why="project settings"),
+    Rule("projects", why="project settings", per_project=False),
     Rule("api_keys", why="hashed API keys of the project's services"),
     Rule(
         "runs",
@@ -74,9 +78,14 @@ RULES: list[Rule] = [
     # Bodies embed feedback (comments, user ids); found by the text they contain.
     Rule("webhook_deliveries", on_user=SCRUB, per_project=True),
     Rule("feedback_tokens", user_fields=("end_user_id",), run_fields=("run_id",)),
-    Rule("rate_limits", why="counters per client address, gone when their minute ends"),
+    Rule(
+        "rate_limits",
+        why="counters per client address, gone when their minute ends",
+        per_project=False,
+        dumped=False,
+    ),
     Rule("feedback_tasks", why="feedback task definitions"),
-    Rule("feedback_task_versions", why="feedback task schema versions", per_project=False),
+    Rule("feedback_task_versions", why="feedback task schema versions"),
     Rule(
         "task_submissions",
         user_fields=("user_id", "reviewer"),
@@ -108,8 +117,13 @@ RULES: list[Rule] = [
     Rule("autofeedback_results", run_fields=("run_id",)),
     Rule("key_judges", why="judge settings per feedback key"),
     Rule("evaluation_rules", why="online evaluation rules"),
-    Rule("evaluation_rule_versions", why="versions of evaluation rules", per_project=False),
-    Rule("evaluations", run_fields=("run_id",), per_project=False),
+    Rule(
+        "evaluation_rule_versions",
+        why="versions of evaluation rules",
+        per_project=False,
+        parent=("rule_id", "evaluation_rules"),
+    ),
+    Rule("evaluations", run_fields=("run_id",)),
     Rule("erasure_receipts", why="who erased when, and counts: no erased data"),
 ]
 

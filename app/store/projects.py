@@ -87,6 +87,10 @@ class ProjectStore:
         self._cache.pop(project_id, None)
         return Project.from_doc(doc) if doc else None
 
+    def forget(self, project_id: str) -> None:
+        """Drop the cached settings (the project was written around this store)."""
+        self._cache.pop(project_id, None)
+
     async def with_retention(self) -> builtins.list[Project]:
         """The projects that have a retention period."""
         docs = await self.collection.find({"retention_days": {"$gt": 0}}).to_list()
