@@ -51,6 +51,9 @@ class Rule:
     parent: tuple[str, str] | None = None
     # Whether `plaudit dump` copies the collection (a project's whole state).
     dumped: bool = True
+    # Conditions that together cover every document, each added to a run query so
+    # it has the shape of an index (feedback: live and deleted records).
+    run_variants: tuple[dict[str, Any], ...] = ({},)
     # For rows that take part in nothing: what the collection holds instead.
     why: str = ""
 
@@ -70,6 +73,7 @@ RULES: list[Rule] = [
         user_fields=("user_id", "actor"),
         on_user=BURY,
         run_fields=("run_id",),
+        run_variants=({"deleted": False}, {"deleted": True}),
         time_field="created_at",
     ),
     Rule("feedback_rollups", why="aggregates; recomputed after an erasure or run deletion"),
@@ -184,12 +188,6 @@ class ErasureReceipt:
         )
 
 
-def _any_of(fields: tuple[str, ...], values: list[str] | str) -> dict[str, Any]:
-    match = values if isinstance(values, str) else {"$in": values}
-    options = [{f: match} for f in fields]
-    return options[0] if len(options) == 1 else {"$or": options}
-
-
 class LifecycleStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
@@ -249,35 +247,49 @@ class LifecycleStore:
         again until it removes nothing."""
         removed = Removed()
         for rule in RULES:
-            if not rule.user_fields or rule.collection == "runs":
+            if rule.collection == "runs":
                 continue
-            query = {**self._scope(rule, project_id), **_any_of(rule.user_fields, user_id)}
-            found = await self._collection(rule).find(query, NO_HISTORY).limit(batch).to_list()
-            if not found:
-                continue
-            ids = {"_id": {"$in": [d["_id"] for d in found]}}
-            if rule.on_user == DELETE:
-                result = await self._collection(rule).delete_many(ids)
-                removed.counts[rule.collection] += result.deleted_count
-            elif rule.on_user == BURY:
-                for doc in found:
-                    await self._collection(rule).update_one(
-                        {"_id": doc["_id"]}, tombstone_update(doc, at=at, purge_at=bury_until)
-                    )
-                    if not doc.get("deleted"):
-                        removed.feedback.append(Feedback.from_doc(doc))
-                removed.feedback_ids.update(d["_id"] for d in found)
-                removed.counts[rule.collection] += len(found)
-            elif rule.on_user == PULL:
-                await self._collection(rule).update_many(
-                    {**ids, "lease_holder": user_id},
-                    {"$set": {"lease_holder": None, "lease_until": None}},
-                )
-                pulled = await self._collection(rule).update_many(
-                    ids, {"$pull": {"reviewers": user_id}, "$inc": {"rev": 1}}
-                )
-                removed.counts[rule.collection] += pulled.modified_count
+            # One query per field, not an $or: each can use an index of its own
+            # (the embedded store scans for a top-level $or).
+            for name in rule.user_fields:
+                query = {**self._scope(rule, project_id), name: user_id}
+                found = await self._collection(rule).find(query, NO_HISTORY).limit(batch).to_list()
+                if found:
+                    await self._forget(rule, name, user_id, found, removed, at, bury_until)
         return removed
+
+    async def _forget(
+        self,
+        rule: Rule,
+        name: str,
+        user_id: str,
+        found: list[dict[str, Any]],
+        removed: Removed,
+        at: datetime,
+        bury_until: datetime,
+    ) -> None:
+        """Delete, bury or pull the user from ``found`` (matched on field ``name``)."""
+        collection = self._collection(rule)
+        ids = {"_id": {"$in": [d["_id"] for d in found]}}
+        if rule.on_user == DELETE:
+            result = await collection.delete_many(ids)
+            removed.counts[rule.collection] += result.deleted_count
+        elif rule.on_user == BURY:
+            for doc in found:
+                await collection.update_one(
+                    {"_id": doc["_id"]}, tombstone_update(doc, at=at, purge_at=bury_until)
+                )
+                if not doc.get("deleted"):
+                    removed.feedback.append(Feedback.from_doc(doc))
+            removed.feedback_ids.update(d["_id"] for d in found)
+            removed.counts[rule.collection] += len(found)
+        elif rule.on_user == PULL:
+            if name == "lease_holder":
+                change: dict[str, Any] = {"$set": {"lease_holder": None, "lease_until": None}}
+            else:
+                change = {"$pull": {name: user_id}}
+            changed = await collection.update_many(ids, {**change, "$inc": {"rev": 1}})
+            removed.counts[rule.collection] += changed.modified_count
 
     async def scrub_deliveries(self, project_id: str, needles: set[str], batch: int) -> int:
         """Replace the body of every delivery of the project that contains one of
@@ -330,8 +342,11 @@ class LifecycleStore:
         for rule in RULES:
             if not rule.run_fields or rule.collection == "runs":
                 continue
-            query = {**self._scope(rule, project_id), **_any_of(rule.run_fields, run_ids)}
-            removed.merge(await self._delete(rule, query, batch))
+            # One query per field (and per variant), each the shape of an index.
+            for name in rule.run_fields:
+                for variant in rule.run_variants:
+                    query = {**self._scope(rule, project_id), **variant, name: {"$in": run_ids}}
+                    removed.merge(await self._delete(rule, query, batch))
         result = await self.db["runs"].delete_many(
             {"project_id": project_id, "_id": {"$in": run_ids}}
         )
