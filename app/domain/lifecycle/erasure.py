@@ -64,3 +64,13 @@ async def erase_end_user(
     )
     await stores.lifecycle.add_receipt(receipt)
     return receipt
+
+
+MAX_RECEIPTS = 100
+
+
+async def erasure_receipts(stores: Stores, project_id: str, first: int) -> list[ErasureReceipt]:
+    """The project's latest erasure receipts, newest first."""
+    if not 1 <= first <= MAX_RECEIPTS:
+        raise BadRequest(f"first must be between 1 and {MAX_RECEIPTS}", field="first")
+    return await stores.lifecycle.receipts(project_id, first)
