@@ -38,6 +38,7 @@ READS = {
     "delete-runs": ["--project", "demo", "--tag", "old"],
     "retention": ["--project", "demo", "30"],
     "dump": ["--project", "demo", "out.jsonl"],
+    "import langsmith": ["--project", "demo", "runs.json"],
 }
 # `load` fills a new database: the embedded one it creates, or MONGODB_URI's.
 CREATES = {"serve", "projects create", "load"}

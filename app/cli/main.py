@@ -9,6 +9,7 @@ import click
 from app.cli.autofeedback import autofeedback
 from app.cli.common import DATABASE_HELP
 from app.cli.export import export
+from app.cli.imports import import_group
 from app.cli.keys import keys
 from app.cli.lifecycle import delete_runs_command, erase_user, retention
 from app.cli.projects import projects
@@ -39,6 +40,7 @@ for command in (
     retention,
     dump,
     load,
+    import_group,
 ):
     main.add_command(command)
 

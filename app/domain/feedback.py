@@ -41,6 +41,8 @@ class FeedbackWrite:
     # The natural identity when there is no user id (a token's end user, say).
     identity: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # When it was recorded elsewhere: for imports only (no API takes it); None: now.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ async def create_feedback(
     history entry, is one write; a ``quota`` (the per-token rate limit) is counted
     in the record by that same write."""
     _check_fields(write)
-    now = clock.now()
+    now = write.created_at or clock.now()
     actor = write.user_id or write.identity
     if write.retract:
         return await _retract(stores, project_id, write, actor, change, now, quota)
