@@ -39,6 +39,7 @@ READS = {
     "retention": ["--project", "demo", "30"],
     "dump": ["--project", "demo", "out.jsonl"],
     "import langsmith": ["--project", "demo", "runs.json"],
+    "import langfuse": ["--project", "demo", "scores.json"],
 }
 # `load` fills a new database: the embedded one it creates, or MONGODB_URI's.
 CREATES = {"serve", "projects create", "load"}

@@ -8,31 +8,20 @@ stored is left as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from app.compat.langsmith.feedback import to_write as feedback_write
 from app.compat.langsmith.http import parse_time
 from app.compat.langsmith.runs import prepare_runs
-from app.domain.analytics.rebuild import rebuild_rollups
-from app.domain.feedback import Change, create_feedback
+from app.domain.feedback import Change, FeedbackWrite
+from app.domain.lifecycle.imports import Imported, Progress, import_feedback
 from app.domain.runs import ingest_each_run
 from app.errors import BadRequest, PlauditError
 from app.store import Stores
 
 RUN_BATCH = 100
 CHANGE = Change(by="import:langsmith", via="cli")
-
-
-@dataclass
-class Imported:
-    runs: int = 0
-    feedback: int = 0
-    # Already here (imported before): left as they are.
-    skipped: int = 0
-    # (position in the input, what was wrong), for what was not imported.
-    refused: list[tuple[int, str]] = field(default_factory=list)
 
 
 def kind_of(item: Any) -> str:
@@ -51,7 +40,7 @@ async def import_langsmith(
     stores: Stores,
     project_id: str,
     items: Iterable[Any],
-    progress: Callable[[int], object] = lambda _: None,
+    progress: Progress = lambda _: None,
 ) -> Imported:
     """Import runs first (feedback needs its run), then feedback; rebuild rollups."""
     result = Imported()
@@ -66,23 +55,15 @@ async def import_langsmith(
     for start in range(0, len(runs), RUN_BATCH):
         await _import_runs(stores, project_id, runs[start : start + RUN_BATCH], result)
         progress(len(runs[start : start + RUN_BATCH]))
-    for index, item in feedback:
-        try:
-            write = feedback_write(item)
-            if item.get("created_at") is not None:
-                write.created_at = parse_time(item["created_at"], "created_at")
-            _, changed = await create_feedback(stores, project_id, write, CHANGE)
-            if changed:
-                result.feedback += 1
-            else:
-                result.skipped += 1
-        except PlauditError as exc:
-            result.refused.append((index, exc.message))
-        progress(1)
-    result.refused.sort()
-    if result.feedback:
-        await rebuild_rollups(stores, project_id)
+    await import_feedback(stores, project_id, feedback, _feedback_write, CHANGE, result, progress)
     return result
+
+
+def _feedback_write(item: dict[str, Any]) -> FeedbackWrite:
+    write = feedback_write(item)
+    if item.get("created_at") is not None:
+        write.created_at = parse_time(item["created_at"], "created_at")
+    return write
 
 
 async def _import_runs(
