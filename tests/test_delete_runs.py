@@ -30,10 +30,13 @@ async def test_deleting_runs_by_filter_takes_what_names_them(
     app: Starlette, gql: GraphQLClient, sync_db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(run_deletion, "RUN_BATCH", 2)  # three runs: two batches
+    await gql.ok(
+        'mutation { createWebhook(url: "https://hooks.example.com/x") { webhook { id } } }'
+    )
     old = await ingest(gql, *({"name": "chat", "tags": ["old"]} for _ in range(3)))
     (keep,) = await ingest(gql, {"name": "chat", "tags": ["keep"]})
     for run in [*old, keep]:
-        await give_feedback(gql, runId=run, key="helpful", score=1)
+        await give_feedback(gql, runId=run, key="helpful", score=1, comment=f"said on {run}")
     await gql.ok("mutation($r: ID!) { recordSignal(runId: $r, kind: COPY) { id } }", {"r": old[0]})
     await gql.ok(
         "mutation($i: [FeedbackTokenInput!]!) { createFeedbackTokens(inputs: $i) { token } }",
@@ -51,6 +54,11 @@ async def test_deleting_runs_by_filter_takes_what_names_them(
     assert counts["feedback"] == 3 + 2  # three thumbs, the submission's two metrics
     assert counts["signals"] == counts["feedback_tokens"] == counts["task_submissions"] == 1
     assert counts["review_states"] == 1
+    # Deliveries that carried the deleted runs' feedback are scrubbed; the kept run's not.
+    assert counts["webhook_deliveries"] >= 3
+    bodies = [d["body"] for d in sync_db.webhook_deliveries.find()]
+    assert not [b for b in bodies if any(run in b for run in old)]
+    assert [b for b in bodies if f"said on {keep}" in b]
     for name in ("runs", "feedback", "signals", "feedback_tokens", "task_submissions"):
         assert sync_db[name].count_documents({"run_id": {"$in": old}}) == 0, name
     assert sync_db.runs.count_documents({"_id": {"$in": old}}) == 0

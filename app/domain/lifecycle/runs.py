@@ -22,6 +22,8 @@ from app.store.runs import RunQuery
 # collection (feedback of a batch's runs is read this many at a time).
 RUN_BATCH = 200
 MAX_IDS = 10_000
+# Ids collected before webhook deliveries are searched for them.
+SCRUB_EVERY = 20_000
 
 Progress = Callable[[int], None]
 
@@ -52,18 +54,26 @@ async def delete_run_batches(
 ) -> Deletion:
     """Delete runs, a batch of ids from ``next_batch`` at a time, until it gives none."""
     deletion = Deletion()
+    needles: set[str] = set()
     while run_ids := await next_batch():
         removed = await stores.lifecycle.delete_runs(project_id, run_ids, RUN_BATCH)
         stores.runs.forget(project_id, run_ids)
         await subtract_feedback(stores, removed.feedback)
-        needles = {json.dumps(i) for i in [*run_ids, *removed.feedback_ids]}
-        deletion.scrubbed_deliveries += await stores.lifecycle.scrub_deliveries(
-            project_id, needles, RUN_BATCH
-        )
+        needles |= {json.dumps(i) for i in [*run_ids, *removed.feedback_ids]}
+        if len(needles) >= SCRUB_EVERY:
+            deletion.scrubbed_deliveries += await _scrub(stores, project_id, needles)
+            needles = set()
         removed.feedback = []  # counted; not kept for the whole deletion
         deletion.removed.merge(removed)
         progress(len(run_ids))
+    deletion.scrubbed_deliveries += await _scrub(stores, project_id, needles)
     return deletion
+
+
+async def _scrub(stores: Stores, project_id: str, needles: set[str]) -> int:
+    """Scrub the webhook deliveries naming any of these runs or feedback records
+    (one pass over the project's deliveries for many batches of runs)."""
+    return await stores.lifecycle.scrub_deliveries(project_id, needles, RUN_BATCH)
 
 
 async def delete_runs(
