@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from starlette.applications import Starlette
+
 from app.domain.lifecycle.tombstones import TOMBSTONE_DAYS
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, services
 from tests.helpers import give_feedback, make_run
 
 # All a tombstone holds: ids, key, times, and its revision.
@@ -42,3 +44,22 @@ async def test_a_tombstone_keeps_no_content_and_expires(gql: GraphQLClient, sync
         {"i": {"id": record["id"], "runId": run, "key": "helpful", "score": 0}},
     )
     assert error["extensions"]["code"] == "CONFLICT"
+
+
+async def test_old_tombstones_are_reduced_by_the_first_sweep(
+    app: Starlette, gql: GraphQLClient, sync_db: Any
+) -> None:
+    """A tombstone an earlier version left (content, history, no purge_at)."""
+    run = await make_run(gql, name="chat")
+    record = await give_feedback(gql, runId=run, key="helpful", score=1, comment="old words")
+    sync_db.feedback.update_one({"_id": record["id"]}, {"$set": {"deleted": True}})
+    live = await give_feedback(gql, runId=run, key="other", score=1, comment="kept words")
+    sweeper = services(app).retention
+    assert not sweeper.old_tombstones_done
+
+    await sweeper.step()
+
+    tomb = sync_db.feedback.find_one({"_id": record["id"]})
+    assert set(tomb) == TOMBSTONE_KEYS
+    assert sync_db.feedback.find_one({"_id": live["id"]})["comment"] == "kept words"
+    assert sweeper.old_tombstones_done

@@ -353,6 +353,24 @@ class LifecycleStore:
         removed.counts["runs"] += result.deleted_count
         return removed
 
+    async def bury_old_tombstones(
+        self, project_id: str, *, at: datetime, purge_at: datetime, batch: int
+    ) -> int:
+        """Tombstones written before tombstones lost their content (no ``purge_at``)
+        reduced as deletes now reduce them. One pass over the project's deleted
+        records (the (project, deleted) index's shape); returns how many."""
+        buried = 0
+        cursor = self.db["feedback"].find(
+            {"project_id": project_id, "deleted": True}, NO_HISTORY, batch_size=batch
+        )
+        async for doc in cursor:
+            if "purge_at" not in doc:
+                await self.db["feedback"].update_one(
+                    {"_id": doc["_id"]}, tombstone_update(doc, at=at, purge_at=purge_at)
+                )
+                buried += 1
+        return buried
+
     # -- retention -------------------------------------------------------------
 
     async def expired_run_ids(self, project_id: str, before: datetime, batch: int) -> list[str]:

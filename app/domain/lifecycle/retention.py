@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from app import clock
 from app.domain.analytics import windows
 from app.domain.background import BackgroundLoop
+from app.domain.lifecycle import tombstones
 from app.store import Stores
 from app.store.projects import Project
 
@@ -60,14 +61,28 @@ async def sweep(stores: Stores, batch: int = BATCH) -> int:
     return removed
 
 
+async def bury_old_tombstones(stores: Stores) -> int:
+    """Reduce tombstones left by earlier versions (with their content and history)
+    to ids and times, expiring like new ones; returns how many."""
+    now = clock.now()
+    buried = 0
+    for project in await stores.projects.list():
+        buried += await stores.lifecycle.bury_old_tombstones(
+            project.id, at=now, purge_at=tombstones.purge_at(now), batch=BATCH
+        )
+    return buried
+
+
 class RetentionSweeper:
     """Sweeps every ``every`` seconds; while batches keep finding expired records,
-    the next one follows at once."""
+    the next one follows at once. Its first step also reduces old tombstones
+    (once per process: a pass over deleted feedback)."""
 
     def __init__(self, stores: Stores, every: float, batch: int = BATCH) -> None:
         self.stores = stores
         self.batch = batch
         self.removed = 0
+        self.old_tombstones_done = False
         self.background = BackgroundLoop(
             "retention",
             self.step,
@@ -78,6 +93,11 @@ class RetentionSweeper:
         )
 
     async def step(self) -> None:
+        if not self.old_tombstones_done:
+            buried = await bury_old_tombstones(self.stores)
+            if buried:
+                log.info("retention: %d old tombstones reduced to ids and times", buried)
+            self.old_tombstones_done = True
         removed = await sweep(self.stores, self.batch)
         self.removed += removed
         if removed:
