@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 RECANCEL_SECONDS = 1.0
+STOP_GRACE_SECONDS = 5.0
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
@@ -65,6 +66,7 @@ class BackgroundLoop:
         log: logging.Logger,
         failure: str,
         wait_first: bool = False,
+        grace: float = STOP_GRACE_SECONDS,
     ) -> None:
         self.name = name
         self.step = step
@@ -72,6 +74,7 @@ class BackgroundLoop:
         self.log = log
         self.failure = failure
         self.wait_first = wait_first
+        self.grace = grace
         self.waiting = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -91,11 +94,18 @@ class BackgroundLoop:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Cancel the task and wait until it has ended."""
+        """End the loop and wait until it has: between steps at once; during a step,
+        after the step (cancelling one midway can leave its database work half done
+        and its connection's socket unclosed), or after ``grace`` seconds by
+        cancelling it. A loop whose step never ends by itself takes ``grace=0``."""
         task, self.task = self.task, None
         if task is not None:
             self._stopping = True
+            self._wake.set()
+            if self.grace > 0 and not task.done():
+                await asyncio.wait({task}, timeout=self.grace)
             await cancel_and_wait([task])
+            self._wake.clear()
 
     async def _wait(self) -> None:
         self.waiting.set()
