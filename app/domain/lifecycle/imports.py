@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain.analytics.rebuild import rebuild_rollups
-from app.domain.feedback import Change, FeedbackWrite, create_feedback
-from app.errors import PlauditError
+from app.domain.feedback import Change, FeedbackWrite, create_feedback, run_pending
+from app.errors import NotFound, PlauditError
 from app.store import Stores
 
 Progress = Callable[[int], object]
@@ -39,7 +39,13 @@ async def import_feedback(
     then rebuild the project's rollups once if any was written."""
     for index, item in items:
         try:
-            _, changed = await create_feedback(stores, project_id, to_write(item), change)
+            write = to_write(item)
+            # Not left pending, as live feedback may be: the pending-feedback expiry
+            # counts from created_at, an imported record's original time, and would
+            # delete it at once.
+            if await run_pending(stores, project_id, write.run_id):
+                raise NotFound(f"run {write.run_id} not found here: import its runs first")
+            _, changed = await create_feedback(stores, project_id, write, change)
         except PlauditError as exc:
             result.refused.append((index, exc.message))
         else:
