@@ -130,10 +130,13 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             await services.autofeedback.start()
             # Online evaluation: queue sampled runs, work the queue, check alerts.
             await services.evaluation.start()
+            # Retention: remove records older than a project's retention period.
+            services.retention.start()
             try:
                 yield
             finally:
                 async with reported_if_slow("shutdown", log):
+                    await services.retention.stop()
                     await services.evaluation.stop()
                     await services.autofeedback.stop()
                     await services.pipelines.stop()

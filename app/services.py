@@ -8,6 +8,7 @@ from app.domain.admission import Admission
 from app.domain.auth import KeyCache
 from app.domain.autofeedback.jobs import AutoFeedbackRunner
 from app.domain.evaluation.service import OnlineEvaluation
+from app.domain.lifecycle.retention import RetentionSweeper
 from app.domain.pipelines import FeedbackPipelines
 from app.domain.rate_limits import PublicRateLimits
 from app.domain.tokens import (
@@ -33,6 +34,7 @@ class Services:
     autofeedback: AutoFeedbackRunner
     evaluation: OnlineEvaluation
     otlp_admission: Admission
+    retention: RetentionSweeper
 
     @classmethod
     def build(cls, settings: Settings, client: Client, stores: Stores) -> Services:
@@ -57,4 +59,5 @@ class Services:
                 settings, stores, pipelines.webhooks, autofeedback.llm
             ),
             otlp_admission=Admission(settings.otlp_max_concurrent_requests, "OTLP exports"),
+            retention=RetentionSweeper(stores, settings.retention_sweep_seconds),
         )

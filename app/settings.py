@@ -84,6 +84,9 @@ class Settings:
     evaluation_retry_base_seconds: float = 30.0
     evaluation_alert_seconds: float = 60.0
     evaluation_rule_cache_seconds: float = 5.0
+    # Data lifecycle (app/domain/lifecycle/): how often expired records are looked
+    # for (projects with a retention period).
+    retention_sweep_seconds: float = 3600.0
 
     @property
     def base_url(self) -> str:
@@ -174,6 +177,9 @@ class Settings:
             ),
             evaluation_alert_seconds=float(
                 _int(env, "PLAUDIT_EVALUATION_ALERT_SECONDS", 60, 1, 86400)
+            ),
+            retention_sweep_seconds=float(
+                _int(env, "PLAUDIT_RETENTION_SWEEP_SECONDS", 3600, 1, 86400)
             ),
         )
 

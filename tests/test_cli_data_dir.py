@@ -34,8 +34,15 @@ READS = {
     "rules delete": ["r1", "--project", "demo"],
     "rules backfill": ["r1", "--project", "demo", "--since", "2026-01-01"],
     "rules show": ["r1", "--project", "demo"],
+    "erase-user": ["u1", "--project", "demo"],
+    "delete-runs": ["--project", "demo", "--tag", "old"],
+    "retention": ["--project", "demo", "30"],
+    "dump": ["--project", "demo", "out.jsonl"],
+    "import langsmith": ["--project", "demo", "runs.json"],
+    "import langfuse": ["--project", "demo", "scores.json"],
 }
-CREATES = {"serve", "projects create"}
+# `load` fills a new database: the embedded one it creates, or MONGODB_URI's.
+CREATES = {"serve", "projects create", "load"}
 # What a command reads on stdin (`--file -`): a rule that is valid, so the command
 # gets as far as the data.
 RULE = (

@@ -15,15 +15,20 @@ from app.settings import Settings
 from tests.conftest import SECRET
 
 
-def run_cli(settings: Settings, *args: str) -> str:
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment a CLI command needs to use the test database."""
     assert settings.mongodb_uri is not None
-    env = {
+    return {
         "MONGODB_URI": settings.mongodb_uri,
         "PLAUDIT_DB": settings.db_name,
         "PLAUDIT_SECRET_KEYS": SECRET,
         "PLAUDIT_PUBLIC_URL": "https://plaudit.example",
         "PLAUDIT_DATA_DIR": str(settings.data_dir),
     }
+
+
+def run_cli(settings: Settings, *args: str) -> str:
+    env = cli_env(settings)
     result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout

@@ -9,12 +9,15 @@ import click
 from app.cli.autofeedback import autofeedback
 from app.cli.common import DATABASE_HELP
 from app.cli.export import export
+from app.cli.imports import import_group
 from app.cli.keys import keys
+from app.cli.lifecycle import delete_runs_command, erase_user, retention
 from app.cli.projects import projects
 from app.cli.rollups import rollups
 from app.cli.rules import rules
 from app.cli.serve import serve
 from app.cli.tokens import tokens
+from app.cli.transfer import dump, load
 
 
 @click.group()
@@ -23,7 +26,22 @@ def main() -> None:
     """Plaudit: a self-hosted feedback service for LLM applications."""
 
 
-for command in (serve, projects, keys, tokens, export, autofeedback, rollups, rules):
+for command in (
+    serve,
+    projects,
+    keys,
+    tokens,
+    export,
+    autofeedback,
+    rollups,
+    rules,
+    erase_user,
+    delete_runs_command,
+    retention,
+    dump,
+    load,
+    import_group,
+):
     main.add_command(command)
 
 

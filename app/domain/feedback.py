@@ -11,6 +11,7 @@ from app import clock
 from app.domain import feedback_events
 from app.domain import validation as v
 from app.domain.feedback_keys import check_key_name, check_score
+from app.domain.lifecycle import tombstones
 from app.domain.missing import MISSING
 from app.errors import BadRequest, Conflict, NotFound
 from app.store import Stores
@@ -47,6 +48,8 @@ class FeedbackWrite:
     # submissions keep what earlier ones said), rather than replace it.
     merge_source_info: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # When it was recorded elsewhere: for imports only (no API takes it); None: now.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ async def create_feedback(
     The run may not have arrived yet (but may not be another project's): the
     record is then pending until it does (app/domain/pending_feedback.py)."""
     _check_fields(write)
-    now = clock.now()
+    now = write.created_at or clock.now()
     actor = write.user_id or write.identity
     if write.retract:
         return await _retract(stores, project_id, write, actor, change, now, quota)
@@ -335,21 +338,21 @@ async def delete_feedback(
     *,
     pending_only: bool = False,
 ) -> Feedback:
-    """Delete, leaving a tombstone so a retried create with the same id cannot bring
-    the record back. ``pending_only``: only while its run has not arrived."""
+    """Delete, leaving a tombstone (ids and times, no content, no history) so a
+    retried create with the same id cannot bring the record back. ``pending_only``:
+    only while its run has not arrived."""
     feedback_id = v.check_uuid(feedback_id, "id")
     now = clock.now()
     meta = _meta(change, "deleted", now)
     query: dict[str, Any] = {"_id": feedback_id, "project_id": project_id, "deleted": False}
     if pending_only:
         query["pending"] = True
-    result = await stores.feedback.apply(
+    before = await stores.feedback.bury(
         query,
-        {"deleted": True, "modified_at": now},
-        meta,
-        record_new=False,
+        at=now,
+        purge_at=tombstones.purge_at(now),
     )
-    if result is None:
+    if before is None:
         raise NotFound(f"feedback {feedback_id} not found")
-    await _announce(stores, meta, result[0], None)
-    return result[0]
+    await _announce(stores, meta, before, None)
+    return before

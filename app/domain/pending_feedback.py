@@ -7,7 +7,7 @@ attaches when its run arrives in that project. A run with the same id in another
 project never adopts it.
 
 The rule for feedback whose run never arrives: it is deleted (as ``deleteFeedback``
-deletes: a tombstone, a history entry by ``system`` via ``expiry``) once it is
+deletes: a tombstone with ids and times only) once it is
 older than ``PLAUDIT_PENDING_FEEDBACK_TTL`` (7 days by default). A background
 loop in every app process looks every ``pending_feedback_sweep_seconds``, taking
 at most ``BATCH`` records at a time and ``MAX_BATCHES`` batches a round, oldest

@@ -32,10 +32,14 @@ async def update_project(
     *,
     strict_feedback_keys: bool | None = None,
     allowed_origins: list[str] | None = None,
+    retention_days: int | None = None,
 ) -> Project:
     """Change a project's settings; None leaves a setting as it is. Origins are
-    checked as a token's are (scheme://host[:port], lower-cased)."""
+    checked as a token's are (scheme://host[:port], lower-cased). A retention of 0
+    days means forever."""
     changes: dict[str, object] = {}
+    if retention_days is not None:
+        changes["retention_days"] = check_retention_days(retention_days)
     if strict_feedback_keys is not None:
         changes["strict_feedback_keys"] = strict_feedback_keys
     if allowed_origins is not None:
@@ -46,6 +50,19 @@ async def update_project(
     if record is None:
         raise NotFound("project not found")
     return record
+
+
+MAX_RETENTION_DAYS = 36_500
+
+
+def check_retention_days(days: int) -> int | None:
+    """A retention period in days (None for 0: keep forever)."""
+    if not 0 <= days <= MAX_RETENTION_DAYS:
+        raise BadRequest(
+            f"retentionDays must be between 0 (forever) and {MAX_RETENTION_DAYS}, got {days}",
+            field="retentionDays",
+        )
+    return days or None
 
 
 async def find_project(stores: Stores, name: str) -> Project:

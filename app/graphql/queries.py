@@ -13,6 +13,7 @@ from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
 from app.graphql.query_mixins.evaluation import EvaluationQueryMixin
+from app.graphql.query_mixins.lifecycle import LifecycleQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
 from app.graphql.query_mixins.review import ReviewQueryMixin
 from app.graphql.query_mixins.signals import SignalQueryMixin
@@ -40,6 +41,7 @@ class Query(
     AutoFeedbackQueryMixin,
     EvaluationQueryMixin,
     TracingProjectQueryMixin,
+    LifecycleQueryMixin,
 ):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
+from app.store.dump import DumpStore
 from app.store.evaluation_rules import EvaluationRuleStore
 from app.store.evaluations import EvaluationStore
 from app.store.export_queries import ExportQueries
@@ -25,6 +26,7 @@ from app.store.feedback_tasks import FeedbackTaskStore
 from app.store.feedback_tokens import FeedbackTokenStore
 from app.store.key_judges import KeyJudgeStore
 from app.store.label_queries import LabelQueries
+from app.store.lifecycle import LifecycleStore
 from app.store.preferences import PreferenceStore
 from app.store.projects import ProjectStore
 from app.store.rate_limits import RateLimitCounters
@@ -70,6 +72,9 @@ class Stores:
     # Online evaluation: rules and the evaluation queue (with its results).
     evaluation_rules: EvaluationRuleStore
     evaluations: EvaluationStore
+    # Erasure, run deletion, retention: every collection's rules (lifecycle.py).
+    lifecycle: LifecycleStore
+    dumps: DumpStore
 
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
@@ -101,4 +106,6 @@ class Stores:
             labels=LabelQueries(db),
             evaluation_rules=EvaluationRuleStore(db),
             evaluations=EvaluationStore(db),
+            lifecycle=LifecycleStore(db),
+            dumps=DumpStore(db),
         )

@@ -27,6 +27,21 @@ CONTENT_FIELDS = ("score", "value", "comment", "correction", "retracted")
 HISTORY_LIMIT = 500
 # Reads of records leave the embedded history out.
 NO_HISTORY = {"history": 0}
+# What a deleted record keeps (its tombstone): ids, its key and times, so a retried
+# create with its id is refused; never content or history. ``purge_at`` (a TTL
+# index) removes the tombstone itself later.
+TOMBSTONE_FIELDS = ("_id", "project_id", "run_id", "key", "deleted", "created_at", "modified_at")
+
+
+def tombstone_update(doc: dict[str, Any], *, at: datetime, purge_at: datetime) -> dict[str, Any]:
+    """The update that turns ``doc`` (read without its history) into a tombstone."""
+    gone = {name: "" for name in doc if name not in (*TOMBSTONE_FIELDS, "rev", "purge_at")}
+    gone["history"] = ""
+    return {
+        "$set": {"deleted": True, "modified_at": at, "purge_at": purge_at},
+        "$unset": gone,
+        "$inc": {"rev": 1},
+    }
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ class Feedback:
             id=doc["_id"],
             project_id=doc["project_id"],
             run_id=doc["run_id"],
-            key=doc["key"],
+            key=doc.get("key", ""),
             score=doc.get("score"),
             value=jsonsafe.unescape(doc.get("value")),
             comment=doc.get("comment"),
@@ -271,6 +286,26 @@ class FeedbackStore(ProjectRecords[Feedback]):
             )
             if result.matched_count == 1:
                 return before, after
+        raise Conflict("this feedback is being changed by many requests at once; retry")
+
+    async def bury(
+        self, query: dict[str, Any], *, at: datetime, purge_at: datetime
+    ) -> Feedback | None:
+        """Delete the live record matching ``query``, leaving its tombstone, in one
+        write conditional on the revision read (as :meth:`apply`). Returns the
+        record as it was, or None when nothing matches."""
+        for attempt in range(CHANGE_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.001 * attempt))
+            doc = await self.collection.find_one(query, NO_HISTORY)
+            if doc is None:
+                return None
+            result = await self.collection.update_one(
+                {"_id": doc["_id"], "rev": doc.get("rev")},
+                tombstone_update(doc, at=at, purge_at=purge_at),
+            )
+            if result.matched_count == 1:
+                return Feedback.from_doc(doc)
         raise Conflict("this feedback is being changed by many requests at once; retry")
 
     async def attach_pending(self, project_id: str, run_ids: list[str]) -> int:

@@ -466,11 +466,15 @@ class FeedbackAnalyticsStore:
 
     # -- rebuilds ----------------------------------------------------------------
 
-    async def live_scores(self, project_id: str, key: str | None) -> AsyncIterator[ScoreRow]:
+    async def live_scores(
+        self, project_id: str, key: str | None, since: datetime | None = None
+    ) -> AsyncIterator[ScoreRow]:
         query: dict[str, Any] = {"project_id": project_id}
         if key is not None:
             query["key"] = key
         query.update({"deleted": False, "retracted": False})
+        if since is not None:
+            query["created_at"] = {"$gte": since}
         cursor = self.collection.find(
             query, {"key": 1, "score": 1, "comment": 1, "created_at": 1}, batch_size=5000
         )

@@ -297,10 +297,12 @@ class FeedbackRollupStore:
         *,
         stamp: str,
         keep_from: datetime,
+        keep_before: datetime | None = None,
     ) -> int:
         """Rebuild: set every rollup of the project (or key) to ``values`` exactly,
         and delete older ones that no longer have any feedback (buckets from
-        ``keep_from`` on are left alone: live writes may be creating them)."""
+        ``keep_from`` on are left alone: live writes may be creating them; so are
+        buckets before ``keep_before``: their raw feedback has expired)."""
         ops: list[UpdateOne] = []
         for rid, d in values.items():
             doc: dict[str, Any] = {
@@ -325,7 +327,7 @@ class FeedbackRollupStore:
         scope: dict[str, Any] = {
             "project_id": project_id,
             "rb": {"$ne": stamp},
-            "t": {"$lt": keep_from},
+            "t": time_range(keep_before, keep_from),
         }
         if key is not None:
             scope["key"] = key

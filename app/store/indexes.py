@@ -96,6 +96,14 @@ INDEXES: list[Index] = [
         [("project_id", 1), ("key", 1), ("deleted", 1), ("retracted", 1), ("created_at", -1)],
     ),
     Index("feedback", [("project_id", 1), ("deleted", 1), ("retracted", 1), ("created_at", -1)]),
+    # Tombstones (deleted feedback) are removed once their time is up; a live
+    # record has no purge_at. Erasure and retention (app/store/lifecycle.py) find a
+    # person's records and a period's.
+    Index("feedback", [("purge_at", 1)], {"expireAfterSeconds": 0}),
+    Index("feedback", [("project_id", 1), ("user_id", 1)]),
+    Index("signals", [("project_id", 1), ("user_id", 1)]),
+    Index("task_submissions", [("project_id", 1), ("created_at", 1)]),
+    Index("erasure_receipts", [("project_id", 1), ("at", -1), ("_id", -1)]),
     Index(
         "feedback_rollups",
         [("project_id", 1), ("key", 1), ("g", 1), ("t", 1)],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,9 @@ class Project:
     strict_feedback_keys: bool
     allowed_origins: list[str]
     created_at: datetime
+    # Days runs, feedback, signals, preferences and task submissions are kept
+    # (app/domain/lifecycle/retention.py); None: forever.
+    retention_days: int | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Project:
@@ -29,6 +33,7 @@ class Project:
             strict_feedback_keys=doc.get("strict_feedback_keys", False),
             allowed_origins=doc.get("allowed_origins", []),
             created_at=doc["created_at"],
+            retention_days=doc.get("retention_days"),
         )
 
 
@@ -81,6 +86,15 @@ class ProjectStore:
         )
         self._cache.pop(project_id, None)
         return Project.from_doc(doc) if doc else None
+
+    def forget(self, project_id: str) -> None:
+        """Drop the cached settings (the project was written around this store)."""
+        self._cache.pop(project_id, None)
+
+    async def with_retention(self) -> builtins.list[Project]:
+        """The projects that have a retention period."""
+        docs = await self.collection.find({"retention_days": {"$gt": 0}}).to_list()
+        return [Project.from_doc(d) for d in docs]
 
     async def origin_is_listed(self, origin: str) -> bool:
         """Whether some project lists this origin (for CORS preflight)."""

@@ -148,11 +148,19 @@ class RunQuery:
 class RunStore(ProjectRecords[Run]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         super().__init__(db["runs"], Run.from_doc, time_field="start_time")
-        # A run id is global (the collection's _id) and a run is never deleted nor
-        # moved, so "run R belongs to project P" stays true: remembered, it saves the
-        # feedback hot path a read. Only what was found is remembered: a run not
-        # there yet may arrive at any moment.
+        # A run id is global (the collection's _id) and a run is never moved, so
+        # "run R belongs to project P" stays true until an admin deletes the run or
+        # retention removes it (both call forget): remembered, it saves the feedback
+        # hot path a read. Only what was found is remembered: a run not there yet may
+        # arrive at any moment. Another process may remember a deleted run until its
+        # LRU drops it.
         self._owners: LRUCache[str, str] = LRUCache(maxsize=100_000)
+
+    def forget(self, project_id: str, run_ids: list[str]) -> None:
+        """Runs deleted: no longer remembered as existing."""
+        for run_id in run_ids:
+            if self._owners.get(run_id) == project_id:
+                self._owners.pop(run_id, None)
 
     async def owner(self, run_id: str) -> str | None:
         """The project the run belongs to; None when no project has it (yet)."""

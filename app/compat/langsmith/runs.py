@@ -40,7 +40,7 @@ BATCH = validator(
 )
 
 
-async def _prepare(
+async def prepare_runs(
     stores: Stores, project_id: str, runs: list[dict[str, Any]], *, create: bool
 ) -> tuple[list[tuple[int, RunWrite]], list[RejectedRun]]:
     """The runs as Plaudit writes, each with its place in ``runs``; and those
@@ -108,7 +108,7 @@ async def _place_in_traces(
 async def _ingest_one(
     stores: Stores, project_id: str, run: dict[str, Any], *, create: bool
 ) -> None:
-    writes, refused = await _prepare(stores, project_id, [run], create=create)
+    writes, refused = await prepare_runs(stores, project_id, [run], create=create)
     if refused:
         raise refused[0].error
     await ingest_runs(stores, project_id, [write for _, write in writes])
@@ -118,7 +118,7 @@ async def _ingest_each(
     stores: Stores, project_id: str, runs: list[dict[str, Any]], *, create: bool
 ) -> tuple[int, list[RejectedRun]]:
     """Store each good run: how many were, and the refused ones."""
-    writes, refused = await _prepare(stores, project_id, runs, create=create)
+    writes, refused = await prepare_runs(stores, project_id, runs, create=create)
     if writes:
         result = await ingest_each_run(stores, project_id, [write for _, write in writes])
         refused += [RejectedRun(writes[r.index][0], r.run_id, r.error) for r in result.rejected]

@@ -7,6 +7,10 @@ backup, after a crash lost a flush interval of rollup updates, or after changing
 key's range. It is safe while Plaudit serves, except that a write landing during
 the rebuild can be counted twice or not at all in its hour; run it again (or
 while writes are paused) for exact numbers.
+
+A project with a retention period (app/domain/lifecycle/retention.py) has no raw
+feedback before it: rollups of days before the first whole day within it are left
+as they are, so statistics over time keep working for expired periods.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution, change_delta
 from app.domain.analytics.rollup_reads import sides_from_hist
 from app.domain.analytics.rules import KeyRule, load_rules
+from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId, binary_hist
 
@@ -25,9 +30,10 @@ from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId, binary_his
 async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = None) -> int:
     """Rebuild one project's rollups (or one key's); returns how many were written."""
     started = clock.now()
+    since = await retained_since(stores, project_id, started)
     rules: dict[str, KeyRule] = await load_rules(stores, project_id, None)
     values: dict[RollupId, RollupDelta] = {}
-    async for row in stores.feedback_analytics.live_scores(project_id, key):
+    async for row in stores.feedback_analytics.live_scores(project_id, key, since):
         rule = rules.get(row.key)
         if rule is None:  # no rollups yet: settled below, once its scores are known
             rule = rules[row.key] = KeyRule.of(row.key, None)
@@ -44,6 +50,7 @@ async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = Non
         values,
         stamp=uuid.uuid4().hex,
         keep_from=windows.floor(started, "day"),
+        keep_before=since,
     )
 
 

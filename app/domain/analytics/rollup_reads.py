@@ -28,6 +28,7 @@ from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.partial import Partial
 from app.domain.analytics.rules import KeyRule
+from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
 from app.store.feedback_rollups import Rollup, RollupId
 from app.store.score_bins import bin_value
@@ -87,8 +88,13 @@ Extremes = tuple[float | None, float | None]
 
 async def fix_extremes(stores: Stores, rollups: list[Rollup]) -> dict[RollupId, Extremes]:
     """Recount min/max of dirty rollups from raw feedback (one aggregation per key
-    and grain), store them, and return them for this read."""
+    and grain), store them, and return them for this read. Not for days whose raw
+    feedback has expired (a retention period): their stored min/max stand."""
     stale = [r for r in rollups if _stale_extremes(r)]
+    horizons: dict[str, datetime | None] = {}
+    for project_id in {r.id.project_id for r in stale}:
+        horizons[project_id] = await retained_since(stores, project_id, clock.now())
+    stale = [r for r in stale if (h := horizons[r.id.project_id]) is None or r.id.start >= h]
     by_scope: dict[tuple[str, str, str], list[Rollup]] = {}
     for rollup in stale:
         by_scope.setdefault((rollup.id.project_id, rollup.id.key, rollup.id.grain), []).append(

@@ -10,6 +10,7 @@ from app.graphql.mutations.evaluation import EvaluationMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
 from app.graphql.mutations.feedback_tokens import FeedbackTokenMutationMixin
+from app.graphql.mutations.lifecycle import LifecycleMutationMixin
 from app.graphql.mutations.preferences import PreferenceMutationMixin
 from app.graphql.mutations.reviewer_links import ReviewerLinkMutationMixin
 from app.graphql.mutations.runs import RunMutationMixin
@@ -32,5 +33,6 @@ class Mutation(
     WebhookMutationMixin,
     AutoFeedbackMutationMixin,
     EvaluationMutationMixin,
+    LifecycleMutationMixin,
 ):
     pass

@@ -18,6 +18,11 @@ class ProjectSettingsInput:
     allowed_origins: list[str] | None = strawberry.field(
         default=None, description="Origins such as https://app.example.com"
     )
+    retention_days: int | None = strawberry.field(
+        default=None,
+        description="Keep runs, feedback, signals, preferences and task submissions this "
+        "many days (0: forever, the default). Statistics over time are kept.",
+    )
 
 
 @strawberry.type
@@ -32,6 +37,7 @@ class AdminMutationMixin:
             ctx.project_id,
             strict_feedback_keys=input.strict_feedback_keys,
             allowed_origins=input.allowed_origins,
+            retention_days=input.retention_days,
         )
         return Project.from_record(record)
 

@@ -21,6 +21,10 @@ class Project:
         description="Web origins the widget may post feedback from."
     )
     created_at: datetime
+    retention_days: int | None = strawberry.field(
+        description="Days runs, feedback, signals, preferences and task submissions are "
+        "kept; null: forever."
+    )
 
     @classmethod
     def from_record(cls, p: ProjectRecord) -> Project:
@@ -30,6 +34,7 @@ class Project:
             strict_feedback_keys=p.strict_feedback_keys,
             allowed_origins=p.allowed_origins,
             created_at=p.created_at,
+            retention_days=p.retention_days,
         )
 
 

@@ -1,0 +1,1 @@
+"""Langfuse: importing scores from its exports (imports.py)."""
