@@ -8,6 +8,7 @@ import click
 
 from app.cli.autofeedback import autofeedback
 from app.cli.common import DATABASE_HELP
+from app.cli.datasets import datasets
 from app.cli.export import export
 from app.cli.keys import keys
 from app.cli.projects import projects
@@ -23,7 +24,7 @@ def main() -> None:
     """Plaudit: a self-hosted feedback service for LLM applications."""
 
 
-for command in (serve, projects, keys, tokens, export, autofeedback, rollups, rules):
+for command in (serve, projects, keys, tokens, export, autofeedback, rollups, rules, datasets):
     main.add_command(command)
 
 

@@ -11,6 +11,7 @@ from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
+from app.graphql.query_mixins.datasets import DatasetQueryMixin
 from app.graphql.query_mixins.evaluation import EvaluationQueryMixin
 from app.graphql.query_mixins.preferences import PreferenceQueryMixin
 from app.graphql.query_mixins.review import ReviewQueryMixin
@@ -39,6 +40,7 @@ class Query(
     AutoFeedbackQueryMixin,
     EvaluationQueryMixin,
     TracingProjectQueryMixin,
+    DatasetQueryMixin,
 ):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:
