@@ -197,6 +197,13 @@ def _disagreement(cells: list[Cell]) -> float:
     return spread
 
 
+def _place(example: Example | None) -> tuple[bool, str, str]:
+    """An example's place in its dataset; deleted ones last."""
+    if example is None:
+        return (True, "", "")
+    return (False, example.created_at.isoformat(), example.order)
+
+
 async def compare(
     stores: Stores,
     project_id: str,
@@ -205,7 +212,7 @@ async def compare(
     threshold: float = DEFAULT_PASS_THRESHOLD,
 ) -> Comparison:
     """Experiments side by side (in the order given), the examples where they
-    disagree most first (then in the order the first experiment ran them)."""
+    disagree most first (then in the dataset's order)."""
     if not experiment_ids:
         raise BadRequest("give at least one experiment", field="experimentIds")
     if len(experiment_ids) > MAX_COMPARED:
@@ -228,6 +235,5 @@ async def compare(
         rows.append(
             ExampleComparison(example_id, examples.get(example_id), cells, _disagreement(cells))
         )
-    # Stable: equal disagreement keeps the order the runs were made in.
-    ordered = sorted(rows, key=lambda row: -row.disagreement)
+    ordered = sorted(rows, key=lambda row: (-row.disagreement, *_place(row.example)))
     return Comparison(experiments=compared, examples=ordered)
