@@ -5,12 +5,13 @@ summary are read back through GraphQL, and two experiments are compared."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langsmith import Client, evaluate
+from langsmith import Client, aevaluate, evaluate
 
 from tests.compat.langsmith.sdk.conftest import LiveServer
 from tests.conftest import Keys
@@ -150,3 +151,33 @@ def test_evaluate_uploads_an_experiment(
     odd = rows[0]
     a = odd["example"]["inputs"]["a"]
     assert [c["run"]["outputs"]["sum"] for c in odd["cells"]] == [a + 1, a + 2]
+
+
+def test_aevaluate_uploads_an_experiment(
+    make_client: Callable[..., Client], live: LiveServer, keys: Keys
+) -> None:
+    client = make_client()
+    make_dataset(client)
+
+    async def target(inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"sum": inputs["a"] + inputs["b"]}
+
+    async def run() -> Any:
+        return await aevaluate(
+            target,
+            data="sums",
+            evaluators=[exact],
+            experiment_prefix="async",
+            client=client,
+            max_concurrency=2,
+        )
+
+    results = asyncio.run(run())
+    experiment_id = live.graphql(keys.read, DATASET, {"name": "sums"})["dataset"]["experiments"][0][
+        "id"
+    ]
+    runs = live.graphql(keys.read, RUNS, {"id": experiment_id})["runs"]["nodes"]
+    roots = [r["id"] for r in runs if r["referenceExampleId"]]
+    assert len(roots) == N and results.experiment_name
+    feedback = wait_for_feedback(live, keys.read, roots, N)
+    assert {(f["key"], f["score"]) for f in feedback} == {("exact", 1.0)} and len(feedback) == N
