@@ -112,6 +112,9 @@ def test_evaluate_uploads_an_experiment(
     names = {e["name"]: e["id"] for e in dataset["experiments"]}
     assert set(names) == {first.experiment_name, second.experiment_name}
 
+    listed = {p.name for p in client.list_projects(reference_dataset_name="sums")}
+    assert listed == set(names)
+    assert not listed & {p.name for p in client.list_projects(reference_free=True)}
     experiment_id = names[first.experiment_name]
     experiment = live.graphql(keys.read, EXPERIMENT, {"id": experiment_id})["tracingProject"]
     assert experiment["referenceDatasetId"] == dataset["id"]
