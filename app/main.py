@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.compat.langsmith import routes as langsmith_routes
 from app.dashboard.routes import dashboard_routes
+from app.domain.background import reported_if_slow
 from app.domain.tracing_projects import migrate_runs
 from app.errors import BodyTooLarge, PlauditError, Unavailable, error_response
 from app.graphql.app import PlauditGraphQL
@@ -131,11 +132,13 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             try:
                 yield
             finally:
-                await services.evaluation.stop()
-                await services.autofeedback.stop()
-                await services.pipelines.stop()
+                async with reported_if_slow("shutdown", log):
+                    await services.evaluation.stop()
+                    await services.autofeedback.stop()
+                    await services.pipelines.stop()
         finally:
-            await client.close()
+            async with reported_if_slow("closing the MongoDB client", log):
+                await client.close()
 
     graphql = PlauditGraphQL(schema, graphql_ide="graphiql")
     app = Starlette(

@@ -31,6 +31,10 @@ class Settings:
     # Presigned tokens: default and largest lifetime, in seconds.
     token_default_ttl: int = 3 * 3600
     token_max_ttl: int = 30 * 24 * 3600
+    # Feedback whose run never arrives is deleted this many seconds after it was
+    # recorded, by a sweep this often (app/domain/pending_feedback.py).
+    pending_feedback_ttl: int = 7 * 24 * 3600
+    pending_feedback_sweep_seconds: float = 300.0
     # Proxies whose X-Forwarded-For is believed.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Public-route abuse limits ("N/period" in the `limits` notation).
@@ -122,6 +126,9 @@ class Settings:
             public_url=public_url,
             token_default_ttl=_int(env, "PLAUDIT_TOKEN_DEFAULT_TTL", 3 * 3600, 60, 10**9),
             token_max_ttl=_int(env, "PLAUDIT_TOKEN_MAX_TTL", 30 * 24 * 3600, 60, 10**9),
+            pending_feedback_ttl=_int(
+                env, "PLAUDIT_PENDING_FEEDBACK_TTL", 7 * 24 * 3600, 60, 10**9
+            ),
             trusted_proxies=tuple(proxies),
             public_rate_limit_per_ip=_rate(env, "PLAUDIT_RATE_LIMIT_PER_IP", "120/minute"),
             public_rate_limit_per_token=_rate(env, "PLAUDIT_RATE_LIMIT_PER_TOKEN", "30/minute"),

@@ -56,12 +56,13 @@ async def test_the_apps_background_loops_stop_when_woken_while_stopping(app: Sta
     services = app.state.services
     dispatcher = services.pipelines.dispatcher
     runner = services.autofeedback
-    for loop in (dispatcher, runner):  # each has done its first round and waits now
+    expiry = services.pipelines.pending_expiry  # waits before its first round
+    for loop in (dispatcher, runner, expiry):  # each waits now
         await asyncio.wait_for(loop.background.waiting.wait(), 10)
     # stop() runs in this task, so its cancel lands in the same instant as the wake.
     # A lost cancellation shows as the bound running out: its own cancel then
     # reaches the loop (stop() awaits it), so only the bound tells.
-    for loop in (dispatcher, runner):
+    for loop in (dispatcher, runner, expiry):
         bound = asyncio.timeout(10)
         async with bound:
             loop.wake()

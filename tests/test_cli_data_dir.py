@@ -30,8 +30,23 @@ READS = {
     "datasets export": ["ds", "--project", "demo", "--out", "ds.jsonl"],
     # --file must exist (click checks it first): this very file.
     "datasets import": ["ds", "--project", "demo", "--file", __file__],
+    "rules list": ["--project", "demo"],
+    "rules create": ["--project", "demo", "--file", "-"],
+    "rules edit": ["r1", "--project", "demo", "--file", "-"],
+    "rules pause": ["r1", "--project", "demo"],
+    "rules resume": ["r1", "--project", "demo"],
+    "rules delete": ["r1", "--project", "demo"],
+    "rules backfill": ["r1", "--project", "demo", "--since", "2026-01-01"],
+    "rules show": ["r1", "--project", "demo"],
 }
 CREATES = {"serve", "projects create"}
+# What a command reads on stdin (`--file -`): a rule that is valid, so the command
+# gets as far as the data.
+RULE = (
+    '{"name": "short answers", "key": "short", "samplingRate": 1, '
+    '"scorer": {"kind": "CHECK", "check": {"type": "LENGTH", "maxLength": 10}}}'
+)
+STDIN = {"rules create": RULE, "rules edit": RULE}
 
 
 def commands(group: click.Group = main, prefix: str = "") -> dict[str, click.Command]:
@@ -45,13 +60,13 @@ def commands(group: click.Group = main, prefix: str = "") -> dict[str, click.Com
     return found
 
 
-def invoke(*args: str, data_dir: Path | None = None) -> Result:
+def invoke(*args: str, data_dir: Path | None = None, stdin: str | None = None) -> Result:
     """The CLI in embedded mode: no MONGODB_URI, no other PLAUDIT_ setting."""
     unset: dict[str, str | None] = {
         k: None for k in os.environ if k.startswith(("MONGODB_", "PLAUDIT_"))
     }
     env = {**unset, "PLAUDIT_DATA_DIR": str(data_dir) if data_dir else None}
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), input=stdin, env=env, catch_exceptions=False)
 
 
 def test_every_command_is_classified() -> None:
@@ -63,7 +78,7 @@ def test_reading_a_missing_data_directory_says_so(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the default data directory is ./.plaudit
-    result = invoke(*command.split(), *READS[command])
+    result = invoke(*command.split(), *READS[command], stdin=STDIN.get(command))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"Error: no Plaudit data directory at {tmp_path.resolve() / '.plaudit'}: set "

@@ -90,17 +90,33 @@ def test_tokens_commands(settings: Settings, sync_db: Any) -> None:
     assert sync_db.feedback_tokens.find_one({"_id": out["id"]})["revoked_at"] is not None
 
 
-def test_unknown_run_is_a_clear_error(settings: Settings, sync_db: Any) -> None:
+def test_another_projects_run_is_a_clear_error(settings: Settings, sync_db: Any) -> None:
+    """A run no project has yet gets a token (its feedback waits for the run); a
+    run of another project does not."""
     run_cli(settings, "projects", "create", "acme")
+    run_cli(settings, "projects", "create", "globex")
+    theirs, now = str(uuid.uuid4()), datetime.now(UTC)
+    globex = sync_db.projects.find_one({"name": "globex"})["_id"]
+    sync_db.runs.insert_one(
+        {
+            "_id": theirs,
+            "project_id": globex,
+            "start_time": now,
+            "created_at": now,
+            "updated_at": now,
+            "tags": [],
+        }
+    )
     env = {
         "MONGODB_URI": settings.mongodb_uri or "",
         "PLAUDIT_DB": settings.db_name,
         "PLAUDIT_SECRET_KEYS": SECRET,
     }
     result = CliRunner().invoke(
-        main,
-        ["tokens", "create", "--project", "acme", "--run", str(uuid.uuid4()), "--key", "k"],
-        env=env,
+        main, ["tokens", "create", "--project", "acme", "--run", theirs, "--key", "k"], env=env
     )
     assert result.exit_code == 1 and "not found" in result.output
     assert sync_db.feedback_tokens.count_documents({}) == 0
+    not_yet = str(uuid.uuid4())
+    out = run_cli(settings, "tokens", "create", "--project", "acme", "--run", not_yet, "--key", "k")
+    assert out and sync_db.feedback_tokens.count_documents({"run_id": not_yet}) == 1

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, Keys
 from tests.helpers import CREATE_FEEDBACK, give_feedback, make_run
 
 HISTORY = """
@@ -146,10 +146,15 @@ async def test_update_and_delete(gql: GraphQLClient) -> None:
     assert error["extensions"]["code"] == "NOT_FOUND"
 
 
-async def test_unknown_run(gql: GraphQLClient) -> None:
-    error = await gql.error(
-        CREATE_FEEDBACK, {"input": {"runId": str(uuid.uuid4()), "key": "q", "score": 1}}
-    )
+async def test_a_run_not_here_yet_or_of_another_project(
+    gql: GraphQLClient, other_keys: Keys
+) -> None:
+    """Feedback on a run no project has yet waits for it (tests/test_pending_feedback.py);
+    on another project's run it is refused as if the run did not exist."""
+    waiting = await give_feedback(gql, runId=str(uuid.uuid4()), key="q", score=1)
+    assert waiting["score"] == 1
+    theirs = await make_run(gql.as_key(other_keys.admin))
+    error = await gql.error(CREATE_FEEDBACK, {"input": {"runId": theirs, "key": "q", "score": 1}})
     assert error["extensions"]["code"] == "NOT_FOUND"
     assert "run" in error["message"]
 

@@ -66,7 +66,6 @@ async def test_bad_token_requests(gql: GraphQLClient) -> None:
         ({"expiresIn": 60, "expiresAt": datetime.now(UTC).isoformat()}, "not both"),
         ({"maxUses": 0}, "maxUses"),
         ({"allowedOrigins": ["https://x.example/path"]}, "not an origin"),
-        ({"runId": str(uuid.uuid4())}, "not found"),
         ({"runId": "nope"}, "UUID"),
     ]
     for extra, words in cases:
@@ -184,3 +183,22 @@ async def test_email_links_for_categories_direction_and_free_text(gql: GraphQLCl
     free = await email_links_for(gql, {"kind": "FREEFORM"})
     assert free["choices"] == [] and free["upUrl"] is None and free["downUrl"] is None
     assert free["pageUrl"] in free["html"] and free["pageUrl"] in free["text"]
+
+
+async def test_feedback_id_names_the_tokens_record(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    run_id, feedback_id = await make_run(gql), str(uuid.uuid4())
+    issued = await issue(gql, run_id, feedbackId=feedback_id)
+    for body in ({"score": 1}, {"comment": "later"}):
+        voted = await http.post("/public/feedback", json={"token": issued["token"], **body})
+        assert voted.status_code == 200, voted.text
+        assert voted.json()["feedback"]["id"] == feedback_id
+    data = await gql.ok(
+        "query($id: ID!) { feedbackById(id: $id) { score comment } }", {"id": feedback_id}
+    )
+    assert data["feedbackById"] == {"score": 1, "comment": "later"}
+    error = await gql.error(
+        ISSUE, {"inputs": [{"runId": run_id, "key": "other", "feedbackId": feedback_id}]}
+    )
+    assert error["extensions"]["code"] == "CONFLICT"

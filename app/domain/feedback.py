@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +35,17 @@ class FeedbackWrite:
     source_info: Any = None
     source_run_id: str | None = None
     user_id: str | None = None
+    # A client-chosen id: a repeated request with it returns the stored record.
     id: str | None = None
+    # The id a record created by this write gets (a presigned token's feedback id),
+    # not an idempotency key: a later write through the token changes that record.
+    new_id: str | None = None
     retract: bool = False
     # The natural identity when there is no user id (a token's end user, say).
     identity: str | None = None
+    # Merge source_info into the stored one, key by key (a token's later
+    # submissions keep what earlier ones said), rather than replace it.
+    merge_source_info: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -136,7 +143,10 @@ async def create_feedback(
     flips thumbs up to down changes the same record. A repeated request with the
     same client id returns the stored record unchanged. Each change, with its
     history entry, is one write; a ``quota`` (the per-token rate limit) is counted
-    in the record by that same write."""
+    in the record by that same write.
+
+    The run may not have arrived yet (but may not be another project's): the
+    record is then pending until it does (app/domain/pending_feedback.py)."""
     _check_fields(write)
     now = clock.now()
     actor = write.user_id or write.identity
@@ -146,8 +156,7 @@ async def create_feedback(
         existing = await stores.feedback.get_any_project(write.id)
         if existing is not None:
             return _replayed(existing, project_id, write.id), False
-    if not await stores.runs.exists(project_id, write.run_id):
-        raise NotFound(f"run {write.run_id} not found", field="runId")
+    pending = await run_pending(stores, project_id, write.run_id)
     changes = _content_changes(write)
     await _check_against_key(stores, project_id, write, changes)
     changes.update({"retracted": False, "modified_at": now, "source_type": write.source_type})
@@ -159,7 +168,7 @@ async def create_feedback(
         changes["extra"] = dict(write.extra)
     natural = {"project_id": project_id, "run_id": write.run_id, "key": write.key, "actor": actor}
     record = {
-        "_id": write.id or str(uuid.uuid4()),
+        "_id": write.id or write.new_id or str(uuid.uuid4()),
         **natural,
         "created_at": now,
         "user_id": write.user_id,
@@ -170,6 +179,8 @@ async def create_feedback(
         "extra": {},
         **changes,
     }
+    if pending:
+        record["pending"] = True
     if quota is not None:
         record["quota"] = quota.first
     # Most people vote once: try the insert first (one write), unless the caller
@@ -179,7 +190,7 @@ async def create_feedback(
     if update_first and actor is not None:
         meta = _meta(change, "updated", now)
         result = await stores.feedback.apply(
-            {**natural, "deleted": False}, changes, meta, quota=quota
+            {**natural, "deleted": False}, changes, meta, quota=quota, merge=_merged(write)
         )
         if result is not None:
             await _announce(stores, meta, *result)
@@ -188,23 +199,60 @@ async def create_feedback(
         try:
             meta = _meta(change, "created", now)
             created = await stores.feedback.insert(record, meta)
-            await _announce(stores, meta, None, created)
-            return created, True
         except DuplicateKeyError as exc:
-            if _is_id_clash(exc) or actor is None:
+            if write.new_id is None and (_is_id_clash(exc) or actor is None):
                 # The same client id raced in from a retry: return what it stored.
                 raced = await stores.feedback.get_any_project(record["_id"])
                 if raced is None:
                     raise Conflict(f"feedback id {record['_id']} is already used") from None
                 return _replayed(raced, project_id, record["_id"]), False
+        else:
+            if pending:
+                created = await _attach_if_arrived(stores, created)
+            await _announce(stores, meta, None, created)
+            return created, True
         meta = _meta(change, "updated", now)
         result = await stores.feedback.apply(
-            {**natural, "deleted": False}, changes, meta, quota=quota
+            {**natural, "deleted": False}, changes, meta, quota=quota, merge=_merged(write)
         )
         if result is not None:
             await _announce(stores, meta, *result)
             return result[1], True
+        if write.new_id is not None:
+            # The id is another record's, not this identity's (which has none).
+            raise Conflict(f"feedback id {write.new_id} is already used", field="id")
     raise Conflict("feedback is being changed concurrently; retry")
+
+
+async def run_pending(stores: Stores, project_id: str, run_id: str) -> bool:
+    """Whether feedback on this run would be pending: no project has the run yet.
+    NotFound when another project has it. (From a cache once the run is seen.)"""
+    owner = await stores.runs.owner(run_id)
+    if owner is not None and owner != project_id:
+        raise NotFound(f"run {run_id} not found", field="runId")
+    return owner is None
+
+
+async def _attach_if_arrived(stores: Stores, created: Feedback) -> Feedback:
+    """A pending record just written: if its run arrived meanwhile, after the read
+    that found it missing, the run's arrival may have looked for pending feedback
+    before this record was there. Look again, so it is never left pending."""
+    if await stores.runs.owner(created.run_id) != created.project_id:
+        return created
+    await stores.feedback.attach_pending(created.project_id, [created.run_id])
+    return replace(created, pending=False)
+
+
+async def attach_arrived_runs(stores: Stores, project_id: str, run_ids: list[str]) -> None:
+    """Runs that have just arrived: the project's pending feedback on them is
+    pending no more. (A run of another project with the same id never adopts it:
+    feedback stays in its own project, and expires there.)"""
+    if run_ids:
+        await stores.feedback.attach_pending(project_id, run_ids)
+
+
+def _merged(write: FeedbackWrite) -> tuple[str, ...]:
+    return ("source_info",) if write.merge_source_info else ()
 
 
 def _replayed(existing: Feedback, project_id: str, feedback_id: str) -> Feedback:
@@ -280,15 +328,23 @@ async def update_feedback(
 
 
 async def delete_feedback(
-    stores: Stores, project_id: str, feedback_id: str, change: Change
+    stores: Stores,
+    project_id: str,
+    feedback_id: str,
+    change: Change,
+    *,
+    pending_only: bool = False,
 ) -> Feedback:
     """Delete, leaving a tombstone so a retried create with the same id cannot bring
-    the record back."""
+    the record back. ``pending_only``: only while its run has not arrived."""
     feedback_id = v.check_uuid(feedback_id, "id")
     now = clock.now()
     meta = _meta(change, "deleted", now)
+    query: dict[str, Any] = {"_id": feedback_id, "project_id": project_id, "deleted": False}
+    if pending_only:
+        query["pending"] = True
     result = await stores.feedback.apply(
-        {"_id": feedback_id, "project_id": project_id, "deleted": False},
+        query,
         {"deleted": True, "modified_at": now},
         meta,
         record_new=False,

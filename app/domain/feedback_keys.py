@@ -28,6 +28,10 @@ class KeyConfig:
     categories: list[tuple[float, str]] | None = None
     higher_is_better: bool = True
     description: str | None = None
+    # Enforced: feedback the config does not allow is refused (422). Not enforced:
+    # the config says what scores mean (statistics, labels, direction) and
+    # refuses nothing, as LangSmith's unenforced feedback configs.
+    enforced: bool = True
 
 
 def check_key_name(key: str) -> str:
@@ -38,6 +42,19 @@ def check_key_name(key: str) -> str:
 
 
 async def register_key(stores: Stores, project_id: str, key: str, config: KeyConfig) -> FeedbackKey:
+    """Declare (or change) what a key's scores mean."""
+    return await stores.feedback_keys.register(project_id, key, _key_doc(key, config))
+
+
+async def register_key_if_new(
+    stores: Stores, project_id: str, key: str, config: KeyConfig
+) -> FeedbackKey:
+    """Declare a key that has no config yet; a key that has one keeps it (however
+    many requests race to declare it first)."""
+    return await stores.feedback_keys.register_if_absent(project_id, key, _key_doc(key, config))
+
+
+def _key_doc(key: str, config: KeyConfig) -> dict[str, Any]:
     check_key_name(key)
     if config.kind not in KINDS:
         raise BadRequest(f"unknown kind {config.kind!r}; kinds are {', '.join(KINDS)}")
@@ -49,6 +66,7 @@ async def register_key(stores: Stores, project_id: str, key: str, config: KeyCon
         "categories": [],
         "higher_is_better": config.higher_is_better,
         "description": config.description,
+        "enforced": config.enforced,
     }
     if config.kind == "continuous":
         for name in ("min", "max"):
@@ -73,7 +91,7 @@ async def register_key(stores: Stores, project_id: str, key: str, config: KeyCon
         doc["categories"] = [{"value": value, "label": label} for value, label in categories]
     elif config.categories:
         raise BadRequest(f"categories apply only to categorical keys, not {config.kind}")
-    return await stores.feedback_keys.register(project_id, key, doc)
+    return doc
 
 
 async def delete_key(stores: Stores, project_id: str, key: str) -> None:
@@ -104,7 +122,8 @@ def allowed_values(fk: FeedbackKey) -> dict[str, Any]:
 
 
 def check_score(key: str, fk: FeedbackKey | None, score: Any, value: Any) -> tuple[Any, Any]:
-    """Check a score (and value) against the key; returns them normalized."""
+    """Check a score (and value) against the key; returns them normalized. A key
+    that is not enforced refuses nothing: what it does not allow is kept as sent."""
     if (
         score is not None
         and not isinstance(score, bool)
@@ -113,6 +132,15 @@ def check_score(key: str, fk: FeedbackKey | None, score: Any, value: Any) -> tup
         raise InvalidFeedbackValue(f"score for key {key!r} must be a finite number or boolean")
     if fk is None:
         return score, value
+    try:
+        return _check_against(key, fk, score, value)
+    except InvalidFeedbackValue:
+        if fk.enforced:
+            raise
+        return score, value
+
+
+def _check_against(key: str, fk: FeedbackKey, score: Any, value: Any) -> tuple[Any, Any]:
 
     def bad(what: str) -> InvalidFeedbackValue:
         return InvalidFeedbackValue(

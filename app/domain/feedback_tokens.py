@@ -20,6 +20,7 @@ from app.domain import validation as v
 from app.domain.feedback import Change, FeedbackWrite, create_feedback
 from app.domain.feedback_keys import check_key_name
 from app.domain.feedback_question import THUMBS, Choice, Question
+from app.domain.missing import MISSING
 from app.domain.tokens import InvalidToken, TokenExpired, TokenSerializer
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, PlauditError
 from app.settings import Settings
@@ -58,6 +59,8 @@ class TokenRequest:
     end_user_id: str | None = None
     # The question to ask (the widget and the email page); else the key's description.
     prompt: str | None = None
+    # The id the token's feedback record gets (LangSmith's feedback_id).
+    feedback_id: str | None = None
     # LangSmith-style: a random id in the token's URL alone may be used to submit,
     # as LangSmith's presigned URLs allow. It is not the record id (which readers
     # see in listings and in the feedback's source), so reading never grants
@@ -201,7 +204,9 @@ def _expiry(settings: Settings, request: TokenRequest, now: datetime) -> datetim
             f"a token can live at most {settings.token_max_ttl} seconds (PLAUDIT_TOKEN_MAX_TTL)",
             field="expiresIn",
         )
-    return at
+    # As the database keeps it (whole milliseconds): the time a token is issued
+    # with is the time it is listed with.
+    return at.replace(microsecond=at.microsecond - at.microsecond % 1000)
 
 
 async def create_tokens(
@@ -212,7 +217,8 @@ async def create_tokens(
     requests: list[TokenRequest],
     created_by: str,
 ) -> list[IssuedToken]:
-    """Issue one token per request; every run must belong to the project."""
+    """Issue one token per request. A run must belong to the project or be one no
+    project has yet (its feedback is then pending until it arrives)."""
     if not requests:
         raise BadRequest("no tokens requested")
     if len(requests) > v.MAX_BATCH:
@@ -234,6 +240,11 @@ async def create_tokens(
             raise BadRequest(f"at most {MAX_ORIGINS} allowed origins", field="allowedOrigins")
         v.check_text(request.end_user_id, "endUserId")
         v.check_text(request.prompt, "prompt", MAX_PROMPT_CHARS)
+        feedback_id = None
+        if request.feedback_id is not None:
+            feedback_id = v.check_uuid(request.feedback_id, "feedbackId")
+            if await stores.feedback.get_any_project(feedback_id) is not None:
+                raise Conflict(f"feedback id {feedback_id} is already used", field="feedbackId")
         docs.append(
             {
                 "_id": str(uuid.uuid4()),
@@ -247,15 +258,16 @@ async def create_tokens(
                 "allowed_origins": sorted({check_origin(o) for o in request.allowed_origins}),
                 "end_user_id": request.end_user_id,
                 **({"prompt": request.prompt} if request.prompt else {}),
+                **({"feedback_id": feedback_id} if feedback_id is not None else {}),
                 **({"url_id": str(uuid.uuid4())} if request.usable_by_url else {}),
                 "created_by": created_by,
                 "created_at": now,
             }
         )
-    run_ids = [d["run_id"] for d in docs]
-    missing = set(run_ids) - await stores.runs.existing_ids(project_id, run_ids)
-    if missing:
-        raise NotFound(f"run {sorted(missing)[0]} not found", field="runId")
+    owners = await stores.runs.owners([d["run_id"] for d in docs])
+    for doc in docs:
+        if owners.get(doc["run_id"], project_id) != project_id:
+            raise NotFound(f"run {doc['run_id']} not found", field="runId")
     records = await stores.feedback_tokens.insert_many(docs)
     issued = []
     for record in records:
@@ -374,15 +386,21 @@ SUBMISSION_FIELDS = ("score", "value", "comment", "correction")
 @dataclass
 class Submission:
     """Feedback sent with a token: only the fields the sender gave (a subset of
-    SUBMISSION_FIELDS). Fields left out keep their stored value; ``score: None``
-    withdraws the vote."""
+    SUBMISSION_FIELDS). Fields left out keep their stored value, and so does a
+    null score: it means "no score given", never a withdrawal. ``retract``
+    withdraws the vote, explicitly. ``metadata`` (LangSmith's) is kept in the
+    record's source info, beside Plaudit's own entries."""
 
     fields: dict[str, Any] = field(default_factory=dict)
+    retract: bool = False
+    metadata: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.fields) - set(SUBMISSION_FIELDS)
         if unknown:
             raise BadRequest(f"unknown field {sorted(unknown)[0]!r}")
+        if self.fields.get("score", MISSING) is None:
+            del self.fields["score"]
 
 
 class TokenRateLimit(Protocol):
@@ -445,19 +463,17 @@ async def submit_feedback(
         if record.run_id != claims.run_id or record.key != claims.key:
             raise InvalidToken("this link is not valid")
         await check_page_origin(stores, record, origin, same_origins)
-        given = dict(submission.fields)
-        retract = "score" in given and given["score"] is None
-        if retract:
-            del given["score"]
         write = FeedbackWrite(
             run_id=record.run_id,
             key=record.key,
-            **given,
+            **submission.fields,
             source_type=source_type or via,
-            source_info={"client": client, "token_id": record.id},
+            source_info={**(submission.metadata or {}), "client": client, "token_id": record.id},
             user_id=record.end_user_id,
             identity=None if record.end_user_id else f"token:{record.id}",
-            retract=retract,
+            new_id=record.feedback_id,
+            merge_source_info=True,
+            retract=submission.retract,
         )
         feedback, _ = await create_feedback(
             stores,

@@ -1,6 +1,6 @@
 """What runs beside the feedback write path, for the app's lifetime: rollups
-(app/domain/analytics/), webhook deliveries (app/domain/webhooks/) and live events
-(app/domain/live/).
+(app/domain/analytics/), webhook deliveries (app/domain/webhooks/), live events
+(app/domain/live/) and the expiry of pending feedback (app/domain/pending_feedback.py).
 
 ``start`` attaches the write-path observers to the app's Stores and starts the
 background tasks; ``stop`` flushes the rollups and stops everything."""
@@ -13,6 +13,7 @@ from datetime import timedelta
 from app.domain import feedback_events
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.live.hub import LiveHub
+from app.domain.pending_feedback import PendingFeedbackExpiry
 from app.domain.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from app.domain.webhooks.events import WebhookEnqueuer
 from app.settings import Settings
@@ -26,6 +27,7 @@ class FeedbackPipelines:
     webhooks: WebhookEnqueuer
     dispatcher: WebhookDispatcher
     live: LiveHub
+    pending_expiry: PendingFeedbackExpiry
 
     @classmethod
     def build(cls, settings: Settings, stores: Stores) -> FeedbackPipelines:
@@ -49,6 +51,9 @@ class FeedbackPipelines:
             webhooks=WebhookEnqueuer(stores, on_enqueue=dispatcher.wake),
             dispatcher=dispatcher,
             live=LiveHub(stores, use_change_streams=settings.live_source != "in_process"),
+            pending_expiry=PendingFeedbackExpiry(
+                stores, settings.pending_feedback_ttl, settings.pending_feedback_sweep_seconds
+            ),
         )
 
     async def start(self) -> None:
@@ -57,8 +62,10 @@ class FeedbackPipelines:
         self.rollups.start()
         self.dispatcher.start()
         await self.live.start()
+        self.pending_expiry.start()
 
     async def stop(self) -> None:
+        await self.pending_expiry.stop()
         feedback_events.detach(self.stores, self.webhooks)
         feedback_events.detach(self.stores, self.rollups)
         await self.live.stop()

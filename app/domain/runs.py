@@ -9,6 +9,7 @@ from typing import Any
 from app import clock
 from app.domain import run_events, tracing_projects
 from app.domain import validation as v
+from app.domain.feedback import attach_arrived_runs
 from app.domain.missing import MISSING
 from app.domain.tracing_projects import TracingProjectRef, check_ref
 from app.errors import BadRequest, Conflict, PlauditError
@@ -228,6 +229,11 @@ async def _ingest(stores: Stores, project_id: str, runs: list[RunWrite], *, each
         writes.append((run_id, given, on_insert))
     written, taken = await stores.runs.upsert_many(project_id, writes) if writes else ([], [])
     if written:
+        # Runs this call created (created_at is this call's) may have feedback
+        # waiting for them.
+        await attach_arrived_runs(
+            stores, project_id, [r.id for r in written if r.created_at >= now]
+        )
         # Before a taken id is refused: the other runs are stored either way.
         await run_events.publish(stores, project_id, written)
     for position in taken:

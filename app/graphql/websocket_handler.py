@@ -56,8 +56,9 @@ class KeyCheckingWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """Checks the key while nothing else does: an idle subscription, say."""
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.ending.wait(), RECHECK_SECONDS)
+                with contextlib.suppress(TimeoutError):  # not wait_for: see domain.background
+                    async with asyncio.timeout(RECHECK_SECONDS):
+                        await self.ending.wait()
                 if self.ending.is_set() or not await self.key_still_valid():
                     return
         except Exception as error:  # a bug: logged as Strawberry logs its own tasks'

@@ -1,8 +1,9 @@
 """POST /public/feedback: the widget's way in, authorised by a presigned token.
 
-Body (JSON): ``{token, score?, value?, comment?, correction?}``. A field left out
-keeps its stored value (a comment can follow a vote); ``score: null`` withdraws
-the vote. Errors are ``{error, message}`` with a specific status."""
+Body (JSON): ``{token, score?, value?, comment?, correction?, retract?}``. A field
+left out keeps its stored value (a comment can follow a vote), and so does
+``score: null`` ("no score given"); ``retract: true`` withdraws the vote. Errors
+are ``{error, message}`` with a specific status."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from app.services import Services
 from app.settings import Settings
 from app.store.feedback import Feedback
 
-FIELDS = frozenset({"token", *SUBMISSION_FIELDS})
+FIELDS = frozenset({"token", "retract", *SUBMISSION_FIELDS})
 
 
 class CommentTooLong(BadRequest):
@@ -58,7 +59,10 @@ def parse_submission(body: dict[str, Any], settings: Settings) -> tuple[str, Sub
     fields = {name: body[name] for name in SUBMISSION_FIELDS if name in body}
     if "comment" in fields:
         fields["comment"] = check_comment(fields["comment"], settings)
-    return token, Submission(fields)
+    retract = body.get("retract", False)
+    if not isinstance(retract, bool):
+        raise BadRequest("retract must be true or false", field="retract")
+    return token, Submission(fields, retract=retract)
 
 
 def feedback_json(feedback: Feedback) -> dict[str, Any]:

@@ -89,6 +89,8 @@ class Feedback:
     created_at: datetime
     modified_at: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    # Recorded before its run arrived, and the run has not arrived since.
+    pending: bool = False
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Feedback:
@@ -111,6 +113,7 @@ class Feedback:
             created_at=doc["created_at"],
             modified_at=doc.get("modified_at", doc["created_at"]),
             extra=doc.get("extra") or {},
+            pending=bool(doc.get("pending")),
         )
 
     def content(self) -> dict[str, Any]:
@@ -139,9 +142,15 @@ class FeedbackQuery:
     created_after: datetime | None = None
     created_before: datetime | None = None
     include_retracted: bool = True
+    # True: only feedback whose run has not arrived; False: only feedback on runs.
+    pending: bool | None = None
 
     def to_mongo(self, project_id: str) -> dict[str, Any]:
         query: dict[str, Any] = {"project_id": project_id, "deleted": False}
+        if self.pending is True:
+            query["pending"] = True
+        elif self.pending is False:
+            query["pending"] = {"$ne": True}
         for name, stored in (
             ("run_ids", "run_id"),
             ("keys", "key"),
@@ -209,10 +218,13 @@ class FeedbackStore(ProjectRecords[Feedback]):
         *,
         record_new: bool = True,
         quota: Quota | None = None,
+        merge: tuple[str, ...] = (),
     ) -> tuple[Feedback, Feedback] | None:
         """Change the live record matching ``query`` (equality conditions only) and
         append the history entry, in one write. With a ``quota``, the same write
         counts the change against it (RateLimited, and nothing written, when full).
+        ``extra`` and the fields in ``merge`` are merged into the stored object,
+        key by key, rather than replacing it.
 
         The record is read first, then written with ``update_one`` on its ``_id``
         and revision: the write lands only on the version it was computed from, so
@@ -224,7 +236,7 @@ class FeedbackStore(ProjectRecords[Feedback]):
 
         Returns (before, after), or None when nothing matches."""
         stored = to_stored(changes)
-        extra = stored.pop("extra", None)
+        merged = {name: stored.pop(name) for name in ("extra", *merge) if name in stored}
         for attempt in range(CHANGE_ATTEMPTS):
             if attempt:
                 # Overtaken: step aside a moment so the racers spread out.
@@ -235,8 +247,11 @@ class FeedbackStore(ProjectRecords[Feedback]):
             sets = dict(stored)
             if quota is not None:
                 sets.update(quota.take(doc))
-            if extra:
-                sets["extra"] = {**(doc.get("extra") or {}), **extra}
+            for name, value in merged.items():
+                current = doc.get(name)
+                if isinstance(value, dict) and isinstance(current, dict):
+                    value = {**current, **value}
+                sets[name] = value
             before = Feedback.from_doc(doc)
             after = Feedback.from_doc({**doc, **sets})
             entry = meta.entry(before.content(), after.content() if record_new else None)
@@ -251,6 +266,33 @@ class FeedbackStore(ProjectRecords[Feedback]):
             if result.matched_count == 1:
                 return before, after
         raise Conflict("this feedback is being changed by many requests at once; retry")
+
+    async def attach_pending(self, project_id: str, run_ids: list[str]) -> int:
+        """Mark the project's pending feedback on these runs as attached (their runs
+        have arrived); how many records were pending."""
+        result = await self.collection.update_many(
+            {
+                "project_id": project_id,
+                "deleted": False,
+                "run_id": {"$in": list(run_ids)},
+                "pending": True,
+            },
+            # A new revision: a change computed while it was pending (an expiry's
+            # delete) must not land on it now.
+            {"$unset": {"pending": ""}, "$inc": {"rev": 1}},
+        )
+        return result.modified_count
+
+    async def pending_created_before(self, cutoff: datetime, limit: int) -> list[Feedback]:
+        """Live pending feedback (any project) created before ``cutoff``, oldest
+        first, at most ``limit``."""
+        docs = await self.collection.find(
+            {"pending": True, "deleted": False, "created_at": {"$lt": cutoff}},
+            NO_HISTORY,
+            sort=[("created_at", 1)],
+            limit=limit,
+        ).to_list()
+        return [Feedback.from_doc(d) for d in docs]
 
     async def history(self, project_id: str, feedback_id: str) -> list[HistoryEntry]:
         doc = await self.collection.find_one(

@@ -8,6 +8,7 @@ from typing import Any
 from cachetools import TTLCache
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from app import clock
 
@@ -31,6 +32,9 @@ class FeedbackKey:
     description: str | None
     created_at: datetime
     updated_at: datetime
+    # Whether feedback the config does not allow is refused (keys registered
+    # before this existed were all enforced).
+    enforced: bool = True
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> FeedbackKey:
@@ -46,6 +50,7 @@ class FeedbackKey:
             description=doc.get("description"),
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
+            enforced=doc.get("enforced", True),
         )
 
 
@@ -79,6 +84,31 @@ class FeedbackKeyStore:
         )
         self._cache.pop((project_id, key), None)
         assert doc is not None  # upsert with AFTER always returns the document
+        return FeedbackKey.from_doc(doc)
+
+    async def register_if_absent(
+        self, project_id: str, key: str, config: dict[str, Any]
+    ) -> FeedbackKey:
+        """The key's config, inserting ``config`` only when it has none."""
+        now = clock.now()
+        try:
+            doc = await self.collection.find_one_and_update(
+                {"project_id": project_id, "key": key},
+                {
+                    "$setOnInsert": {
+                        **config,
+                        "_id": str(uuid.uuid4()),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                },
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # another request inserted it first
+            doc = await self.collection.find_one({"project_id": project_id, "key": key})
+        self._cache.pop((project_id, key), None)
+        assert doc is not None
         return FeedbackKey.from_doc(doc)
 
     async def get(self, project_id: str, key: str) -> FeedbackKey | None:

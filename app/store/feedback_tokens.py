@@ -16,7 +16,9 @@ from typing import Any
 
 from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
+from app.errors import Conflict
 from app.store.pagination import Page, fetch_page
 
 
@@ -36,6 +38,9 @@ class FeedbackToken:
     prompt: str | None
     # LangSmith-style tokens: the id in the URL, their credential; None otherwise.
     url_id: str | None
+    # The id the token's feedback record gets when it is created (LangSmith's
+    # feedback_id); None: a new random id.
+    feedback_id: str | None
     created_by: str
     created_at: datetime
 
@@ -54,6 +59,7 @@ class FeedbackToken:
             end_user_id=doc.get("end_user_id"),
             prompt=doc.get("prompt"),
             url_id=doc.get("url_id") or _legacy_url_id(doc),
+            feedback_id=doc.get("feedback_id"),
             created_by=doc.get("created_by", ""),
             created_at=doc["created_at"],
         )
@@ -90,8 +96,20 @@ class FeedbackTokenStore:
             return found
 
     async def insert_many(self, docs: list[dict[str, Any]]) -> list[FeedbackToken]:
+        """Conflict when a token's feedback id is another token's already."""
         if docs:
-            await self.collection.insert_many(docs, ordered=True)
+            try:
+                await self.collection.insert_many(docs, ordered=True)
+            except BulkWriteError as exc:
+                clash = (exc.details.get("writeErrors") or [{}])[0]
+                where = str(clash.get("keyPattern") or clash.get("errmsg"))
+                if clash.get("code") == 11000 and "feedback_id" in where:
+                    feedback_id = docs[clash["index"]].get("feedback_id")
+                    raise Conflict(
+                        f"feedback id {feedback_id} is already another token's",
+                        field="feedbackId",
+                    ) from None
+                raise
         return [FeedbackToken.from_doc(d) for d in docs]
 
     async def get(self, token_id: str) -> FeedbackToken | None:

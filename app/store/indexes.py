@@ -73,6 +73,25 @@ INDEXES: list[Index] = [
         ],
     ),
     Index("feedback", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    # Feedback whose run has not arrived (app/domain/pending_feedback.py): a
+    # project's, newest first; a project's on runs that have just arrived; and
+    # every project's by age, for expiry. Partial: the other records (nearly all)
+    # cost these indexes nothing.
+    Index(
+        "feedback",
+        [("project_id", 1), ("deleted", 1), ("pending", 1), ("created_at", -1), ("_id", -1)],
+        {"name": "pending_by_project", "partialFilterExpression": {"pending": True}},
+    ),
+    Index(
+        "feedback",
+        [("project_id", 1), ("deleted", 1), ("pending", 1), ("run_id", 1)],
+        {"name": "pending_by_run", "partialFilterExpression": {"pending": True}},
+    ),
+    Index(
+        "feedback",
+        [("pending", 1), ("deleted", 1), ("created_at", 1)],
+        {"name": "pending_by_age", "partialFilterExpression": {"pending": True}},
+    ),
     Index("feedback", [("project_id", 1), ("key", 1), ("score", 1), ("run_id", 1)]),
     # The natural key: one live record per (run, key, person or identity).
     Index(
@@ -115,6 +134,8 @@ INDEXES: list[Index] = [
     # A LangSmith-style token by the id in its URL (its credential). Sparse, not
     # partial: the embedded store uses a sparse index for an equality match.
     Index("feedback_tokens", [("url_id", 1)], {"unique": True, "sparse": True}),
+    # The feedback id a token's record gets (LangSmith's feedback_id): one token each.
+    Index("feedback_tokens", [("feedback_id", 1)], {"unique": True, "sparse": True}),
     # CORS preflight: is an origin configured on some project or live token?
     Index("feedback_tokens", [("allowed_origins", 1)]),
     Index("projects", [("allowed_origins", 1)]),

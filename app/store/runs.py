@@ -151,19 +151,34 @@ class RunQuery:
 class RunStore(ProjectRecords[Run]):
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         super().__init__(db["runs"], Run.from_doc, time_field="start_time")
-        # Runs are never deleted, so "this run exists" stays true: remembered, it
-        # saves the feedback hot path a read.
-        self._known: LRUCache[tuple[str, str], bool] = LRUCache(maxsize=100_000)
+        # A run id is global (the collection's _id) and a run is never deleted nor
+        # moved, so "run R belongs to project P" stays true: remembered, it saves the
+        # feedback hot path a read. Only what was found is remembered: a run not
+        # there yet may arrive at any moment.
+        self._owners: LRUCache[str, str] = LRUCache(maxsize=100_000)
 
-    async def exists(self, project_id: str, run_id: str) -> bool:
-        if (project_id, run_id) in self._known:
-            return True
-        # By _id alone (see get_many), the project checked here.
+    async def owner(self, run_id: str) -> str | None:
+        """The project the run belongs to; None when no project has it (yet)."""
+        known = self._owners.get(run_id)
+        if known is not None:
+            return known
         found = await self.collection.find_one({"_id": run_id}, {"project_id": 1})
-        if found is None or found["project_id"] != project_id:
-            return False
-        self._known[(project_id, run_id)] = True
-        return True
+        if found is None:
+            return None
+        self._owners[run_id] = found["project_id"]
+        return str(found["project_id"])
+
+    async def owners(self, run_ids: list[str]) -> dict[str, str]:
+        """The project of each of these runs that some project has."""
+        found = {i: self._owners[i] for i in run_ids if i in self._owners}
+        missing = list({i for i in run_ids if i not in found})
+        if missing:
+            docs = await self.collection.find(
+                {"_id": {"$in": missing}}, {"project_id": 1}
+            ).to_list()
+            for doc in docs:
+                self._owners[doc["_id"]] = found[doc["_id"]] = doc["project_id"]
+        return found
 
     async def upsert_many(
         self, project_id: str, runs: list[tuple[str, dict[str, Any], dict[str, Any]]]
@@ -193,8 +208,12 @@ class RunStore(ProjectRecords[Run]):
                 raise
             taken = sorted(error["index"] for error in errors)
         skipped = set(taken)
-        written = [run[0] for position, run in enumerate(runs) if position not in skipped]
-        return await self.get_many(project_id, written), taken
+        written = await self.get_many(
+            project_id, [run[0] for position, run in enumerate(runs) if position not in skipped]
+        )
+        for run in written:
+            self._owners[run.id] = project_id
+        return written, taken
 
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
         # By _id alone, the project checked here: the shape the embedded store

@@ -219,3 +219,26 @@ def test_a_sent_comment_can_be_edited(live: LiveApp, host: HostPage, page: Page)
     assert record["comment"] == "Too long, and it missed the date" and record["score"] == 1
     events = page.evaluate("window.plauditEvents.map(e => e.detail.comment)")
     assert events == [None, "Too long", "Too long, and it missed the date", None]
+
+
+def test_pressing_the_chosen_thumb_again_withdraws_the_vote(
+    live: LiveApp, host: HostPage, page: Page
+) -> None:
+    """The widget withdraws explicitly ({retract: true}): a null score means "no
+    score given" and would keep the vote."""
+    run_id = make_run(live)
+    embed(live, host, issue(live, run_id)["token"])
+    page.goto(host.origin)
+    up = button(page, "Yes")
+    up.click()
+    expect(status(page)).to_have_text("Thanks for your feedback!")
+    up.click()
+    expect(status(page)).to_have_text("Your vote was withdrawn.")
+    expect(up).to_have_attribute("aria-pressed", "false")
+    [record] = feedback_on(live, run_id)
+    assert record["retracted"] and record["score"] is None
+    assert [e["detail"]["score"] for e in page.evaluate("window.plauditEvents")] == [1, None]
+    button(page, "No").click()
+    expect(status(page)).to_have_text("Thanks for your feedback!")
+    [record] = feedback_on(live, run_id)
+    assert record["score"] == 0 and not record["retracted"]

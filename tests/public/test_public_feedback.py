@@ -50,14 +50,23 @@ async def test_votes_upsert_and_a_comment_follows(
     assert all(h["by"].startswith("token:") for h in record["history"])
 
 
-async def test_null_score_retracts(http: httpx.AsyncClient, gql: GraphQLClient) -> None:
+async def test_a_null_score_is_no_score_and_retract_withdraws(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
     run_id = await make_run(gql)
     token = (await issue(gql, run_id))["token"]
     assert (await post(http, {"token": token, "score": 1})).status_code == 200
-    retracted = await post(http, {"token": token, "score": None})
+    kept = await post(http, {"token": token, "score": None, "comment": "and why"})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["feedback"]["score"] == 1 and not kept.json()["feedback"]["retracted"]
+    retracted = await post(http, {"token": token, "retract": True})
     assert retracted.status_code == 200 and retracted.json()["feedback"]["retracted"] is True
     [record] = await feedback_on(gql, run_id)
     assert record["retracted"] and record["score"] is None
+    assert_error(await post(http, {"token": token, "retract": "yes"}), 400, "bad_request")
+    assert_error(
+        await post(http, {"token": token, "retract": True, "score": 1}), 400, "bad_request"
+    )
 
 
 async def test_end_user_id_is_the_voter(http: httpx.AsyncClient, gql: GraphQLClient) -> None:
@@ -222,7 +231,7 @@ async def test_retract_without_a_vote_is_not_found(
 ) -> None:
     run_id = await make_run(gql)
     token = (await issue(gql, run_id))["token"]
-    assert_error(await post(http, {"token": token, "score": None}), 404, "not_found")
+    assert_error(await post(http, {"token": token, "retract": True}), 404, "not_found")
 
 
 async def test_preflight_allows_only_configured_origins(

@@ -5,6 +5,7 @@ write itself, so a post is one write plus, now and then, an address counter."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from tests.commands import CommandRecorder
 from tests.conftest import GraphQLClient
+from tests.helpers import make_run as make_run_with_id
 from tests.public.helpers import issue, make_run
 
 pytestmark = pytest.mark.record_commands
@@ -77,3 +79,27 @@ async def test_a_widget_post_is_one_write(
         "feedback",
         "rate_limits",
     }
+
+
+async def test_a_vote_on_a_run_not_here_yet_is_one_write_too(
+    http: httpx.AsyncClient, gql: GraphQLClient, recorder: CommandRecorder
+) -> None:
+    run_id = str(uuid.uuid4())
+    token = (await issue(gql, run_id))["token"]
+    recorder.clear()
+    assert (await http.post("/public/feedback", json={"token": token, "score": 1})).is_success
+    feedback_writes = [
+        name
+        for name, command in recorder.commands
+        if name in ("insert", "update", "delete", "findAndModify") and command[name] == "feedback"
+    ]
+    assert feedback_writes == ["insert"]
+    # The run is looked for before the write and once after it (had it arrived in
+    # between, its arrival could have missed the new record).
+    assert len(recorder.on("runs", "find")) == 2
+
+    await make_run_with_id(gql, id=run_id)
+    recorder.clear()
+    assert (await http.post("/public/feedback", json={"token": token, "score": 0})).is_success
+    # Once the run is here, whose it is comes from the cache: no read of runs.
+    assert recorder.on("runs", "find") == []

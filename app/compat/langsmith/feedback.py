@@ -14,8 +14,13 @@ Translation, both ways:
   ignored (the run decides it). Sent without a run (a summary evaluator's result),
   it names the experiment: the result is kept on the experiment, the latest per
   key (app/domain/experiments.py), not as run feedback.
-- ``feedback_config`` registers the key when it is not registered yet and the key
-  is an admin key; otherwise the registered key governs (and its rules apply).
+- ``feedback_config`` (``feedbackConfig`` from the JS SDK) declares the key when
+  it has no config yet, as LangSmith's "if creating a feedback_key for the first
+  time": not enforced (it refuses no score), and only through an admin key, since
+  feedback keys are admin's in Plaudit. A key that has a config keeps it: a later
+  different config is neither an error nor applied.
+- A null content field on create is a field not given: "no score" never
+  withdraws, and on a user's record (an upsert) it keeps the stored value.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from app.domain.feedback import (
     delete_feedback,
     update_feedback,
 )
-from app.domain.feedback_keys import register_key
+from app.domain.feedback_keys import register_key_if_new
 from app.errors import BadRequest, NotFound
 from app.store import jsonsafe
 from app.store.feedback import Feedback, FeedbackQuery
@@ -127,6 +132,11 @@ def content(body: dict[str, Any]) -> dict[str, Any]:
     return {name: body[name] for name in CONTENT if name in body}
 
 
+def given(body: dict[str, Any]) -> dict[str, Any]:
+    """The content fields the body gives a value (null is "not given")."""
+    return {name: value for name, value in content(body).items() if value is not None}
+
+
 def to_write(body: dict[str, Any]) -> FeedbackWrite:
     run_id = body.get("run_id") or body.get("trace_id")
     if run_id is None:
@@ -142,7 +152,7 @@ def to_write(body: dict[str, Any]) -> FeedbackWrite:
     return FeedbackWrite(
         run_id=str(run_id),
         key=body["key"],
-        **content(body),
+        **given(body),
         source_type=source_type(source.get("type") or "api"),
         source_info=metadata or None,
         source_run_id=source_run_id,
@@ -197,13 +207,17 @@ def _change(who: Principal) -> Change:
     return Change(by=who.label, via="rest")
 
 
-async def _register_from_config(request: Request, who: Principal, body: dict[str, Any]) -> None:
+async def register_from_config(request: Request, who: Principal, body: dict[str, Any]) -> None:
+    """A config sent with feedback or a token declares its key the first time
+    (not enforced); an admin key only."""
     config = body.get("feedback_config") or body.get("feedbackConfig")
     if config is None or not who.can("admin"):
         return
     stores = services(request).stores
-    if await stores.feedback_keys.get(who.project_id, body["key"]) is None:
-        await register_key(stores, who.project_id, body["key"], key_config(config, None))
+    if await stores.feedback_keys.get_cached(who.project_id, body["key"]) is None:
+        await register_key_if_new(
+            stores, who.project_id, body["key"], key_config(config, None, enforced=False)
+        )
 
 
 async def _summary(request: Request, who: Principal, body: dict[str, Any]) -> Response:
@@ -246,7 +260,7 @@ async def create(request: Request) -> Response:
     if body.get("run_id") is None and body.get("trace_id") is None and body.get("session_id"):
         return await _summary(request, who, body)
     write = to_write(body)
-    await _register_from_config(request, who, body)
+    await register_from_config(request, who, body)
     record, _ = await create_feedback(services(request).stores, who.project_id, write, _change(who))
     return JSONResponse((await answer(request, who, [record]))[0])
 

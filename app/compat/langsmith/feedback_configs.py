@@ -1,11 +1,12 @@
 """``/feedback-configs``: LangSmith feedback configs are Plaudit's feedback keys.
 
 A LangSmith config is ``{type: continuous|categorical|freeform, min, max,
-categories}`` plus ``is_lower_score_better``; a Plaudit key has a kind, bounds,
-categories and ``higher_is_better``. Plaudit's ``boolean`` kind reads back as
-categorical 0 (false) / 1 (true). A key has one config here (LangSmith can keep
-several per key), and no config is "enforced": a project's strict-keys setting
-plays that part."""
+categories}`` plus ``is_lower_score_better`` and ``is_enforced``; a Plaudit key has
+a kind, bounds, categories, ``higher_is_better`` and ``enforced``. Plaudit's
+``boolean`` kind reads back as categorical 0 (false) / 1 (true). A key has one
+config here (LangSmith can keep several per key). As in LangSmith, only an
+enforced config refuses feedback it does not allow; ``is_enforced`` defaults to
+false here as there (keys registered through GraphQL are enforced by default)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ UPDATE = validator(
             "is_lower_score_better": {"type": ["boolean", "null"]},
             "add_categories": {"type": ["array", "null"], "items": CATEGORY},
             "remove_categories": {"type": ["array", "null"], "items": NUMBER},
+            "is_enforced": {"type": ["boolean", "null"]},
         },
     }
 )
@@ -89,9 +91,14 @@ def _categories(raw: list[dict[str, Any]] | None) -> list[tuple[float, str]]:
 
 
 def key_config(
-    config: dict[str, Any], lower_is_better: bool | None, current: FeedbackKey | None = None
+    config: dict[str, Any],
+    lower_is_better: bool | None,
+    current: FeedbackKey | None = None,
+    *,
+    enforced: bool | None = None,
 ) -> KeyConfig:
-    """A LangSmith feedback config as a Plaudit key config."""
+    """A LangSmith feedback config as a Plaudit key config (enforced as ``enforced``
+    says, else as the current key is, else not)."""
     check(CONFIG, config, "feedback_config")
     if config.get("allows_multiple_categories"):
         raise BadRequest(
@@ -111,6 +118,7 @@ def key_config(
         categories=_categories(config.get("categories")) if kind == "categorical" else None,
         higher_is_better=higher_is_better,
         description=current.description if current is not None else None,
+        enforced=enforced if enforced is not None else current is not None and current.enforced,
     )
 
 
@@ -122,6 +130,7 @@ def _as_key_config(fk: FeedbackKey) -> KeyConfig:
         categories=[(c.value, c.label) for c in fk.categories] or None,
         higher_is_better=fk.higher_is_better,
         description=fk.description,
+        enforced=fk.enforced,
     )
 
 
@@ -151,7 +160,7 @@ def schema_json(fk: FeedbackKey) -> dict[str, Any]:
         "tenant_id": fk.project_id,
         "modified_at": iso(fk.updated_at),
         "is_lower_score_better": not fk.higher_is_better,
-        "is_enforced": False,
+        "is_enforced": fk.enforced,
         "is_first": True,
         "is_deleted": False,
     }
@@ -168,7 +177,12 @@ async def create(request: Request) -> Response:
     stores = services(request).stores
     key = body["feedback_key"]
     current = await stores.feedback_keys.get(who.project_id, key)
-    config = key_config(body["feedback_config"], body.get("is_lower_score_better"), current)
+    config = key_config(
+        body["feedback_config"],
+        body.get("is_lower_score_better"),
+        current,
+        enforced=bool(body.get("is_enforced")),
+    )
     if current is not None:
         if _same(current, config):
             return JSONResponse(schema_json(current))
@@ -187,13 +201,14 @@ async def list_(request: Request) -> Response:
     contains = request.query_params.get("name_contains")
     limit = query_int(request, "limit", 100, 1, 100)
     offset = query_int(request, "offset", 0, 0, 1_000_000)
-    if query_bool(request, "is_enforced") is True:
-        return JSONResponse([])
+    enforced = query_bool(request, "is_enforced")
     records = await services(request).stores.feedback_keys.list(who.project_id)
     chosen = [
         r
         for r in records
-        if (keys is None or r.key in keys) and (not contains or contains.lower() in r.key.lower())
+        if (keys is None or r.key in keys)
+        and (not contains or contains.lower() in r.key.lower())
+        and (enforced is None or r.enforced == enforced)
     ]
     return JSONResponse([schema_json(r) for r in chosen[offset : offset + limit]])
 
@@ -219,6 +234,8 @@ async def update(request: Request) -> Response:
         config = _as_key_config(current)
         if lower is not None:
             config.higher_is_better = not lower
+    if body.get("is_enforced") is not None:
+        config.enforced = body["is_enforced"]
     if body.get("add_categories") or body.get("remove_categories"):
         if config.kind != "categorical":
             raise BadRequest(f"key {key!r} is {config.kind}, not categorical", key=key)

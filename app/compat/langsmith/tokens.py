@@ -1,18 +1,25 @@
 """Presigned feedback tokens, the LangSmith way.
 
 - ``POST /feedback/tokens``: one object or an array of ``{run_id, feedback_key,
-  feedback_config?, expires_in: {days, hours, minutes} | expires_at}`` (default
-  lifetime ``settings.token_default_ttl``, at most ``token_max_ttl``); answers
-  ``{id, url, expires_at}`` (an array for an array). ``id`` is the token's random
-  URL id and ``url`` ends with it. Grant: ingest.
+  feedback_config?, id?, expires_in: {days, hours, minutes} | expires_at}`` (default
+  lifetime ``settings.token_default_ttl``, at most ``token_max_ttl``; an
+  ``expires_in`` that adds up to nothing is refused, never lengthened); answers
+  ``{id, url, expires_at, feedback_key}`` (an array for an array). ``id`` is the
+  token's random URL id and ``url`` ends with it; the body's ``id`` is the id the
+  token's feedback record gets. The run may not have arrived yet (its feedback is
+  then pending), but may not be another project's. Grant: ingest.
 - ``GET /feedback/tokens?run_id=&limit=&offset=``: the run's tokens. Grant: ingest,
   not read: the ids it lists are credentials, and reading must not grant writing.
 - ``POST /feedback/tokens/{id}``: no API key (the SDK sends one anyway; it is
   ignored). Records ``{score, value, correction, comment, metadata}`` under every
   Plaudit token rule: expiry, revocation, max uses, one record per token (a second
   submission changes it), rate limits, and the origin rule for a browser page (its
-  origin must be listed on the project; ``null`` is refused). JSON only (415
-  otherwise), as the SDK sends: no page elsewhere can post without a preflight.
+  origin must be listed on the project; ``null`` is refused). A null field is a
+  field not given (the SDK sends every field, null when unset): a comment after a
+  vote keeps the vote. ``metadata`` goes to the record's source info (LangSmith's
+  ``feedback_source.metadata``). JSON only (415 otherwise), as the SDK sends: no
+  page elsewhere can post without a preflight. CORS as for the widget's routes
+  (app/public/cors.py): ``OPTIONS`` answers the preflight.
 - ``GET /feedback/tokens/{id}``: does NOT record, unlike LangSmith. Mail scanners
   open every link in a message, so a GET answers 303 to Plaudit's email page for the
   token, where the person confirms with a POST (a deliberate, documented difference).
@@ -31,9 +38,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from app.compat.langsmith.feedback import _register_from_config
+from app.compat.langsmith.feedback import register_from_config
 from app.compat.langsmith.http import (
     endpoint,
+    error_response,
     iso,
     json_body,
     parse_time,
@@ -45,6 +53,7 @@ from app.compat.langsmith.http import (
 )
 from app.domain import validation as v
 from app.domain.feedback_tokens import (
+    SUBMISSION_FIELDS,
     Claims,
     IssuedToken,
     Submission,
@@ -55,9 +64,11 @@ from app.domain.feedback_tokens import (
     submit_feedback,
 )
 from app.domain.tokens import InvalidToken
-from app.errors import BadRequest, Forbidden, NotFound
+from app.errors import BadRequest, Forbidden, NotFound, PlauditError
+from app.public import cors
 from app.public.client import client_hash, client_ip, own_origins, request_origin
 from app.public.content_types import require_json
+from app.store.feedback import Feedback
 from app.store.feedback_tokens import FeedbackToken
 
 EXPIRES_IN = {
@@ -101,26 +112,41 @@ def _json(request: Request, record: FeedbackToken) -> dict[str, Any]:
         "id": record.url_id or record.id,  # (Plaudit's signed tokens have no URL id)
         "url": _token_url(request, record),
         "expires_at": iso(record.expires_at),
+        "feedback_key": record.key,
     }
+
+
+def _lifetime(expires_in: dict[str, Any]) -> int:
+    """``{days, hours, minutes}`` in whole seconds. Nothing at all is refused, not
+    replaced by the default: the Python SDK sends a timedelta under a minute as
+    zeros, and a token that quietly lives 3 hours instead is worse than an error."""
+    seconds = int(
+        timedelta(
+            days=expires_in.get("days") or 0,
+            hours=expires_in.get("hours") or 0,
+            minutes=expires_in.get("minutes") or 0,
+        ).total_seconds()
+    )
+    if seconds < 1:
+        raise BadRequest(
+            "expires_in adds up to no time at all; give at least one minute, or give "
+            "expires_at (the Python SDK sends a timedelta under a minute as zero "
+            "minutes: pass a datetime to expire sooner)",
+            field="expires_in",
+        )
+    return seconds
 
 
 def _request(body: dict[str, Any]) -> TokenRequest:
     expires_in = body.get("expires_in")
-    seconds = None
-    if expires_in:
-        seconds = int(
-            timedelta(
-                days=expires_in.get("days", 0),
-                hours=expires_in.get("hours", 0),
-                minutes=expires_in.get("minutes", 0),
-            ).total_seconds()
-        )
     expires_at = body.get("expires_at")
+    feedback_id = body.get("id")
     return TokenRequest(
         run_id=body["run_id"],
         key=body["feedback_key"],
-        expires_in=seconds or None,
+        expires_in=_lifetime(expires_in) if expires_in is not None else None,
         expires_at=parse_time(expires_at, "expires_at") if expires_at else None,
+        feedback_id=v.check_uuid(feedback_id, "id") if feedback_id is not None else None,
         usable_by_url=True,
     )
 
@@ -131,7 +157,7 @@ async def create(request: Request) -> Response:
     body = await json_body(request, CREATE)
     items = body if isinstance(body, list) else [body]
     for item in items:
-        await _register_from_config(request, who, {**item, "key": item["feedback_key"]})
+        await register_from_config(request, who, {**item, "key": item["feedback_key"]})
     svc = services(request)
     issued: list[IssuedToken] = await create_tokens(
         svc.stores,
@@ -180,28 +206,42 @@ async def _usable_record(request: Request) -> FeedbackToken:
 
 @endpoint
 async def submit(request: Request) -> Response:
+    """Errors a page may read carry CORS headers too, as on the widget's route."""
+    svc = services(request)
+    origin = request_origin(request)
+    try:
+        feedback = await _submit(request, origin)
+    except PlauditError as exc:
+        return error_response(exc, await cors.for_refusal(request, svc, origin, exc))
+    return JSONResponse(
+        {"id": feedback.id, "run_id": feedback.run_id, "key": feedback.key},
+        headers=cors.allow(origin),
+    )
+
+
+async def _submit(request: Request, origin: str | None) -> Feedback:
     svc = services(request)
     ip = client_ip(request, svc.settings)
     await svc.public_limits.hit_ip(ip)
     require_json(request)
     record = await _usable_record(request)
     body = await json_body(request, SUBMIT)
-    fields = {k: body[k] for k in ("score", "value", "correction", "comment") if k in body}
+    fields = {k: body[k] for k in SUBMISSION_FIELDS if body.get(k) is not None}
     if "comment" in fields:
         v.check_text(fields["comment"], "comment", svc.settings.public_max_comment_chars)
     claims = Claims(jti=record.id, run_id=record.run_id, key=record.key)
     _, feedback = await submit_feedback(
         svc.stores,
         claims,
-        Submission(fields),
+        Submission(fields, metadata=body.get("metadata")),
         via="rest",
         source_type="app",
-        origin=request_origin(request),
+        origin=origin,
         same_origins=own_origins(request, svc.settings),
         client=client_hash(svc.settings, request, ip),
         limit=svc.public_limits,
     )
-    return JSONResponse({"id": feedback.id, "run_id": feedback.run_id, "key": feedback.key})
+    return feedback
 
 
 @endpoint
@@ -224,5 +264,5 @@ async def confirm_page(request: Request) -> Response:
 def token_routes() -> list[BaseRoute]:
     return [
         route("/feedback/tokens", GET=list_, POST=create),
-        route("/feedback/tokens/{token_id}", GET=confirm_page, POST=submit),
+        route("/feedback/tokens/{token_id}", GET=confirm_page, POST=submit, OPTIONS=cors.preflight),
     ]

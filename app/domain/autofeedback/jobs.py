@@ -43,7 +43,7 @@ from app.domain.autofeedback.predictors import (
 )
 from app.domain.autofeedback.selection import ExamplePool
 from app.domain.autofeedback.targets import Prediction, Target, load_target
-from app.domain.background import BackgroundLoop
+from app.domain.background import BackgroundLoop, cancel_and_wait
 from app.domain.feedback import Change
 from app.errors import BadRequest, NotFound, PlauditError
 from app.settings import Settings
@@ -322,10 +322,7 @@ class JobExecution:
             if in_flight:
                 await asyncio.gather(*in_flight)
         finally:
-            for task in in_flight:
-                task.cancel()
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
+            await cancel_and_wait(in_flight)
         return exhausted
 
     async def _claim(self, run: Run) -> bool:
@@ -469,9 +466,7 @@ class AutoFeedbackRunner:
         """Stop: cancel the jobs in flight and release their leases, so the next
         process (or this one, restarted) resumes them at once."""
         await self.background.stop()
-        for task in self._jobs.values():
-            task.cancel()
-        await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+        await cancel_and_wait(self._jobs.values())
         if self._llm is not None:
             await self._llm.close()
             self._llm = None

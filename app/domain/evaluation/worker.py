@@ -44,7 +44,7 @@ import httpx
 from app import clock
 from app.domain.autofeedback.jobs import new_owner
 from app.domain.autofeedback.llm import LLMClient
-from app.domain.background import BackgroundLoop
+from app.domain.background import BackgroundLoop, cancel_and_wait
 from app.domain.evaluation.build import build_scorer
 from app.domain.evaluation.checks import NotApplicable
 from app.domain.evaluation.limits import spend_tokens, take_call
@@ -137,10 +137,7 @@ class EvaluationWorker:
     async def stop(self) -> None:
         """Stop taking evaluations; those in flight are handed back, due now."""
         await self.background.stop()
-        for task in list(self._inflight):
-            task.cancel()
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await cancel_and_wait(self._inflight)
         if self._http is not None:
             await self._http.aclose()
             self._http = None

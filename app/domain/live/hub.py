@@ -47,6 +47,7 @@ class LiveHub:
             REOPEN_SECONDS,
             log=log,
             failure="the feedback change stream broke (reopening)",
+            grace=0,  # following the stream never ends by itself
         )
         self._watch: FeedbackWatch | None = None
         self._resume_token: Any = None

@@ -21,7 +21,7 @@ from datetime import timedelta
 import httpx
 
 from app import clock
-from app.domain.background import BackgroundLoop
+from app.domain.background import BackgroundLoop, cancel_and_wait
 from app.domain.webhooks.destinations import DestinationNotAllowed, check_resolved
 from app.domain.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from app.store import Stores
@@ -91,10 +91,7 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         await self.background.stop()
-        for inflight in list(self._inflight):
-            inflight.cancel()
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await cancel_and_wait(self._inflight)
         if self._client is not None:
             await self._client.aclose()
             self._client = None

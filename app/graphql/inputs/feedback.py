@@ -76,6 +76,10 @@ class FeedbackFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     include_retracted: bool = True
+    pending: bool | None = strawberry.field(
+        default=None,
+        description="true: only feedback whose run has not arrived; false: only the rest.",
+    )
 
     def to_query(self) -> FeedbackQuery:
         return FeedbackQuery(
@@ -90,6 +94,7 @@ class FeedbackFilter:
             created_after=self.created_after,
             created_before=self.created_before,
             include_retracted=self.include_retracted,
+            pending=self.pending,
         )
 
 
@@ -110,3 +115,7 @@ class FeedbackKeyInput:
         default=True, description="False when a lower score is better (e.g. error rate)."
     )
     description: str | None = None
+    enforced: bool = strawberry.field(
+        default=True,
+        description="Refuse feedback the key does not allow (false: only describe scores).",
+    )

@@ -29,6 +29,10 @@ class FeedbackTokenInput:
         default=None,
         description="Record feedback as this user (one vote per user, run and key).",
     )
+    feedback_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The id the token's feedback record gets (default: a new random id).",
+    )
     prompt: str | None = strawberry.field(
         default=None,
         description=(
@@ -46,5 +50,6 @@ class FeedbackTokenInput:
             max_uses=self.max_uses,
             allowed_origins=list(self.allowed_origins or []),
             end_user_id=self.end_user_id,
+            feedback_id=str(self.feedback_id) if self.feedback_id is not None else None,
             prompt=self.prompt,
         )

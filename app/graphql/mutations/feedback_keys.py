@@ -27,6 +27,7 @@ class FeedbackKeyMutationMixin:
             categories=[(c.value, c.label) for c in input.categories or []],
             higher_is_better=input.higher_is_better,
             description=input.description,
+            enforced=input.enforced,
         )
         record = await register_key(ctx.stores, ctx.project_id, input.key, config)
         return FeedbackKey.from_record(record)

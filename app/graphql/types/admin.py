@@ -77,6 +77,12 @@ class FeedbackKey:
     categories: list[Category]
     higher_is_better: bool
     description: str | None
+    enforced: bool = strawberry.field(
+        description=(
+            "Feedback the key does not allow is refused. When false, the key only says "
+            "what scores mean (like LangSmith's unenforced configs)."
+        )
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -90,6 +96,7 @@ class FeedbackKey:
             categories=[Category(value=c.value, label=c.label) for c in k.categories],
             higher_is_better=k.higher_is_better,
             description=k.description,
+            enforced=k.enforced,
             created_at=k.created_at,
             updated_at=k.updated_at,
         )

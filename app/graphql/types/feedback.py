@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -52,6 +52,12 @@ class Feedback:
     source_run_id: strawberry.ID | None
     user_id: str | None
     retracted: bool
+    pending: bool = strawberry.field(
+        description=(
+            "Its run has not arrived yet. It is listed and counted meanwhile, attaches "
+            "when the run arrives, and is deleted at pendingUntil if it never does."
+        )
+    )
     created_at: datetime
     modified_at: datetime
 
@@ -71,11 +77,25 @@ class Feedback:
             source_run_id=strawberry.ID(record.source_run_id) if record.source_run_id else None,
             user_id=record.user_id,
             retracted=record.retracted,
+            pending=record.pending,
             created_at=record.created_at,
             modified_at=record.modified_at,
         )
 
-    @strawberry.field(description="The run this feedback is about.")
+    @strawberry.field(
+        description=(
+            "While pending: when it is deleted if its run has still not arrived "
+            "(PLAUDIT_PENDING_FEEDBACK_TTL after it was created). Null otherwise."
+        )
+    )
+    def pending_until(self, info: Info[Context, None]) -> datetime | None:
+        if not self.record.pending:
+            return None
+        return self.record.created_at + timedelta(
+            seconds=info.context.settings.pending_feedback_ttl
+        )
+
+    @strawberry.field(description="The run this feedback is about (null while pending).")
     async def run(
         self, info: Info[Context, None]
     ) -> Annotated[Run, strawberry.lazy("app.graphql.types.run")] | None:

@@ -31,6 +31,9 @@ class FeedbackToken:
         description="Origins allowed besides the project's allowedOrigins."
     )
     end_user_id: str | None
+    feedback_id: strawberry.ID | None = strawberry.field(
+        description="The id its feedback record gets (null: a new random id)."
+    )
     prompt: str | None = strawberry.field(
         description="The question the widget and email page ask (else the key's description)."
     )
@@ -47,6 +50,7 @@ class FeedbackToken:
             uses=r.uses,
             max_uses=r.max_uses,
             revoked_at=r.revoked_at,
+            feedback_id=strawberry.ID(r.feedback_id) if r.feedback_id else None,
             allowed_origins=r.allowed_origins,
             end_user_id=r.end_user_id,
             prompt=r.prompt,

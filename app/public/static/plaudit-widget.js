@@ -309,7 +309,8 @@
       }
 
       _withdraw() {
-        this._send({ score: null });
+        // Explicitly: a null score means "no score given" and would keep the vote.
+        this._send({ retract: true });
       }
 
       _editComment() {
@@ -401,8 +402,8 @@
         var ui = this._ui;
         var edited = "comment" in payload && this._comment !== null;
         this._pending = null;
-        if ("score" in payload) {
-          var chosen = (this._score = payload.score);
+        if ("score" in payload || payload.retract) {
+          var chosen = (this._score = payload.retract ? null : payload.score);
           this._buttons.forEach(function (b) {
             b.button.setAttribute("aria-pressed", String(b.score === chosen));
             b.button.classList.toggle("on", chosen !== null && b.score <= chosen);

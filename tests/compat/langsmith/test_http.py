@@ -287,6 +287,7 @@ async def test_rule_errors_carry_their_details(http: httpx.AsyncClient, keys: Ke
     config = {
         "feedback_key": "stars",
         "feedback_config": {"type": "continuous", "min": 1, "max": 5},
+        "is_enforced": True,
     }
     assert (await http.post("/feedback-configs", json=config, headers=h(keys.admin))).is_success
     run_id = await make_run(http, keys.ingest)

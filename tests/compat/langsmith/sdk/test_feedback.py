@@ -8,9 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-import requests
 from langsmith import Client
 from langsmith.schemas import FeedbackSourceType
 from langsmith.utils import LangSmithConflictError, LangSmithError, LangSmithNotFoundError
@@ -23,8 +21,9 @@ FEEDBACK = """query($id: ID!) { feedbackById(id: $id) {
   history { change by via }
 } }"""
 KEY = """query($key: String!) { feedbackKey(key: $key) {
-  key kind min max higherIsBetter categories { value label }
+  key kind min max higherIsBetter enforced categories { value label }
 } }"""
+PENDING = "query($id: ID!) { feedbackById(id: $id) { pending run { id } } }"
 
 
 def feedback_of(live: LiveServer, keys: Keys, feedback_id: uuid.UUID | str) -> Any:
@@ -157,44 +156,33 @@ def test_list_feedback_filters_and_pages(
     assert ids(run_ids=[busy]) == many
 
 
-def test_feedback_on_an_unknown_run_is_404(make_client: Callable[..., Client], keys: Keys) -> None:
-    client = make_client()
-    missing = uuid.uuid4()
-    with pytest.raises(LangSmithNotFoundError, match=f"run {missing} not found"):
-        client.create_feedback(
-            missing, "thumbs", score=1, session_id=keys.project_id, stop_after_attempt=1
-        )
-
-
-def test_feedback_sent_before_its_run_lands_when_the_sdk_retries(
+def test_feedback_before_its_run_is_pending_then_attaches(
     make_client: Callable[..., Client], live: LiveServer, keys: Keys
 ) -> None:
-    """The SDK retries a 404 on POST /feedback; once the run arrives, it lands."""
+    """Runs go in background batches, so feedback often comes first. It is
+    accepted at once (the SDK need not retry), read back, and attaches when the
+    run arrives."""
     client = make_client()
-    run_id, posted = uuid.uuid4(), []
-
-    def run_arrives(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        request = response.request
-        if request.method == "POST" and request.url.endswith("/feedback") and not posted:
-            assert response.status_code == 404
-            arrived = httpx.post(
-                f"{live.url}/api/v1/runs",
-                json={"id": str(run_id), "name": "late", "run_type": "chain", "inputs": {}},
-                headers={"x-api-key": keys.ingest},
-            )
-            posted.append(arrived.status_code)
-
-    client.session.hooks["response"].append(run_arrives)
-    feedback = client.create_feedback(
-        run_id, "thumbs", score=1, session_id=keys.project_id, stop_after_attempt=2
+    run_id = uuid.uuid4()
+    created = client.create_feedback(
+        run_id, "thumbs", score=1, comment="early", session_id=keys.project_id, stop_after_attempt=1
     )
-    assert posted == [200]
-    assert feedback_of(live, keys, feedback.id)["runId"] == str(run_id)
+    read = client.read_feedback(created.id)
+    assert (read.run_id, read.score, read.comment) == (run_id, 1, "early")
+    assert [f.id for f in client.list_feedback(run_ids=[run_id])] == [created.id]
+    pending = live.graphql(keys.read, PENDING, {"id": str(created.id)})["feedbackById"]
+    assert pending == {"pending": True, "run": None}
+
+    client.create_run("late", {"q": "hi"}, "llm", id=run_id)
+    attached = live.graphql(keys.read, PENDING, {"id": str(created.id)})["feedbackById"]
+    assert attached == {"pending": False, "run": {"id": str(run_id)}}
 
 
-def test_feedback_config_on_create_registers_the_key(
+def test_feedback_config_on_create_declares_the_key_without_enforcing_it(
     make_client: Callable[..., Client], live: LiveServer, keys: Keys
 ) -> None:
+    """LangSmith: a config sent with feedback defines the key "if creating a
+    feedback_key for the first time"; only an enforced config refuses scores."""
     admin = make_client()
     run_id = new_run(admin)
     admin.create_feedback(
@@ -205,11 +193,32 @@ def test_feedback_config_on_create_registers_the_key(
         feedback_config={"type": "continuous", "min": 1, "max": 5},
     )
     key = live.graphql(keys.read, KEY, {"key": "stars"})["feedbackKey"]
-    assert (key["kind"], key["min"], key["max"]) == ("CONTINUOUS", 1, 5)
-    with pytest.raises(LangSmithError, match="out of range"):
-        admin.create_feedback(run_id, "stars", score=9, session_id=keys.project_id)
+    assert (key["kind"], key["min"], key["max"], key["enforced"]) == ("CONTINUOUS", 1, 5, False)
+    [config] = admin.list_feedback_configs(feedback_key=["stars"])
+    assert config.is_enforced is False
+    # Not enforced: a score outside the range is recorded, not refused.
+    outside = admin.create_feedback(run_id, "stars", score=9, session_id=keys.project_id)
+    assert admin.read_feedback(outside.id).score == 9
+    # A later, different config neither fails nor replaces the first.
+    admin.create_feedback(
+        run_id,
+        "stars",
+        score=2,
+        session_id=keys.project_id,
+        feedback_config={"type": "continuous", "min": 0, "max": 100},
+    )
+    key = live.graphql(keys.read, KEY, {"key": "stars"})["feedbackKey"]
+    assert (key["min"], key["max"]) == (1, 5)
 
-    # An ingest key records the feedback but does not register keys.
+    # An enforced config refuses what it does not allow.
+    admin.create_feedback_config(
+        "grade", feedback_config={"type": "continuous", "min": 0, "max": 1}, is_enforced=True
+    )
+    assert [c.is_enforced for c in admin.list_feedback_configs(feedback_key=["grade"])] == [True]
+    with pytest.raises(LangSmithError, match="out of range"):
+        admin.create_feedback(run_id, "grade", score=2, session_id=keys.project_id)
+
+    # An ingest key records the feedback but does not declare keys.
     ingester = make_client(keys.ingest)
     ingester.create_feedback(
         run_id,

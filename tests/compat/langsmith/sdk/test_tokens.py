@@ -141,3 +141,72 @@ def test_a_used_up_or_unknown_token_is_refused(
     client.create_feedback_from_token(token.id, 0)
     [recorded] = feedback_on(live, keys, run_id)
     assert recorded["score"] == 0
+
+
+def test_a_comment_after_a_vote_keeps_the_vote(
+    make_client: Callable[..., Client], live: LiveServer, keys: Keys
+) -> None:
+    """create_feedback_from_token sends every field, null when not given: a null
+    score is "no score given", never a withdrawal."""
+    client = make_client()
+    voted, commented = new_run(client), new_run(client)
+    token = client.create_presigned_feedback_token(voted, "thumbs")
+    anonymous = make_client("not-a-plaudit-key")
+    anonymous.create_feedback_from_token(token.url, 1)
+    anonymous.create_feedback_from_token(token.url, comment="the sources helped")
+    [recorded] = feedback_on(live, keys, voted)
+    assert (recorded["score"], recorded["comment"]) == (1, "the sources helped")
+
+    # With no vote before it, a comment is a comment-only record.
+    alone = client.create_presigned_feedback_token(commented, "thumbs")
+    anonymous.create_feedback_from_token(alone.url, comment="no thumbs from me")
+    [recorded] = feedback_on(live, keys, commented)
+    assert (recorded["score"], recorded["comment"]) == (None, "no thumbs from me")
+
+
+def test_the_tokens_feedback_id_and_metadata_are_kept(
+    make_client: Callable[..., Client], live: LiveServer, keys: Keys
+) -> None:
+    client = make_client()
+    run_id, feedback_id = new_run(client), uuid.uuid4()
+    token = client.create_presigned_feedback_token(run_id, "thumbs", feedback_id=feedback_id)
+    client.create_feedback_from_token(token.url, 0, metadata={"page": "/help", "ab": "B"})
+    client.create_feedback_from_token(token.url, 1, value="yes")
+    read = client.read_feedback(feedback_id)
+    assert (read.run_id, read.key, read.score, read.value) == (run_id, "thumbs", 1, "yes")
+    assert read.feedback_source is not None and read.feedback_source.type == "app"
+    assert {"page": "/help", "ab": "B"}.items() <= read.feedback_source.metadata.items()
+    # A feedback id already taken is refused rather than shared.
+    with pytest.raises(LangSmithError, match="already used"):
+        client.create_presigned_feedback_token(run_id, "stars", feedback_id=feedback_id)
+
+
+def test_expirations_under_a_minute(make_client: Callable[..., Client]) -> None:
+    """The SDK sends a timedelta under a minute as zero minutes: refused, never
+    stretched to the 3-hour default. A datetime that close is honoured."""
+    client = make_client()
+    run_id = new_run(client)
+    with pytest.raises(LangSmithError, match="at least one minute"):
+        client.create_presigned_feedback_token(run_id, "thumbs", expiration=timedelta(seconds=30))
+    at = (datetime.now(UTC) + timedelta(seconds=30)).replace(microsecond=0)
+    token = client.create_presigned_feedback_token(run_id, "thumbs", expiration=at)
+    assert token.expires_at == at
+
+
+def test_a_token_before_its_run(
+    make_client: Callable[..., Client], live: LiveServer, keys: Keys
+) -> None:
+    client = make_client()
+    run_id = uuid.uuid4()
+    token = client.create_presigned_feedback_token(run_id, "thumbs")
+    assert [t.id for t in client.list_presigned_feedback_tokens(run_id)] == [token.id]
+    client.create_feedback_from_token(token.url, 1)
+    [waiting] = client.list_feedback(run_ids=[run_id])
+    pending = "query($id: ID!) { feedbackById(id: $id) { pending score } }"
+    assert live.graphql(keys.read, pending, {"id": str(waiting.id)})["feedbackById"] == {
+        "pending": True,
+        "score": 1,
+    }
+    client.create_run("late", {"q": "hi"}, "llm", id=run_id)
+    [attached] = feedback_on(live, keys, run_id)
+    assert attached["score"] == 1
