@@ -26,6 +26,10 @@ READS = {
     "export": ["feedback", "--project", "demo", "--out", "-"],
     "rollups rebuild": [],
     "autofeedback": ["topic", "--project", "demo"],
+    "datasets from-feedback": ["ds", "--project", "demo", "--key", "thumbs"],
+    "datasets export": ["ds", "--project", "demo", "--out", "ds.jsonl"],
+    # --file must exist (click checks it first): this very file.
+    "datasets import": ["ds", "--project", "demo", "--file", __file__],
     "rules list": ["--project", "demo"],
     "rules create": ["--project", "demo", "--file", "-"],
     "rules edit": ["r1", "--project", "demo", "--file", "-"],

@@ -8,6 +8,7 @@ import click
 
 from app.cli.autofeedback import autofeedback
 from app.cli.common import DATABASE_HELP
+from app.cli.datasets import datasets
 from app.cli.export import export
 from app.cli.imports import import_group
 from app.cli.keys import keys
@@ -41,6 +42,7 @@ for command in (
     dump,
     load,
     import_group,
+    datasets,
 ):
     main.add_command(command)
 

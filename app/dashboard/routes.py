@@ -1,5 +1,6 @@
 """Serve the dashboard at /dashboard, the review workspace at /dashboard/review,
-their files at /dashboard/assets/."""
+the experiment comparison at /dashboard/experiments, their files at
+/dashboard/assets/."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ async def dashboard_page(request: Request) -> Response:
     return _page(request, "index.html")
 
 
+async def experiments_page(request: Request) -> Response:
+    return _page(request, "experiments.html")
+
+
 async def review_page(request: Request) -> Response:
     # A reviewer link's token is in the URL's fragment, which never reaches here.
     return _page(request, "review.html")
@@ -49,5 +54,6 @@ def dashboard_routes() -> list[BaseRoute]:
     return [
         Route("/dashboard", dashboard_page, methods=["GET", "HEAD"]),
         Route("/dashboard/review", review_page, methods=["GET", "HEAD"]),
+        Route("/dashboard/experiments", experiments_page, methods=["GET", "HEAD"]),
         Mount("/dashboard/assets", app=StaticFiles(directory=HERE / "assets"), name="dashboard"),
     ]

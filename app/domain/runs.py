@@ -44,6 +44,8 @@ class RunWrite:
     # naming none goes to "default".
     tracing_project_name: Any = MISSING
     tracing_project_id: Any = MISSING
+    # In an experiment: the dataset example the run was made from.
+    reference_example_id: Any = MISSING
     extra: dict[str, Any] = field(default_factory=dict)
 
     def given(self) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def _check(run: RunWrite) -> tuple[str, dict[str, Any], TracingProjectRef | None
     for name in ("name", "user_id", "session_id", "model"):
         if name in given:
             v.check_text(given[name], name)
-    for name in ("trace_id", "parent_run_id"):
+    for name in ("trace_id", "parent_run_id", "reference_example_id"):
         if given.get(name) is not None:
             given[name] = v.check_uuid(given[name], name)
     for name in ("inputs", "outputs"):

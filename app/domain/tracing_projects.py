@@ -134,11 +134,22 @@ async def create(
     start_time: datetime | None = None,
     end_time: datetime | None = None,
     upsert: bool = False,
+    reference_dataset_id: str | None = None,
 ) -> TracingProject:
     """A new tracing project. With ``upsert``, an existing one of that name is
-    updated with what is given instead (LangSmith's ``?upsert=true``)."""
+    updated with what is given instead (LangSmith's ``?upsert=true``). With a
+    ``reference_dataset_id`` (a dataset of the same project) it is an experiment."""
     name = check_name(name)
     _check_details(description, extra)
+    if reference_dataset_id is not None:
+        dataset = await stores.datasets.get(
+            project_id, v.check_uuid(reference_dataset_id, "reference_dataset_id")
+        )
+        if dataset is None:
+            raise NotFound(
+                f"dataset {reference_dataset_id} not found", field="reference_dataset_id"
+            )
+        reference_dataset_id = dataset.id
     now = clock.now()
     try:
         return await stores.tracing_projects.create(
@@ -150,6 +161,7 @@ async def create(
             extra=extra,
             start_time=start_time,
             end_time=end_time,
+            reference_dataset_id=reference_dataset_id,
         )
     except Conflict:
         if not upsert:

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
+from app.store.datasets import DatasetStore
 from app.store.dump import DumpStore
 from app.store.evaluation_rules import EvaluationRuleStore
 from app.store.evaluations import EvaluationStore
@@ -47,6 +48,8 @@ class Stores:
     api_keys: ApiKeyStore
     runs: RunStore
     tracing_projects: TracingProjectStore
+    # Datasets and their versioned examples (experiments are tracing projects).
+    datasets: DatasetStore
     feedback_rollups: FeedbackRollupStore
     feedback_analytics: FeedbackAnalyticsStore
     webhooks: WebhookStore
@@ -84,6 +87,7 @@ class Stores:
             api_keys=ApiKeyStore(db),
             runs=RunStore(db),
             tracing_projects=TracingProjectStore(db),
+            datasets=DatasetStore(db),
             feedback_rollups=FeedbackRollupStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             webhooks=WebhookStore(db),

@@ -428,6 +428,34 @@ class FeedbackStore(ProjectRecords[Feedback]):
         docs = await (await self.collection.aggregate(pipeline)).to_list()
         return [d["_id"] for d in docs]
 
+    async def selected(
+        self,
+        project_id: str,
+        *,
+        key: str | None = None,
+        scores: list[tuple[str, float]] | None = None,
+        created_after: datetime | None = None,
+        with_correction: bool = False,
+        run_ids: list[str] | None = None,
+        limit: int,
+    ) -> list[Feedback]:
+        """Live feedback (not retracted) on ``key``, whose score meets every
+        ``(op, number)`` (a boolean counts as 1 or 0), given since a time, with a
+        correction: newest first, at most ``limit``."""
+        query: dict[str, Any] = {"project_id": project_id, "deleted": False, "retracted": False}
+        if key is not None:
+            query["key"] = key
+        if scores:
+            query["$and"] = [_score_condition(op, x) for op, x in scores]
+        if created_after is not None:
+            query["created_at"] = {"$gte": created_after}
+        if with_correction:
+            query["correction"] = {"$ne": None}
+        if run_ids is not None:
+            query["run_id"] = {"$in": run_ids}
+        cursor = self.collection.find(query, NO_HISTORY, sort=[("created_at", -1), ("_id", -1)])
+        return [Feedback.from_doc(d) for d in await cursor.limit(limit).to_list()]
+
     async def list_offset(
         self, project_id: str, query: FeedbackQuery, *, offset: int, limit: int
     ) -> list[Feedback]:

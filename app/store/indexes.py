@@ -41,6 +41,21 @@ INDEXES: list[Index] = [
     Index("runs", [("project_id", 1), ("parent_run_id", 1), ("start_time", -1), ("_id", -1)]),
     Index("tracing_projects", [("project_id", 1), ("name", 1)], {"unique": True}),
     Index("tracing_projects", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    # An experiment's runs point to examples; experiments to their dataset.
+    Index("runs", [("project_id", 1), ("reference_example_id", 1)]),
+    Index("tracing_projects", [("project_id", 1), ("reference_dataset_id", 1)]),
+    # Datasets and their versioned examples (app/store/datasets.py): the current
+    # examples (until null) and those as of a version, one example's revisions,
+    # and the runs a dataset built from feedback already holds.
+    Index("datasets", [("project_id", 1), ("name", 1)], {"unique": True}),
+    Index("datasets", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("dataset_versions", [("dataset_id", 1), ("at", -1)]),
+    Index("dataset_versions", [("dataset_id", 1), ("version", -1)]),
+    Index("examples", [("dataset_id", 1), ("until", 1), ("created_at", 1), ("_id", 1)]),
+    Index("examples", [("dataset_id", 1), ("created_at", 1), ("_id", 1)]),
+    Index("examples", [("project_id", 1), ("example_id", 1), ("until", 1)]),
+    Index("examples", [("dataset_id", 1), ("example_id", 1), ("until", 1)]),
+    Index("examples", [("dataset_id", 1), ("source_run_id", 1)]),
     # A run's feedback, and one person's live record by its natural key (every vote
     # change reads it). The embedded store uses a compound index only when the
     # filter's equality fields are exactly its leading fields (in any order), or

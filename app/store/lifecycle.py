@@ -129,6 +129,16 @@ RULES: list[Rule] = [
     ),
     Rule("evaluations", run_fields=("run_id",)),
     Rule("erasure_receipts", why="who erased when, and counts: no erased data"),
+    Rule("datasets", why="dataset names, descriptions and schemas"),
+    Rule(
+        "dataset_versions",
+        why="each dataset version's number and time",
+        per_project=False,
+        parent=("dataset_id", "datasets"),
+    ),
+    # An example built from a run (a dataset from feedback) copies the run's inputs
+    # and outputs: it goes with the run.
+    Rule("examples", run_fields=("source_run_id",)),
 ]
 
 BY_NAME = {rule.collection: rule for rule in RULES}

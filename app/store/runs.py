@@ -46,6 +46,8 @@ class Run:
     dotted_order: str | None = None
     # The tracing project (app/store/tracing_projects.py) the run is grouped in.
     tracing_project_id: str | None = None
+    # In an experiment: the dataset example the run was made from.
+    reference_example_id: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Run:
@@ -73,6 +75,7 @@ class Run:
             updated_at=doc["updated_at"],
             dotted_order=doc.get("dotted_order"),
             tracing_project_id=doc.get("tracing_project_id"),
+            reference_example_id=doc.get("reference_example_id"),
         )
 
 
@@ -268,6 +271,18 @@ class RunStore(ProjectRecords[Run]):
             sort=[("start_time", -1), ("_id", -1)],
         )
         return doc["start_time"] if doc else None
+
+    async def with_examples_in_tracing_project(
+        self, project_id: str, tracing_project_id: str, limit: int
+    ) -> list[Run]:
+        """An experiment's runs: those of the tracing project that point to a dataset
+        example (the target's root runs), oldest first, at most ``limit``."""
+        cursor = self.collection.find(
+            {**self._in_tracing_project(project_id, tracing_project_id),
+             "reference_example_id": {"$ne": None}},
+            sort=[("start_time", 1), ("_id", 1)],
+        )  # fmt: skip
+        return [Run.from_doc(d) for d in await cursor.limit(limit).to_list()]
 
     async def summaries_in_tracing_project(
         self, project_id: str, tracing_project_id: str

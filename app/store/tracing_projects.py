@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,10 @@ class TracingProject:
     end_time: datetime | None
     created_at: datetime
     updated_at: datetime
+    # An experiment: the dataset its runs were made from (app/store/datasets.py).
+    reference_dataset_id: str | None = None
+    # An experiment's summary evaluators' results, by key (app/domain/experiments.py).
+    summary_scores: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> TracingProject:
@@ -43,6 +47,8 @@ class TracingProject:
             end_time=doc.get("end_time"),
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
+            reference_dataset_id=doc.get("reference_dataset_id"),
+            summary_scores=jsonsafe.unescape(doc.get("summary_scores")) or {},
         )
 
 
@@ -57,6 +63,8 @@ def _to_doc(record: TracingProject) -> dict[str, Any]:
         "end_time": record.end_time,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
+        "reference_dataset_id": record.reference_dataset_id,
+        "summary_scores": jsonsafe.escape(record.summary_scores),
     }
 
 
@@ -79,6 +87,7 @@ class TracingProjectStore:
         extra: Any = None,
         start_time: datetime | None = None,
         end_time: datetime | None = None,
+        reference_dataset_id: str | None = None,
     ) -> TracingProject:
         """Raises Conflict when the name or the id is taken."""
         record = TracingProject(
@@ -91,6 +100,7 @@ class TracingProjectStore:
             end_time=end_time,
             created_at=now,
             updated_at=now,
+            reference_dataset_id=reference_dataset_id,
         )
         try:
             await self.collection.insert_one(_to_doc(record))
@@ -184,6 +194,30 @@ class TracingProjectStore:
             time_field="created_at",
             build=TracingProject.from_doc,
         )
+
+    async def set_summary_score(
+        self, project_id: str, tracing_project_id: str, key: str, score: dict[str, Any]
+    ) -> bool:
+        """Keep one summary result per key (the latest)."""
+        escaped = jsonsafe.escape({key: score})
+        assert isinstance(escaped, dict)
+        ((stored_key, stored),) = escaped.items()
+        result = await self.collection.update_one(
+            {"_id": tracing_project_id, "project_id": project_id},
+            {"$set": {f"summary_scores.{stored_key}": stored}},
+        )
+        return result.matched_count == 1
+
+    async def experiments(
+        self, project_id: str, dataset_id: str, limit: int
+    ) -> list[TracingProject]:
+        """A dataset's experiments, newest first, at most ``limit``."""
+        cursor = self.collection.find(
+            {"project_id": project_id, "reference_dataset_id": dataset_id},
+            sort=[("created_at", -1), ("_id", -1)],
+        )
+        docs = await cursor.limit(limit).to_list()
+        return [TracingProject.from_doc(d) for d in docs]
 
     async def newest_first(self, project_id: str, limit: int) -> list[TracingProject]:
         """A Plaudit project's tracing projects, newest first, at most ``limit``."""

@@ -10,8 +10,10 @@ Translation, both ways:
 - ``trace_id``, ``feedback_group_id``, ``comparative_experiment_id`` and ``extra``
   have no Plaudit counterpart; they are kept with the record and read back.
 - ``session_id`` is the run's tracing project (LangSmith's project) on the way
-  out, null while the run has not arrived; sent with feedback it is ignored (the
-  run decides it).
+  out, null while the run has not arrived; sent with feedback on a run it is
+  ignored (the run decides it). Sent without a run (a summary evaluator's result),
+  it names the experiment: the result is kept on the experiment, the latest per
+  key (app/domain/experiments.py), not as run feedback.
 - ``feedback_config`` (``feedbackConfig`` from the JS SDK) declares the key when
   it has no config yet, as LangSmith's "if creating a feedback_key for the first
   time": not enforced (it refuses no score), and only through an admin key, since
@@ -42,6 +44,7 @@ from app.compat.langsmith.http import (
     services,
     validator,
 )
+from app.domain import experiments
 from app.domain import validation as v
 from app.domain.auth import Principal
 from app.domain.feedback import (
@@ -84,6 +87,7 @@ CREATE = validator(
             "comparative_experiment_id": ID,
             "extra": {"type": ["object", "null"]},
             "error": {"type": ["boolean", "null"]},
+            "session_id": ID,
         },
     }
 )
@@ -216,10 +220,45 @@ async def register_from_config(request: Request, who: Principal, body: dict[str,
         )
 
 
+async def _summary(request: Request, who: Principal, body: dict[str, Any]) -> Response:
+    """Feedback on a whole experiment (a summary evaluator's result)."""
+    source = body.get("feedback_source") or {}
+    experiment_id = v.check_uuid(body["session_id"], "session_id")
+    kept = await experiments.record_summary(
+        services(request).stores,
+        who.project_id,
+        experiment_id,
+        body["key"],
+        score=body.get("score"),
+        value=body.get("value"),
+        comment=body.get("comment"),
+        source_type=source_type(source.get("type") or "api"),
+        feedback_id=v.check_uuid(body["id"], "id") if body.get("id") else None,
+    )
+    return JSONResponse(
+        {
+            "id": kept["id"],
+            "created_at": kept["created_at"],
+            "modified_at": kept["created_at"],
+            "run_id": None,
+            "trace_id": None,
+            "key": body["key"],
+            "score": kept["score"],
+            "value": kept["value"],
+            "comment": kept["comment"],
+            "correction": None,
+            "feedback_source": {"type": kept["source_type"], "metadata": {}, "user_id": None},
+            "session_id": experiment_id,
+        }
+    )
+
+
 @endpoint
 async def create(request: Request) -> Response:
     who = await principal(request, "ingest")
     body = await json_body(request, CREATE)
+    if body.get("run_id") is None and body.get("trace_id") is None and body.get("session_id"):
+        return await _summary(request, who, body)
     write = to_write(body)
     await register_from_config(request, who, body)
     record, _ = await create_feedback(services(request).stores, who.project_id, write, _change(who))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -131,6 +132,20 @@ def query_list(request: Request, name: str) -> list[str] | None:
     if not values:
         return None
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def query_object(request: Request, name: str) -> dict[str, Any] | None:
+    """A parameter holding a JSON object (``?metadata={"team":"x"}``)."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        wanted = json.loads(raw)
+    except ValueError:
+        wanted = None
+    if not isinstance(wanted, dict):
+        raise BadRequest(f"{name} must be a JSON object", field=name)
+    return wanted
 
 
 def query_bool(request: Request, name: str) -> bool | None:

@@ -7,7 +7,16 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from app.compat.langsmith import feedback, feedback_configs, info, run_queries, runs, sessions
+from app.compat.langsmith import (
+    datasets,
+    examples,
+    feedback,
+    feedback_configs,
+    info,
+    run_queries,
+    runs,
+    sessions,
+)
 from app.compat.langsmith.http import error_response, route
 from app.compat.langsmith.tokens import token_routes
 from app.errors import NotFound
@@ -45,6 +54,23 @@ def api_routes() -> list[BaseRoute]:
             GET=sessions.read,
             PATCH=sessions.update,
             DELETE=sessions.delete,
+        ),
+        route("/datasets", GET=datasets.list_, POST=datasets.create),
+        route(
+            "/datasets/{dataset_id}",
+            GET=datasets.read,
+            PATCH=datasets.update,
+            DELETE=datasets.delete,
+        ),
+        route("/datasets/{dataset_id}/versions", GET=datasets.versions),
+        route("/datasets/{dataset_id}/version", GET=datasets.version),
+        route("/examples", GET=examples.list_, POST=examples.create, DELETE=examples.delete_many),
+        route("/examples/bulk", POST=examples.create_bulk, PATCH=examples.update_bulk),
+        route(
+            "/examples/{example_id}",
+            GET=examples.read,
+            PATCH=examples.update,
+            DELETE=examples.delete,
         ),
     ]
 

@@ -54,6 +54,7 @@ RUN_SCHEMA: dict[str, Any] = {
         },
         "tags": {"type": ["array", "null"], "items": {"type": "string"}},
         "dotted_order": TEXT,
+        "reference_example_id": ID,
     },
 }
 RUN = validator(RUN_SCHEMA)
@@ -99,7 +100,10 @@ def to_write(run: dict[str, Any], stored: Run | None, *, create: bool) -> RunWri
     """``run`` has been checked against RUN and has an ``id``. ``stored`` is the run
     as stored now, if it is: incoming metadata is merged into its metadata."""
     write = RunWrite(id=v.check_uuid(run["id"], "id"))
-    for name in ("name", "inputs", "outputs", "tags", "trace_id", "parent_run_id", "dotted_order"):
+    for name in (
+        "name", "inputs", "outputs", "tags", "trace_id", "parent_run_id", "dotted_order",
+        "reference_example_id",
+    ):  # fmt: skip
         if run.get(name) is not None:
             setattr(write, name, run[name])
     for name in ("start_time", "end_time"):
@@ -227,7 +231,7 @@ def to_json(
         "total_tokens": run.total_tokens,
         "dotted_order": run.dotted_order or "",
         "events": [],
-        "reference_example_id": None,
+        "reference_example_id": run.reference_example_id,
         "feedback_stats": feedback_stats,
         **dict.fromkeys(NOT_KEPT),
     }

@@ -4,12 +4,13 @@ of runs inside the API key's project; app/domain/tracing_projects.py).
 ``create_project``, ``read_project`` (by name or id, ``include_stats``),
 ``list_projects`` (``name``, ``name_contains``, ``id``, ``metadata``, offset
 pages), ``update_project`` and ``delete_project`` (refused while it has runs).
-``tenant_id`` is the Plaudit project's id. Tracing projects have no datasets:
-``reference_dataset_id`` is always null, and a filter by dataset finds none."""
+``tenant_id`` is the Plaudit project's id. An experiment is a tracing project
+with a ``reference_dataset_id`` (a Plaudit dataset of the same project); list a
+dataset's experiments with ``reference_dataset``. ``num_examples``,
+``num_repetitions`` and ``evaluator_keys`` are accepted and not kept."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from app.compat.langsmith.http import (
     query_bool,
     query_int,
     query_list,
+    query_object,
     services,
     validator,
 )
@@ -47,7 +49,10 @@ CREATE = validator(
             "extra": {"type": ["object", "null"]},
             "start_time": TIME,
             "end_time": TIME,
-            "reference_dataset_id": {"type": "null"},
+            "reference_dataset_id": TEXT,
+            "num_examples": {"type": ["integer", "null"]},
+            "num_repetitions": {"type": ["integer", "null"]},
+            "evaluator_keys": {"type": ["array", "null"]},
         },
     }
 )
@@ -79,7 +84,7 @@ def to_json(record: TracingProject, counted: TracingProjectStats | None) -> dict
         "start_time": iso(record.start_time),
         "end_time": iso(record.end_time),
         "tenant_id": record.project_id,
-        "reference_dataset_id": None,
+        "reference_dataset_id": record.reference_dataset_id,
         "run_count": None,
         "last_run_start_time": None,
         "latency_p50": None,
@@ -122,19 +127,6 @@ async def _answer(
     return to_json(record, counted)
 
 
-def _metadata_filter(request: Request) -> dict[str, Any] | None:
-    raw = request.query_params.get("metadata")
-    if not raw:
-        return None
-    try:
-        wanted = json.loads(raw)
-    except ValueError:
-        wanted = None
-    if not isinstance(wanted, dict):
-        raise BadRequest("metadata must be a JSON object", field="metadata")
-    return wanted
-
-
 def _matches(record: TracingProject, request: Request, metadata: dict[str, Any] | None) -> bool:
     name = request.query_params.get("name")
     if name is not None and record.name != name:
@@ -156,16 +148,18 @@ async def list_(request: Request) -> Response:
     limit = query_int(request, "limit", 100, 1, 100)
     offset = query_int(request, "offset", 0, 0, MAX_LISTED)
     include_stats = query_bool(request, "include_stats")
-    metadata = _metadata_filter(request)
-    if (
-        request.query_params.get("reference_dataset")
-        or query_bool(request, "reference_free") is False
-    ):
-        # No tracing project references a dataset.
-        return JSONResponse([])
+    metadata = query_object(request, "metadata")
+    reference_free = query_bool(request, "reference_free")
+    datasets = query_list(request, "reference_dataset")
     ids = query_list(request, "id")
     name = request.query_params.get("name")
-    if ids is not None:
+    if datasets is not None:
+        found = []
+        for dataset_id in datasets:
+            found += await stores.tracing_projects.experiments(
+                who.project_id, v.check_uuid(dataset_id, "reference_dataset"), MAX_LISTED
+            )
+    elif ids is not None:
         found = await stores.tracing_projects.get_many(
             who.project_id, [v.check_uuid(i, "id") for i in ids]
         )
@@ -178,6 +172,8 @@ async def list_(request: Request) -> Response:
                 f"this project has more than {MAX_LISTED} tracing projects; "
                 "list them with GraphQL's tracingProjects (keyset pages), or ask by name or id"
             )
+    if reference_free is not None:
+        found = [r for r in found if (r.reference_dataset_id is None) == reference_free]
     chosen = [r for r in found if _matches(r, request, metadata)][offset : offset + limit]
     return JSONResponse([await _answer(stores, r, include_stats) for r in chosen])
 
@@ -211,6 +207,7 @@ async def create(request: Request) -> Response:
         ),
         end_time=parse_time(body["end_time"], "end_time") if body.get("end_time") else None,
         upsert=bool(query_bool(request, "upsert")),
+        reference_dataset_id=body.get("reference_dataset_id"),
     )
     return JSONResponse(await _answer(stores, record, False))
 

@@ -48,6 +48,10 @@ class RunInput:
     tracing_project_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="The tracing project, by id."
     )
+    reference_example_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="In an experiment: the dataset example the run was made from.",
+    )
 
     def to_write(self) -> RunWrite:
         values = {

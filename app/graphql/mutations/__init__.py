@@ -6,6 +6,7 @@ import strawberry
 
 from app.graphql.mutations.admin import AdminMutationMixin
 from app.graphql.mutations.autofeedback import AutoFeedbackMutationMixin
+from app.graphql.mutations.datasets import DatasetMutationMixin
 from app.graphql.mutations.evaluation import EvaluationMutationMixin
 from app.graphql.mutations.feedback import FeedbackMutationMixin
 from app.graphql.mutations.feedback_keys import FeedbackKeyMutationMixin
@@ -34,5 +35,6 @@ class Mutation(
     AutoFeedbackMutationMixin,
     EvaluationMutationMixin,
     LifecycleMutationMixin,
+    DatasetMutationMixin,
 ):
     pass

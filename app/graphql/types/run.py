@@ -46,6 +46,9 @@ class Run:
     created_at: datetime
     updated_at: datetime
     tracing_project_id: strawberry.ID | None
+    reference_example_id: strawberry.ID | None = strawberry.field(
+        description="In an experiment: the dataset example the run was made from."
+    )
 
     @classmethod
     def from_record(cls, r: RunRecord) -> Run:
@@ -74,6 +77,9 @@ class Run:
             tracing_project_id=strawberry.ID(r.tracing_project_id)
             if r.tracing_project_id
             else None,
+            reference_example_id=(
+                strawberry.ID(r.reference_example_id) if r.reference_example_id else None
+            ),
         )
 
     @strawberry.field(description="The tracing project (LangSmith's project) it is grouped in.")

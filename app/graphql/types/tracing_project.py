@@ -24,6 +24,13 @@ class TracingProject:
     end_time: datetime | None
     created_at: datetime
     updated_at: datetime
+    reference_dataset_id: strawberry.ID | None = strawberry.field(
+        description="An experiment's dataset (a tracing project with one is an experiment)."
+    )
+    summary_scores: JSON = strawberry.field(
+        description="An experiment's summary evaluators' results, by key: "
+        "{score, value, comment, source_type, created_at}."
+    )
 
     @classmethod
     def from_record(cls, r: TracingProjectRecord) -> TracingProject:
@@ -37,6 +44,10 @@ class TracingProject:
             end_time=r.end_time,
             created_at=r.created_at,
             updated_at=r.updated_at,
+            reference_dataset_id=(
+                strawberry.ID(r.reference_dataset_id) if r.reference_dataset_id else None
+            ),
+            summary_scores=JSON(r.summary_scores),
         )
 
     @strawberry.field(description="How many runs it groups.")

@@ -59,7 +59,7 @@ async def test_served_at_the_root_and_under_api_v1(http: httpx.AsyncClient, keys
         ("GET", "/api/v1/feedback", {"headers": h("plaudit_nope")}, 401, "invalid API key"),
         ("PUT", "/api/v1/feedback", {}, 405, "use GET, POST"),
         ("DELETE", "/runs/batch", {}, 405, "use POST"),
-        ("GET", "/api/v1/datasets", {}, 404, "no such LangSmith-compatible route"),
+        ("GET", "/api/v1/repos", {}, 404, "no such LangSmith-compatible route"),
         ("POST", "/api/v1/runs/multipart", {}, 404, "/runs/batch"),
     ],
 )
