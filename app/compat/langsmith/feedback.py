@@ -56,6 +56,7 @@ from app.domain.feedback import (
     update_feedback,
 )
 from app.domain.feedback_keys import register_key_if_new
+from app.domain.otel_ids import named_run
 from app.errors import BadRequest, NotFound
 from app.store import jsonsafe
 from app.store.feedback import Feedback, FeedbackQuery
@@ -88,6 +89,9 @@ CREATE = validator(
             "extra": {"type": ["object", "null"]},
             "error": {"type": ["boolean", "null"]},
             "session_id": ID,
+            # Plaudit's: the run a span sent to /v1/traces became (hex OTel ids).
+            "otel_trace_id": ID,
+            "otel_span_id": ID,
         },
     }
 )
@@ -137,8 +141,20 @@ def given(body: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in content(body).items() if value is not None}
 
 
+def _by_span(body: dict[str, Any]) -> bool:
+    return body.get("otel_trace_id") is not None or body.get("otel_span_id") is not None
+
+
 def to_write(body: dict[str, Any]) -> FeedbackWrite:
     run_id = body.get("run_id") or body.get("trace_id")
+    if _by_span(body):
+        # LangSmith's trace_id names a trace's root run; a span is named by both ids.
+        run_id = named_run(
+            body.get("run_id"),
+            body.get("otel_trace_id"),
+            body.get("otel_span_id"),
+            ("run_id", "otel_trace_id", "otel_span_id"),
+        )
     if run_id is None:
         raise BadRequest("Plaudit feedback is about a run: give run_id or trace_id", field="run_id")
     source = body.get("feedback_source") or {}
@@ -257,7 +273,8 @@ async def _summary(request: Request, who: Principal, body: dict[str, Any]) -> Re
 async def create(request: Request) -> Response:
     who = await principal(request, "ingest")
     body = await json_body(request, CREATE)
-    if body.get("run_id") is None and body.get("trace_id") is None and body.get("session_id"):
+    no_run = body.get("run_id") is None and body.get("trace_id") is None and not _by_span(body)
+    if no_run and body.get("session_id"):
         return await _summary(request, who, body)
     write = to_write(body)
     await register_from_config(request, who, body)

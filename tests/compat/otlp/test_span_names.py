@@ -71,3 +71,22 @@ async def test_feedback_badly_named_is_a_clear_error(gql: GraphQLClient) -> None
     assert error["extensions"] == {"code": "BAD_REQUEST", "field": "spanId"}
     missing = await gql.error(FEEDBACK, {"i": {"key": "thumbs", "score": 1}})
     assert missing["extensions"] == {"code": "BAD_REQUEST", "field": "runId"}
+
+
+async def test_langsmith_rest_feedback_by_span(
+    http: httpx.AsyncClient, keys: Keys, span_run: str
+) -> None:
+    """LangSmith's /feedback has no span id: Plaudit's otel_trace_id and
+    otel_span_id name the run a span became (trace_id keeps LangSmith's meaning)."""
+    headers = {"x-api-key": keys.ingest}
+    body = {"otel_trace_id": TRACE, "otel_span_id": SPAN, "key": "thumbs", "score": 1}
+    created = await http.post("/feedback", json=body, headers=headers)
+    assert created.status_code == 200, created.text
+    assert created.json()["run_id"] == span_run
+    both = await http.post("/feedback", json={**body, "run_id": span_run}, headers=headers)
+    assert both.status_code == 400
+    assert both.json()["field"] == "run_id" and "not both" in both.json()["detail"]
+    half = await http.post(
+        "/feedback", json={"otel_trace_id": TRACE, "key": "thumbs"}, headers=headers
+    )
+    assert half.status_code == 400 and half.json()["field"] == "otel_span_id"
