@@ -90,15 +90,6 @@ async def create_comparative_experiment(
     )
 
 
-async def get_comparative_experiment(
-    stores: Stores, project_id: str, comparative_id: str
-) -> ComparativeExperiment:
-    found = await stores.comparative_experiments.get(project_id, v.check_uuid(comparative_id, "id"))
-    if found is None:
-        raise NotFound(f"comparative experiment {comparative_id} not found")
-    return found
-
-
 async def experiment_of_run(
     stores: Stores, project_id: str, comparative: ComparativeExperiment, run_id: str
 ) -> str | None:

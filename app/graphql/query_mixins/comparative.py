@@ -4,6 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import comparative_experiments
+from app.domain import validation as v
 from app.graphql.context import Context
 from app.graphql.permissions import CanRead
 from app.graphql.types.comparative import ComparativeExperiment, ExperimentWinRate
@@ -14,12 +15,12 @@ class ComparativeQueryMixin:
     @strawberry.field(permission_classes=[CanRead], description="One comparative experiment.")
     async def comparative_experiment(
         self, info: Info[Context, None], id: strawberry.ID
-    ) -> ComparativeExperiment:
+    ) -> ComparativeExperiment | None:
         ctx = info.context
-        found = await comparative_experiments.get_comparative_experiment(
-            ctx.stores, ctx.project_id, str(id)
+        found = await ctx.stores.comparative_experiments.get(
+            ctx.project_id, v.check_uuid(str(id), "id")
         )
-        return ComparativeExperiment.from_record(found)
+        return ComparativeExperiment.from_record(found) if found else None
 
     @strawberry.field(
         permission_classes=[CanRead],

@@ -237,3 +237,5 @@ def test_js_create_comparative_experiment(
     assert created["extra"] == {"metadata": {"from": "js"}}
     read = live.graphql(keys.read, COMPARATIVE, {"id": created["id"]})["comparativeExperiment"]
     assert (read["name"], read["experimentIds"], read["winRates"]) == ("js pair", ids, [])
+    unknown = live.graphql(keys.read, COMPARATIVE, {"id": str(uuid.uuid4())})
+    assert unknown["comparativeExperiment"] is None
