@@ -91,3 +91,38 @@ async def test_read_key_cannot_log(gql: GraphQLClient, keys: Keys) -> None:
     a, b = await ingest(gql, {}, {})
     error = await gql.as_key(keys.read).error(LOG, {"key": "k", "a": a, "b": b})
     assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+WIN_RATES = """query($ids: [ID!]!) { experimentWinRates(experimentIds: $ids) {
+  key experimentId otherExperimentId wins losses ties n winRate low high
+} }"""
+PROJECTS = """query { tracingProjects(first: 10) { nodes { id name } } }"""
+
+
+async def test_peoples_preferences_count_in_win_rates(gql: GraphQLClient, keys: Keys) -> None:
+    """logPreference records each run's tracing project; a win rate between two
+    tracing projects counts people's preferences between their runs."""
+    a1, a2, a3 = await ingest(gql, *({"tracingProjectName": "model-a"},) * 3)
+    b1, b2, b3 = await ingest(gql, *({"tracingProjectName": "model-b"},) * 3)
+    (other,) = await ingest(gql, {"tracingProjectName": "model-c"})
+    ingest_gql = gql.as_key(keys.ingest)
+    for better, worse, tied in ((a1, b1, None), (a2, b2, None), (b3, a3, None), (a1, b2, "GOOD")):
+        await ingest_gql.ok(LOG, {"key": "helpful", "a": better, "b": worse, "tied": tied})
+    # Not between the two: left out.
+    await ingest_gql.ok(LOG, {"key": "helpful", "a": a1, "b": other})
+    await ingest_gql.ok(LOG, {"key": "helpful", "a": a1, "b": a2})
+
+    projects = (await gql.ok(PROJECTS))["tracingProjects"]["nodes"]
+    ids = {p["name"]: p["id"] for p in projects}
+    listed = await gql.ok(LIST, {"filter": {"runId": b3}})
+    assert len(listed["preferences"]["nodes"]) == 1
+    [rate] = (await gql.ok(WIN_RATES, {"ids": [ids["model-a"], ids["model-b"]]}))[
+        "experimentWinRates"
+    ]
+    assert (rate["wins"], rate["losses"], rate["ties"], rate["n"]) == (2, 1, 1, 4)
+    # (2 + 1/2) / 4; Wilson 95% for 2.5 of 4: 0.2194 to 0.9081.
+    assert rate["winRate"] == 0.625
+    assert abs(rate["low"] - 0.2194) < 1e-4 and abs(rate["high"] - 0.9081) < 1e-4
+
+    _, errors = await gql.execute(WIN_RATES, {"ids": [ids["model-a"]]})
+    assert errors and errors[0]["extensions"]["code"] == "BAD_REQUEST"

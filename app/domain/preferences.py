@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from app import clock
 from app.domain import validation as v
@@ -43,18 +44,47 @@ async def log_preference(
     for name, run_id in (("preferredRunId", preferred), ("otherRunId", other)):
         if run_id not in found:
             raise NotFound(f"run {run_id} not found", field=name)
+    experiments = await stores.runs.tracing_projects_of(project_id, [preferred, other])
     return await stores.preferences.insert(
         {
-            "_id": str(uuid.uuid4()),
-            "project_id": project_id,
-            "key": key,
-            "preferred_run_id": preferred,
-            "other_run_id": other,
-            "tied": tied,
+            **preference_doc(
+                str(uuid.uuid4()),
+                project_id,
+                key,
+                (preferred, experiments.get(preferred)),
+                (other, experiments.get(other)),
+                tied,
+                change,
+            ),
             "user_id": user_id,
             "comment": comment,
-            "by": change.by,
-            "via": change.via,
-            "created_at": clock.now(),
         }
     )
+
+
+def preference_doc(
+    preference_id: str,
+    project_id: str,
+    key: str,
+    preferred: tuple[str, str | None],
+    other: tuple[str, str | None],
+    tied: str | None,
+    change: Change,
+) -> dict[str, Any]:
+    """A preference as stored: each side is a run and its tracing project (the
+    experiment it belongs to, if any), which win rates count by."""
+    return {
+        "_id": preference_id,
+        "project_id": project_id,
+        "key": key,
+        "preferred_run_id": preferred[0],
+        "other_run_id": other[0],
+        "preferred_experiment_id": preferred[1],
+        "other_experiment_id": other[1],
+        "tied": tied,
+        "user_id": None,
+        "comment": None,
+        "by": change.by,
+        "via": change.via,
+        "created_at": clock.now(),
+    }

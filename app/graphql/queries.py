@@ -12,6 +12,7 @@ from app.graphql.inputs.feedback import FeedbackFilter
 from app.graphql.inputs.runs import RunFilter
 from app.graphql.permissions import CanRead, IsAdmin
 from app.graphql.query_mixins.autofeedback import AutoFeedbackQueryMixin
+from app.graphql.query_mixins.comparative import ComparativeQueryMixin
 from app.graphql.query_mixins.datasets import DatasetQueryMixin
 from app.graphql.query_mixins.evaluation import EvaluationQueryMixin
 from app.graphql.query_mixins.lifecycle import LifecycleQueryMixin
@@ -44,6 +45,7 @@ class Query(
     TracingProjectQueryMixin,
     LifecycleQueryMixin,
     DatasetQueryMixin,
+    ComparativeQueryMixin,
 ):
     @strawberry.field(permission_classes=[CanRead], description="The API key's project.")
     async def project(self, info: Info[Context, None]) -> Project:

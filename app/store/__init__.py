@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.api_keys import ApiKeyStore
 from app.store.autofeedback_jobs import AutoFeedbackClaimStore, AutoFeedbackJobStore
+from app.store.comparative import ComparativeExperimentStore, PairwiseScoreStore
 from app.store.datasets import DatasetStore
 from app.store.dump import DumpStore
 from app.store.evaluation_rules import EvaluationRuleStore
@@ -50,6 +51,9 @@ class Stores:
     tracing_projects: TracingProjectStore
     # Datasets and their versioned examples (experiments are tracing projects).
     datasets: DatasetStore
+    # Comparative experiments and their pairwise scores (which become preferences).
+    comparative_experiments: ComparativeExperimentStore
+    pairwise_scores: PairwiseScoreStore
     feedback_rollups: FeedbackRollupStore
     feedback_analytics: FeedbackAnalyticsStore
     webhooks: WebhookStore
@@ -88,6 +92,8 @@ class Stores:
             runs=RunStore(db),
             tracing_projects=TracingProjectStore(db),
             datasets=DatasetStore(db),
+            comparative_experiments=ComparativeExperimentStore(db),
+            pairwise_scores=PairwiseScoreStore(db),
             feedback_rollups=FeedbackRollupStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             webhooks=WebhookStore(db),

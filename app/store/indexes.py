@@ -49,6 +49,12 @@ INDEXES: list[Index] = [
     # and the runs a dataset built from feedback already holds.
     Index("datasets", [("project_id", 1), ("name", 1)], {"unique": True}),
     Index("datasets", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    # Comparative experiments and their pairwise scores, a group (one example and
+    # evaluator) at a time.
+    Index("comparative_experiments", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
+    Index("comparative_experiments", [("project_id", 1), ("experiment_ids", 1)]),
+    Index("comparative_scores", [("comparative_experiment_id", 1), ("group_id", 1), ("key", 1)]),
+    Index("comparative_scores", [("project_id", 1), ("run_id", 1)]),
     Index("dataset_versions", [("dataset_id", 1), ("at", -1)]),
     Index("dataset_versions", [("dataset_id", 1), ("version", -1)]),
     Index("examples", [("dataset_id", 1), ("until", 1), ("created_at", 1), ("_id", 1)]),
@@ -174,6 +180,12 @@ INDEXES: list[Index] = [
     Index("preferences", [("project_id", 1), ("key", 1), ("created_at", 1)]),
     # Pairwise review: the pairs one reviewer has already compared on a key.
     Index("preferences", [("project_id", 1), ("key", 1), ("user_id", 1), ("preferred_run_id", 1)]),
+    # Win rates between experiments (app/domain/comparative_experiments.py).
+    Index(
+        "preferences",
+        [("project_id", 1), ("preferred_experiment_id", 1), ("other_experiment_id", 1)],
+    ),
+    Index("preferences", [("project_id", 1), ("comparative_experiment_id", 1), ("created_at", -1)]),
     Index("signals", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     Index("signals", [("project_id", 1), ("run_id", 1)]),
     Index("signals", [("project_id", 1), ("kind", 1), ("created_at", 1)]),

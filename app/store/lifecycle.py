@@ -139,6 +139,9 @@ RULES: list[Rule] = [
     # An example built from a run (a dataset from feedback) copies the run's inputs
     # and outputs: it goes with the run.
     Rule("examples", run_fields=("source_run_id",)),
+    Rule("comparative_experiments", why="which experiments are compared, by name"),
+    # A run's score in a comparative experiment: it goes with the run.
+    Rule("comparative_scores", run_fields=("run_id",)),
 ]
 
 BY_NAME = {rule.collection: rule for rule in RULES}

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from app.store.pagination import Page
 from app.store.ranges import time_range
@@ -26,6 +27,11 @@ class Preference:
     by: str
     via: str
     created_at: datetime
+    # The runs' experiments (tracing projects), when they have one, and the
+    # comparative experiment a pairwise evaluator's scores came from.
+    preferred_experiment_id: str | None = None
+    other_experiment_id: str | None = None
+    comparative_experiment_id: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Preference:
@@ -41,6 +47,9 @@ class Preference:
             by=doc.get("by", ""),
             via=doc.get("via", ""),
             created_at=doc["created_at"],
+            preferred_experiment_id=doc.get("preferred_experiment_id"),
+            other_experiment_id=doc.get("other_experiment_id"),
+            comparative_experiment_id=doc.get("comparative_experiment_id"),
         )
 
 
@@ -52,6 +61,7 @@ class PreferenceQuery:
     tied: bool | None = None  # True: only ties; False: only real preferences
     created_after: datetime | None = None
     created_before: datetime | None = None
+    comparative_experiment_id: str | None = None
 
     def to_mongo(self, project_id: str) -> dict[str, Any]:
         query: dict[str, Any] = {"project_id": project_id}
@@ -68,6 +78,8 @@ class PreferenceQuery:
             query["tied"] = {"$ne": None}
         elif self.tied is False:
             query["tied"] = None
+        if self.comparative_experiment_id is not None:
+            query["comparative_experiment_id"] = self.comparative_experiment_id
         span = time_range(self.created_after, self.created_before)
         if span:
             query["created_at"] = span
@@ -81,6 +93,29 @@ class PreferenceStore(ProjectRecords[Preference]):
     async def insert(self, doc: dict[str, Any]) -> Preference:
         await self.collection.insert_one(doc)
         return Preference.from_doc(doc)
+
+    async def insert_once(self, doc: dict[str, Any]) -> bool:
+        """Insert unless a preference with this ``_id`` exists; whether it was new."""
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def between_experiments(
+        self, project_id: str, experiment_ids: list[str], keys: list[str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` preferences whose two runs are in two of these experiments:
+        their key, the preferred run's and the other's experiment, and the tie."""
+        query: dict[str, Any] = {
+            "project_id": project_id,
+            "preferred_experiment_id": {"$in": experiment_ids},
+            "other_experiment_id": {"$in": experiment_ids},
+        }
+        if keys is not None:
+            query["key"] = {"$in": keys}
+        fields = {"key": 1, "preferred_experiment_id": 1, "other_experiment_id": 1, "tied": 1}
+        return await self.collection.find(query, fields).limit(limit).to_list()
 
     async def page(
         self, project_id: str, query: PreferenceQuery, first: int | None, after: str | None

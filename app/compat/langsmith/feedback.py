@@ -8,7 +8,9 @@ Translation, both ways:
   the user id (so, as everywhere in Plaudit, one user's feedback on a run and key
   is one record).
 - ``trace_id``, ``feedback_group_id``, ``comparative_experiment_id`` and ``extra``
-  have no Plaudit counterpart; they are kept with the record and read back.
+  have no Plaudit counterpart; they are kept with the record and read back. With a
+  known comparative experiment, a group and a score, the feedback is also a
+  pairwise score that makes preferences (app/domain/comparative_experiments.py).
 - ``session_id`` is the run's tracing project (LangSmith's project) on the way
   out, null while the run has not arrived; sent with feedback on a run it is
   ignored (the run decides it). Sent without a run (a summary evaluator's result),
@@ -44,7 +46,7 @@ from app.compat.langsmith.http import (
     services,
     validator,
 )
-from app.domain import experiments
+from app.domain import comparative_experiments, experiments
 from app.domain import validation as v
 from app.domain.auth import Principal
 from app.domain.feedback import (
@@ -59,6 +61,7 @@ from app.domain.feedback_keys import register_key_if_new
 from app.domain.otel_ids import named_run
 from app.errors import BadRequest, NotFound
 from app.store import jsonsafe
+from app.store.comparative import ComparativeExperiment
 from app.store.feedback import Feedback, FeedbackQuery
 
 ID = {"type": ["string", "null"]}
@@ -277,9 +280,50 @@ async def create(request: Request) -> Response:
     if no_run and body.get("session_id"):
         return await _summary(request, who, body)
     write = to_write(body)
+    pairwise = await _pairwise_target(request, who, body, write.run_id)
     await register_from_config(request, who, body)
-    record, _ = await create_feedback(services(request).stores, who.project_id, write, _change(who))
+    stores = services(request).stores
+    record, _ = await create_feedback(stores, who.project_id, write, _change(who))
+    if pairwise is not None:
+        comparative, experiment_id = pairwise
+        await comparative_experiments.record_pairwise_score(
+            stores,
+            who.project_id,
+            comparative,
+            group_id=v.check_uuid(body["feedback_group_id"], "feedback_group_id"),
+            key=record.key,
+            feedback_id=record.id,
+            run_id=record.run_id,
+            experiment_id=experiment_id,
+            score=body["score"],
+            change=_change(who),
+        )
     return JSONResponse((await answer(request, who, [record]))[0])
+
+
+async def _pairwise_target(
+    request: Request, who: Principal, body: dict[str, Any], run_id: str
+) -> tuple[ComparativeExperiment, str] | None:
+    """A pairwise evaluator's score (a known comparative experiment, a feedback
+    group, a score, a run that has arrived): its comparative experiment and the
+    run's experiment, checked before the feedback is kept. Else None: the
+    feedback is kept as any other, its comparative_experiment_id read back."""
+    comparative_id = body.get("comparative_experiment_id")
+    if comparative_id is None or body.get("feedback_group_id") is None:
+        return None
+    if body.get("score") is None:
+        return None
+    stores = services(request).stores
+    comparative = await stores.comparative_experiments.get(
+        who.project_id, v.check_uuid(comparative_id, "comparative_experiment_id")
+    )
+    if comparative is None:
+        return None
+    run = v.check_uuid(run_id, "run_id")
+    experiment_id = await comparative_experiments.experiment_of_run(
+        stores, who.project_id, comparative, run
+    )
+    return (comparative, experiment_id) if experiment_id is not None else None
 
 
 def list_query(request: Request) -> FeedbackQuery:

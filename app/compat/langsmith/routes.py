@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from app.compat.langsmith import (
+    comparative,
     datasets,
     examples,
     feedback,
@@ -56,6 +57,8 @@ def api_routes() -> list[BaseRoute]:
             DELETE=sessions.delete,
         ),
         route("/datasets", GET=datasets.list_, POST=datasets.create),
+        # Before /datasets/{dataset_id}, which would otherwise take it.
+        route("/datasets/comparative", POST=comparative.create),
         route(
             "/datasets/{dataset_id}",
             GET=datasets.read,

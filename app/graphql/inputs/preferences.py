@@ -20,6 +20,9 @@ class PreferenceFilter:
     )
     created_after: datetime | None = None
     created_before: datetime | None = None
+    comparative_experiment_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Preferences a pairwise evaluator made in this comparison."
+    )
 
     def to_query(self) -> PreferenceQuery:
         return PreferenceQuery(
@@ -29,4 +32,9 @@ class PreferenceFilter:
             tied=self.tied,
             created_after=self.created_after,
             created_before=self.created_before,
+            comparative_experiment_id=(
+                v.check_uuid(str(self.comparative_experiment_id), "comparativeExperimentId")
+                if self.comparative_experiment_id
+                else None
+            ),
         )

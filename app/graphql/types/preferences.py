@@ -28,6 +28,13 @@ class Preference:
     user_id: str | None
     comment: str | None
     created_at: datetime
+    preferred_experiment_id: strawberry.ID | None = strawberry.field(
+        description="The preferred run's tracing project (its experiment, if one)."
+    )
+    other_experiment_id: strawberry.ID | None
+    comparative_experiment_id: strawberry.ID | None = strawberry.field(
+        description="Made by a pairwise evaluator in this comparative experiment."
+    )
 
     @classmethod
     def from_record(cls, r: PreferenceRecord) -> Preference:
@@ -41,6 +48,9 @@ class Preference:
             user_id=r.user_id,
             comment=r.comment,
             created_at=r.created_at,
+            preferred_experiment_id=_id(r.preferred_experiment_id),
+            other_experiment_id=_id(r.other_experiment_id),
+            comparative_experiment_id=_id(r.comparative_experiment_id),
         )
 
     @strawberry.field
@@ -52,3 +62,7 @@ class Preference:
     async def other_run(self, info: Info[Context, None]) -> Run | None:
         record = await info.context.loaders.runs.load(self.record.other_run_id)
         return Run.from_record(record) if record else None
+
+
+def _id(value: str | None) -> strawberry.ID | None:
+    return strawberry.ID(value) if value is not None else None
