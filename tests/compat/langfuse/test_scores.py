@@ -117,6 +117,9 @@ async def test_a_repeated_id_updates_the_score_and_delete_removes_it(
     assert (await gql.ok(FEEDBACK, {"id": str(uuid.UUID(hex=trace))}))["run"]["feedback"] == []
     gone = await http.delete("/api/public/scores/mine-1", headers=pair.basic())
     assert gone.status_code == 404
+    revived = await http.post("/api/public/scores", json=first, headers=pair.basic())
+    assert revived.status_code == 409, revived.text
+    assert (await gql.ok(FEEDBACK, {"id": str(uuid.UUID(hex=trace))}))["run"]["feedback"] == []
 
 
 async def test_a_score_before_its_trace_waits_then_attaches(
