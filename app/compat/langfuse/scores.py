@@ -23,6 +23,7 @@ name and target cannot change).
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -156,12 +157,16 @@ def _kept(record: Feedback) -> dict[str, Any]:
 def to_json(project_id: str, record: Feedback) -> dict[str, Any]:
     """A feedback record as Langfuse's score (the v3 shape, with the v1 ids too)."""
     kept = _kept(record)
-    kind = kept.get("dataType") or ("NUMERIC" if record.value is None else "CATEGORICAL")
+    kind = kept.get("dataType") or _kind_of(record)
     value: Any = record.value
     if kind == "BOOLEAN":
         value = bool(record.score)
     elif kind == "NUMERIC":
         value = record.score
+    elif not isinstance(value, str):
+        # Feedback from elsewhere (GraphQL, the widget): a JSON value as text, else
+        # the comment, so every record reads as some Langfuse score.
+        value = record.comment or "" if value is None else json.dumps(value)
     trace_id = kept.get("traceId")
     observation_id = kept.get("observationId")
     if observation_id is not None:
@@ -189,6 +194,15 @@ def to_json(project_id: str, record: Feedback) -> dict[str, Any]:
         "observationId": observation_id,
         "subject": subject,
     }
+
+
+def _kind_of(record: Feedback) -> str:
+    """The data type of feedback not sent as a Langfuse score."""
+    if isinstance(record.score, bool):
+        return "BOOLEAN"
+    if record.score is not None:
+        return "NUMERIC"
+    return "CATEGORICAL" if isinstance(record.value, str) else "TEXT"
 
 
 def _change(who: Principal) -> Change:

@@ -122,6 +122,33 @@ async def test_a_repeated_id_updates_the_score_and_delete_removes_it(
     assert (await gql.ok(FEEDBACK, {"id": str(uuid.UUID(hex=trace))}))["run"]["feedback"] == []
 
 
+async def test_feedback_from_elsewhere_reads_as_scores(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    pair = await key_pair(gql)
+    trace = (await _trace(http, pair)).hex()
+    run = str(uuid.UUID(hex=trace))
+    create = "mutation($input: FeedbackInput!) { createFeedback(input: $input) { id } }"
+    for given in (
+        {"key": "thumbs", "score": True},
+        {"key": "stars", "score": 4},
+        {"key": "why", "comment": "slow"},
+        {"key": "fix", "value": {"better": "answer"}},
+    ):
+        await gql.ok(create, {"input": {"runId": run, **given}})
+    listed = await http.get(
+        "/api/public/v3/scores", params={"traceId": trace}, headers=pair.basic()
+    )
+    assert listed.status_code == 200, listed.text
+    values = {s["name"]: (s["dataType"], s["value"]) for s in listed.json()["data"]}
+    assert values == {
+        "thumbs": ("BOOLEAN", True),
+        "stars": ("NUMERIC", 4),
+        "why": ("TEXT", "slow"),
+        "fix": ("TEXT", '{"better": "answer"}'),
+    }
+
+
 async def test_a_score_before_its_trace_waits_then_attaches(
     http: httpx.AsyncClient, gql: GraphQLClient
 ) -> None:
