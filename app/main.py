@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
+from app.compat.langfuse import routes as langfuse_routes
 from app.compat.langsmith import routes as langsmith_routes
 from app.compat.otlp import routes as otlp_routes
 from app.dashboard.routes import dashboard_routes
@@ -157,6 +158,7 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
             *public_routes(),
             Route("/export/{format}", export_download, methods=["GET"]),
             *otlp_routes.routes(),
+            *langfuse_routes.routes(),
             *langsmith_routes(),
         ],
         lifespan=lifespan,

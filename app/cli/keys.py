@@ -20,15 +20,20 @@ def keys() -> None:
 @click.option("--project", "project_name", required=True, help="Project name.")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", default="", help="A label for the key.")
-def keys_create(project_name: str, role: str, name: str) -> None:
+@click.option(
+    "--langfuse", is_flag=True, help="A Langfuse-style key pair (public key and secret key)."
+)
+def keys_create(project_name: str, role: str, name: str, langfuse: bool) -> None:
     """Create an API key; prints its secret, once."""
 
     async def run(stores: Stores) -> tuple[ApiKey, str]:
         project = await find_project(stores, project_name)
-        return await create_key(stores, project.id, role, name)
+        return await create_key(stores, project.id, role, name, langfuse=langfuse)
 
     key, secret = with_stores(run)
     click.echo(f"created {key.role} key {key.id} for project {project_name}", err=True)
+    if key.public_key is not None:
+        click.echo(f"public key (LANGFUSE_PUBLIC_KEY): {key.public_key}", err=True)
     click.echo("the key (shown once, store it now):", err=True)
     click.echo(secret)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -18,6 +21,11 @@ from app.store.api_keys import ApiKey
 Role = Literal["read", "ingest", "admin"]
 ROLES: tuple[Role, ...] = ("read", "ingest", "admin")
 KEY_PREFIX = "plaudit_"
+# A Langfuse-style key pair: a public key (not secret: Langfuse's browser SDK
+# ships it) and a secret key, the pair sent as Basic auth. The secret is an
+# ordinary Plaudit key with its own prefix, so it works as a Bearer key too.
+LANGFUSE_PUBLIC_PREFIX = "pk-lf-"
+LANGFUSE_SECRET_PREFIX = "sk-lf-"
 
 # What each role may do. `admin` may do everything. A reviewer link has no grant
 # of its own: the few fields it may use check its ReviewScope instead.
@@ -36,8 +44,8 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_secret() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+def new_secret(prefix: str = KEY_PREFIX) -> str:
+    return prefix + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -77,13 +85,17 @@ class Principal:
 
 
 async def create_key(
-    stores: Stores, project_id: str, role: str, name: str = ""
+    stores: Stores, project_id: str, role: str, name: str = "", *, langfuse: bool = False
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the record and the secret, which is never stored."""
+    """Create a key; returns the record and the secret, which is never stored.
+    ``langfuse``: a Langfuse-style pair, the record's ``public_key`` its public half."""
     if role not in ROLES:
         raise BadRequest(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-    secret = new_secret()
-    key = await stores.api_keys.create(project_id, role, name, hash_key(secret), secret[:12])
+    secret = new_secret(LANGFUSE_SECRET_PREFIX if langfuse else KEY_PREFIX)
+    public_key = LANGFUSE_PUBLIC_PREFIX + secrets.token_urlsafe(16) if langfuse else None
+    key = await stores.api_keys.create(
+        project_id, role, name, hash_key(secret), secret[:12], public_key
+    )
     return key, secret
 
 
@@ -110,7 +122,7 @@ class KeyCache:
         self._entries.clear()
 
 
-async def authenticate(stores: Stores, cache: KeyCache, secret: str) -> Principal:
+async def _live_key(stores: Stores, cache: KeyCache, secret: str) -> ApiKey:
     if not secret:
         raise Unauthenticated("missing API key")
     key_hash = hash_key(secret)
@@ -122,7 +134,46 @@ async def authenticate(stores: Stores, cache: KeyCache, secret: str) -> Principa
         raise Unauthenticated("invalid API key")
     if key.revoked_at is not None:
         raise Unauthenticated("this API key has been revoked")
+    return key
+
+
+def _principal(key: ApiKey) -> Principal:
     return Principal(project_id=key.project_id, key_id=key.id, role=key.role)
+
+
+async def authenticate(stores: Stores, cache: KeyCache, secret: str) -> Principal:
+    return _principal(await _live_key(stores, cache, secret))
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """``Authorization: Basic base64(user:password)`` as (user, password)."""
+    encoded = _credential(authorization, "basic")
+    if encoded is None:
+        return None
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("the Basic credentials are not base64 of user:password") from None
+    user, colon, password = decoded.partition(":")
+    if not colon:
+        raise Unauthenticated("the Basic credentials are not base64 of user:password")
+    return user, password
+
+
+async def authenticate_pair(
+    stores: Stores, cache: KeyCache, public_key: str, secret: str
+) -> Principal:
+    """A Langfuse-style key pair: the secret must be a live key whose public half
+    is ``public_key``."""
+    key = await _live_key(stores, cache, secret)
+    if key.public_key is None or not hmac.compare_digest(
+        key.public_key.encode(), public_key.encode()
+    ):
+        raise Unauthenticated(
+            "the public key does not belong to this secret key (create a Langfuse key "
+            "pair with createApiKey(langfuse: true) or plaudit keys create --langfuse)"
+        )
+    return _principal(key)
 
 
 async def revoke_key(

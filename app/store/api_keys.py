@@ -19,6 +19,8 @@ class ApiKey:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    # A Langfuse-style key pair's public half (its secret is the key's secret).
+    public_key: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> ApiKey:
@@ -30,6 +32,7 @@ class ApiKey:
             prefix=doc["prefix"],
             created_at=doc["created_at"],
             revoked_at=doc.get("revoked_at"),
+            public_key=doc.get("public_key"),
         )
 
 
@@ -40,9 +43,15 @@ class ApiKeyStore:
         self.collection = db["api_keys"]
 
     async def create(
-        self, project_id: str, role: str, name: str, key_hash: str, prefix: str
+        self,
+        project_id: str,
+        role: str,
+        name: str,
+        key_hash: str,
+        prefix: str,
+        public_key: str | None = None,
     ) -> ApiKey:
-        doc = {
+        doc: dict[str, Any] = {
             "_id": str(uuid.uuid4()),
             "project_id": project_id,
             "role": role,
@@ -52,6 +61,8 @@ class ApiKeyStore:
             "created_at": clock.now(),
             "revoked_at": None,
         }
+        if public_key is not None:
+            doc["public_key"] = public_key
         await self.collection.insert_one(doc)
         return ApiKey.from_doc(doc)
 

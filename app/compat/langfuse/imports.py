@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from app.compat.langfuse.ids import SOURCES, score_uuid
 from app.compat.langsmith.http import parse_time
 from app.domain.feedback import Change, FeedbackWrite
 from app.domain.lifecycle.imports import Imported, Progress, import_feedback
@@ -22,8 +23,6 @@ from app.errors import BadRequest
 from app.store import Stores
 
 CHANGE = Change(by="import:langfuse", via="cli")
-SOURCES = {"API": "api", "ANNOTATION": "human", "EVAL": "model"}
-ID_NAMESPACE = uuid.UUID("6c9f3f7e-5e0a-4d2e-9b7a-6a1f0c3e2d10")
 
 
 def _uuid(raw: Any, name: str) -> str:
@@ -38,12 +37,7 @@ def to_write(score: Any) -> FeedbackWrite:
         raise BadRequest("not a Langfuse score (an object with name and traceId)")
     run = score.get("observationId") or score["traceId"]
     raw_id = str(score.get("id") or "")
-    score_id: str | None = None
-    if raw_id:
-        try:
-            score_id = str(uuid.UUID(raw_id))
-        except ValueError:
-            score_id = str(uuid.uuid5(ID_NAMESPACE, raw_id))
+    score_id = score_uuid(raw_id) if raw_id else None
     kind = score.get("dataType") or "NUMERIC"
     write = FeedbackWrite(
         run_id=_uuid(run, "observationId" if score.get("observationId") else "traceId"),

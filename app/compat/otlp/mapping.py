@@ -10,31 +10,38 @@ name                   the span name
 start/end time         ``start_time_unix_nano`` / ``end_time_unix_nano``
 error                  status ERROR or an ``exception`` event: ``type: message``
                        and the stack trace (else the status message)
-run type               ``openinference.span.kind`` (LLM, CHAIN, TOOL, RETRIEVER,
+run type               ``langfuse.observation.type`` (generation: llm; embedding,
+                       tool, retriever; others: chain),
+                       ``openinference.span.kind`` (LLM, CHAIN, TOOL, RETRIEVER,
                        EMBEDDING; AGENT and others: chain; RERANKER: retriever),
                        ``gen_ai.operation.name`` (chat, text_completion,
                        generate_content: llm; embeddings: embedding;
                        execute_tool: tool; others: chain); default chain.
                        Kept as ``ls_run_type`` in the metadata, as LangSmith runs
 inputs                 ``{"messages": [...]}`` from the span's input messages
-                       (messages.py), else ``input.value`` (JSON when
+                       (messages.py), else ``langfuse.observation.input`` (JSON
+                       text), else ``input.value`` (JSON when
                        ``input.mime_type`` is application/json, else
                        ``{"input": text}``)
 outputs                the same with output messages, ``output.value``
-model                  ``llm.model_name``, ``embedding.model_name``,
-                       ``gen_ai.response.model``, ``gen_ai.request.model``
+model                  ``langfuse.observation.model.name``, ``llm.model_name``,
+                       ``embedding.model_name``, ``gen_ai.response.model``,
+                       ``gen_ai.request.model``
+tokens                 also ``langfuse.observation.usage_details`` (JSON:
+                       input, output, total) when the attributes below are absent
 prompt_tokens          ``llm.token_count.prompt``, ``gen_ai.usage.input_tokens``,
                        ``gen_ai.usage.prompt_tokens``
 completion_tokens      ``llm.token_count.completion``,
                        ``gen_ai.usage.output_tokens``, ``gen_ai.usage.completion_tokens``
 total_tokens           ``llm.token_count.total`` (else prompt + completion)
-session_id             ``session.id``, ``gen_ai.conversation.id``
-user_id                ``user.id``, ``enduser.id``
-tags                   ``tag.tags``
+session_id             ``session.id``, ``langfuse.session.id``, ``gen_ai.conversation.id``
+user_id                ``user.id``, ``langfuse.user.id``, ``enduser.id``
+tags                   ``tag.tags``, ``langfuse.trace.tags``
 tracing project        the ``x-plaudit-tracing-project`` header, the resource's
                        ``openinference.project.name``, its ``service.name``
                        (not the SDK's ``unknown_service`` default); else "default"
-metadata               the ``metadata`` attribute (JSON object) merged with every
+metadata               the ``metadata`` attribute (JSON object) and Langfuse's
+                       ``langfuse.{trace,observation}.metadata.<key>``, merged with every
                        attribute not taken above, ``otel.trace_id``,
                        ``otel.span_id``, ``otel.span_kind``, ``otel.scope``, the
                        resource's attributes under ``otel.resource``, and events
@@ -94,7 +101,13 @@ SPAN_KINDS = {
     Span.SPAN_KIND_PRODUCER: "producer",
     Span.SPAN_KIND_CONSUMER: "consumer",
 }
-MODEL = ("llm.model_name", "embedding.model_name", "gen_ai.response.model", "gen_ai.request.model")
+MODEL = (
+    "langfuse.observation.model.name",
+    "llm.model_name",
+    "embedding.model_name",
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+)
 PROMPT_TOKENS = (
     "llm.token_count.prompt",
     "gen_ai.usage.input_tokens",
@@ -106,8 +119,20 @@ COMPLETION_TOKENS = (
     "gen_ai.usage.completion_tokens",
 )
 TOTAL_TOKENS = ("llm.token_count.total",)
-SESSION = ("session.id", "gen_ai.conversation.id")
-USER = ("user.id", "enduser.id")
+SESSION = ("session.id", "langfuse.session.id", "gen_ai.conversation.id")
+USER = ("user.id", "langfuse.user.id", "enduser.id")
+TAGS = ("tag.tags", "langfuse.trace.tags")
+# Langfuse's SDKs (app/compat/langfuse): an observation's type, its input and
+# output and usage as JSON text, and its metadata flattened into one attribute a key.
+LANGFUSE_TYPE = "langfuse.observation.type"
+LANGFUSE_TYPES = {
+    "generation": "llm",
+    "embedding": "embedding",
+    "tool": "tool",
+    "retriever": "retriever",
+}
+LANGFUSE_USAGE = "langfuse.observation.usage_details"
+LANGFUSE_METADATA = ("langfuse.trace.metadata", "langfuse.observation.metadata")
 # Read for the run type, and kept in the metadata too (small, and useful to filter by).
 KIND = "openinference.span.kind"
 OPERATION = "gen_ai.operation.name"
@@ -163,6 +188,9 @@ def _time(nanos: int, field: str) -> datetime | None:
 
 
 def _run_type(attrs: _Attributes) -> str:
+    langfuse = attrs.values.get(LANGFUSE_TYPE)
+    if isinstance(langfuse, str) and langfuse:
+        return LANGFUSE_TYPES.get(langfuse.lower(), "chain")
     kind = attrs.values.get(KIND)
     if isinstance(kind, str) and kind:
         return OPENINFERENCE_KINDS.get(kind.lower(), "chain")
@@ -173,14 +201,33 @@ def _run_type(attrs: _Attributes) -> str:
 
 
 def _value(attrs: _Attributes, prefix: str, key: str) -> Any:
-    """``input.value`` / ``output.value`` as a run's inputs / outputs."""
+    """``input.value`` / ``output.value`` (Langfuse's
+    ``langfuse.observation.input`` / ``output``, JSON text) as a run's inputs / outputs."""
+    langfuse = attrs.first((f"langfuse.observation.{prefix}",))
     value = attrs.first((f"{prefix}.value",))
-    if value is None:
+    if langfuse is not None:
+        value = json_or_text(langfuse)
+    elif value is None:
         return MISSING
-    mime = attrs.first((f"{prefix}.mime_type",))
-    if mime == "application/json":
+    elif attrs.first((f"{prefix}.mime_type",)) == "application/json":
         value = json_or_text(value)
     return value if isinstance(value, dict) else {key: value}
+
+
+def _usage(attrs: _Attributes) -> None:
+    """Langfuse's usage details (``{"input": n, "output": n, "total": n}`` as JSON
+    text) as the token counts' attributes, unless those are given."""
+    usage = json_or_text(attrs.values.get(LANGFUSE_USAGE))
+    if not isinstance(usage, dict):
+        return
+    attrs.taken.add(LANGFUSE_USAGE)
+    for name, target in (
+        ("input", PROMPT_TOKENS),
+        ("output", COMPLETION_TOKENS),
+        ("total", TOTAL_TOKENS),
+    ):
+        if usage.get(name) is not None:
+            attrs.values.setdefault(target[0], usage[name])
 
 
 def _error(span: Span, events: list[Event]) -> tuple[str | None, set[int]]:
@@ -202,12 +249,20 @@ def _error(span: Span, events: list[Event]) -> tuple[str | None, set[int]]:
 
 
 def _metadata(attrs: _Attributes) -> dict[str, Any]:
-    """The ``metadata`` attribute (OpenInference: a JSON object as text)."""
+    """The ``metadata`` attribute (OpenInference: a JSON object as text), and
+    Langfuse's ``langfuse.trace.metadata.<key>`` / ``langfuse.observation.metadata.<key>``
+    (each value JSON text) as ``<key>``."""
+    found: dict[str, Any] = {}
     raw = json_or_text(attrs.values.get("metadata"))
     if isinstance(raw, dict):
         attrs.taken.add("metadata")
-        return raw
-    return {}
+        found.update(raw)
+    for prefix in LANGFUSE_METADATA:
+        for name, value in attrs.values.items():
+            if name.startswith(prefix + ".") and len(name) > len(prefix) + 1:
+                attrs.taken.add(name)
+                found[name[len(prefix) + 1 :]] = json_or_text(value)
+    return found
 
 
 def _tracing_project(resource: dict[str, Any], given: str | None) -> Any:
@@ -221,10 +276,11 @@ def _tracing_project(resource: dict[str, Any], given: str | None) -> Any:
 
 
 def _tags(attrs: _Attributes) -> Any:
-    tags = attrs.values.get("tag.tags")
-    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-        attrs.taken.add("tag.tags")
-        return tags
+    for name in TAGS:
+        tags = attrs.values.get(name)
+        if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+            attrs.taken.add(name)
+            return tags
     return MISSING
 
 
@@ -256,6 +312,7 @@ def span_to_run(
     # Read (and so left out of the metadata) even when the messages stand for them.
     input_value = _value(attrs, "input", "input")
     output_value = _value(attrs, "output", "output")
+    _usage(attrs)
     run = RunWrite(
         id=run_id_for_span(trace, span_id),
         name=span.name[: v.MAX_SHORT_CHARS] or "span",

@@ -11,6 +11,7 @@ unreachable. Error bodies are Plaudit's JSON errors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google.protobuf import json_format
@@ -19,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
@@ -58,6 +60,11 @@ class Batch:
     total: int = 0
 
 
+# What an edge adds to each span's run (Langfuse: a run for the trace), given the
+# span and its run: more runs to store, with names for the refusals.
+Extra = Callable[[Span, RunWrite], list[tuple[str, RunWrite]]]
+
+
 async def _principal(request: Request) -> Principal:
     secret = bearer_secret(request.headers.get("authorization")) or request.headers.get("x-api-key")
     if not secret:
@@ -66,12 +73,15 @@ async def _principal(request: Request) -> Principal:
             "(OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<key>) or x-api-key"
         )
     svc = services(request)
-    who = await authenticate(svc.stores, svc.key_cache, secret)
-    who.require("ingest")
-    return who
+    return await authenticate(svc.stores, svc.key_cache, secret)
 
 
-def _runs(export: ExportTraceServiceRequest, project: str | None, refused: Refusals) -> Batch:
+def _runs(
+    export: ExportTraceServiceRequest,
+    project: str | None,
+    refused: Refusals,
+    extra: Extra | None = None,
+) -> Batch:
     batch = Batch()
     for resource_spans in export.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
@@ -81,10 +91,16 @@ def _runs(export: ExportTraceServiceRequest, project: str | None, refused: Refus
                 batch.total += 1
                 what = f"span {span.span_id.hex()} ({span.name[:80]!r})"
                 try:
-                    batch.writes.append(span_to_run(span, resource, scope, project))
-                    batch.names.append(what)
+                    run = span_to_run(span, resource, scope, project)
+                    more = extra(span, run) if extra is not None else []
                 except PlauditError as exc:
                     refused.add(what, exc)
+                    continue
+                batch.writes.append(run)
+                batch.names.append(what)
+                for name, added in more:
+                    batch.writes.append(added)
+                    batch.names.append(name)
     return batch
 
 
@@ -110,10 +126,10 @@ def _response(kind: str, refused: Refusals, total: int) -> Response:
     return JSONResponse(json_format.MessageToDict(answer))
 
 
-@endpoint
-async def export_traces(request: Request) -> Response:
+async def receive(request: Request, who: Principal, extra: Extra | None = None) -> Response:
+    """Store an export request's spans as runs of ``who``'s project; the answer."""
     kind = media_type(request.headers.get("content-type"))
-    who = await _principal(request)
+    who.require("ingest")
     project = request.headers.get(TRACING_PROJECT_HEADER) or None
     if project is not None:
         project = check_name(project, TRACING_PROJECT_HEADER)
@@ -126,9 +142,15 @@ async def export_traces(request: Request) -> Response:
         )
         export = decode(raw, kind)
         refused = Refusals()
-        batch = _runs(export, project, refused)
+        batch = _runs(export, project, refused, extra)
         await _store(svc.stores, who.project_id, batch, refused)
     return _response(kind, refused, batch.total)
+
+
+@endpoint
+async def export_traces(request: Request) -> Response:
+    media_type(request.headers.get("content-type"))
+    return await receive(request, await _principal(request))
 
 
 def routes() -> list[BaseRoute]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -45,11 +47,23 @@ class AdminMutationMixin:
         permission_classes=[IsAdmin], description="Create an API key; its secret is shown once."
     )
     async def create_api_key(
-        self, info: Info[Context, None], role: Role, name: str = ""
+        self,
+        info: Info[Context, None],
+        role: Role,
+        name: str = "",
+        langfuse: Annotated[
+            bool,
+            strawberry.argument(
+                description="A Langfuse-style key pair for the Langfuse SDKs: the "
+                "key's publicKey and its secret (sk-lf-...)."
+            ),
+        ] = False,
     ) -> CreatedApiKey:
         ctx = info.context
         v.check_text(name, "name", 200)
-        record, secret = await create_key(ctx.stores, ctx.project_id, role.value, name)
+        record, secret = await create_key(
+            ctx.stores, ctx.project_id, role.value, name, langfuse=langfuse
+        )
         return CreatedApiKey(api_key=ApiKey.from_record(record), secret=secret)
 
     @strawberry.mutation(permission_classes=[IsAdmin])

@@ -48,6 +48,10 @@ class ApiKey:
     )
     created_at: datetime
     revoked_at: datetime | None
+    public_key: str | None = strawberry.field(
+        description="A Langfuse-style key pair's public key (the user of Langfuse's "
+        "Basic auth; the secret is the password); null for other keys."
+    )
 
     @classmethod
     def from_record(cls, k: ApiKeyRecord) -> ApiKey:
@@ -58,6 +62,7 @@ class ApiKey:
             prefix=k.prefix,
             created_at=k.created_at,
             revoked_at=k.revoked_at,
+            public_key=k.public_key,
         )
 
 

@@ -1,0 +1,31 @@
+"""The Langfuse-compatible API under ``/api/public`` (what the Langfuse SDKs call
+when ``LANGFUSE_HOST`` / ``LANGFUSE_BASE_URL`` is Plaudit's address).
+Authentication: a Langfuse-style key pair as Basic auth (app/compat/langfuse/http.py)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Router
+from starlette.types import Receive, Scope, Send
+
+from app.compat.langfuse import scores, traces
+from app.compat.langsmith.http import error_response, route
+from app.errors import NotFound
+
+
+def api_routes() -> list[BaseRoute]:
+    return [
+        route("/otel/v1/traces", POST=traces.export_traces),
+        route("/scores", POST=scores.create),
+        route("/scores/{score_id}", GET=scores.read, DELETE=scores.delete),
+        route("/v3/scores", GET=scores.list_),
+    ]
+
+
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    message = f"no such Langfuse-compatible route: {scope['path']}"
+    await error_response(NotFound(message))(scope, receive, send)
+
+
+def routes() -> list[BaseRoute]:
+    """Add these to the app's routes."""
+    return [Mount("/api/public", app=Router(routes=api_routes(), default=not_found))]
