@@ -96,7 +96,7 @@ def test_stop_signals_leave_nothing_running(env: dict[str, str], signum: int, wo
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_killed_serve_takes_its_processes_along(env: dict[str, str], workers: int) -> None:
-    """SIGKILL: nothing runs in serve; on Linux its store and workers get SIGTERM
+    """SIGKILL: nothing runs in serve; on Linux its store gets SIGKILL and its workers SIGTERM
     from the system when it dies (PR_SET_PDEATHSIG) and stop."""
     server = start(env, "--workers", str(workers))
     try:

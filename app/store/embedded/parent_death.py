@@ -16,13 +16,19 @@ import threading
 
 _PR_SET_PDEATHSIG = 1
 
-# Run as `python -I -c LAUNCHER PARENT_PID PROGRAM ARGS...`: ask for SIGTERM when the
+# Run as `python -I -c LAUNCHER PARENT_PID PROGRAM ARGS...`: ask for SIGKILL when the
 # parent dies, give up if it already has, then become PROGRAM (the request survives
 # exec). Done in a fresh interpreter rather than a preexec_fn, which is unsafe when
 # the parent has threads (as pymongo's clients do).
+#
+# SIGKILL, not SIGTERM: the embedded server's SIGTERM handler can hang (a full
+# suite run saw it still there a minute after its parent was killed), and with the
+# parent gone nobody is left to escalate, as a normal stop does after 15 s. Its
+# acknowledged writes are journaled, so this is the crash it already survives
+# (tests/reliability/test_store_faults.py kills it the same way).
 _LAUNCHER = """\
 import ctypes, os, signal, sys
-ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 if os.getppid() != int(sys.argv[1]):
     sys.exit("plaudit: the parent process ended before its child started")
 os.execv(sys.argv[2], sys.argv[2:])
@@ -39,7 +45,7 @@ def available() -> bool:
 
 
 def command_dying_with_parent(argv: list[str]) -> list[str]:
-    """``argv`` (a program and its arguments) run so that it gets SIGTERM when this
+    """``argv`` (a program and its arguments) run so that it gets SIGKILL when this
     process dies; ``argv`` unchanged where that is not available."""
     if not available():
         return argv
