@@ -17,6 +17,7 @@ from app.compat.langsmith.http import (
     endpoint,
     iso,
     json_body,
+    listing_matches,
     parse_time,
     principal,
     query_int,
@@ -115,20 +116,6 @@ async def create(request: Request) -> Response:
     return JSONResponse(await to_json(stores, record))
 
 
-def _matches(record: Dataset, request: Request, metadata: dict[str, Any] | None) -> bool:
-    name = request.query_params.get("name")
-    if name is not None and record.name != name:
-        return False
-    part = request.query_params.get("name_contains")
-    if part and part.lower() not in record.name.lower():
-        return False
-    if metadata is not None:
-        kept = record.metadata if isinstance(record.metadata, dict) else {}
-        if any(kept.get(k) != value for k, value in metadata.items()):
-            return False
-    return True
-
-
 @endpoint
 async def list_(request: Request) -> Response:
     who = await principal(request, "read")
@@ -154,7 +141,9 @@ async def list_(request: Request) -> Response:
                 f"this project has more than {MAX_LISTED} datasets; "
                 "list them with GraphQL's datasets (keyset pages), or ask by name or id"
             )
-    chosen = [r for r in found if _matches(r, request, metadata)][offset : offset + limit]
+    chosen = [r for r in found if listing_matches(request, r.name, r.metadata, metadata)][
+        offset : offset + limit
+    ]
     return JSONResponse([await to_json(stores, r) for r in chosen])
 
 

@@ -208,3 +208,22 @@ def parse_time(raw: Any, field: str) -> datetime:
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def listing_matches(
+    request: Request, name: str, metadata: object, wanted: dict[str, Any] | None
+) -> bool:
+    """Whether a listed record (its ``name`` and ``metadata``) passes the list
+    routes' shared filters: ``name`` (exact), ``name_contains`` (any case) and a
+    ``metadata`` object every pair of which the record's metadata has."""
+    exact = request.query_params.get("name")
+    if exact is not None and name != exact:
+        return False
+    part = request.query_params.get("name_contains")
+    if part and part.lower() not in name.lower():
+        return False
+    if wanted is not None:
+        kept = metadata if isinstance(metadata, dict) else {}
+        if any(kept.get(k) != value for k, value in wanted.items()):
+            return False
+    return True

@@ -20,6 +20,7 @@ from app.compat.langsmith.http import (
     endpoint,
     iso,
     json_body,
+    listing_matches,
     parse_time,
     principal,
     query_bool,
@@ -127,20 +128,6 @@ async def _answer(
     return to_json(record, counted)
 
 
-def _matches(record: TracingProject, request: Request, metadata: dict[str, Any] | None) -> bool:
-    name = request.query_params.get("name")
-    if name is not None and record.name != name:
-        return False
-    part = request.query_params.get("name_contains")
-    if part and part.lower() not in record.name.lower():
-        return False
-    if metadata is not None:
-        kept = record.extra.get("metadata") if isinstance(record.extra, dict) else None
-        if not isinstance(kept, dict) or any(kept.get(k) != v for k, v in metadata.items()):
-            return False
-    return True
-
-
 @endpoint
 async def list_(request: Request) -> Response:
     who = await principal(request, "read")
@@ -174,7 +161,16 @@ async def list_(request: Request) -> Response:
             )
     if reference_free is not None:
         found = [r for r in found if (r.reference_dataset_id is None) == reference_free]
-    chosen = [r for r in found if _matches(r, request, metadata)][offset : offset + limit]
+    chosen = [
+        r
+        for r in found
+        if listing_matches(
+            request,
+            r.name,
+            r.extra.get("metadata") if isinstance(r.extra, dict) else None,
+            metadata,
+        )
+    ][offset : offset + limit]
     return JSONResponse([await _answer(stores, r, include_stats) for r in chosen])
 
 
