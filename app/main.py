@@ -141,6 +141,8 @@ def create_app(settings: Settings, **client_options: Any) -> Starlette:
                     await services.evaluation.stop()
                     await services.autofeedback.stop()
                     await services.pipelines.stop()
+                    # Inserts whose caller went away are still written.
+                    await stores.drain_writes()
         finally:
             async with reported_if_slow("closing the MongoDB client", log):
                 await client.close()

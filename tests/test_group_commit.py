@@ -257,3 +257,24 @@ async def test_concurrent_changes_of_one_record_lose_none(stores: Stores) -> Non
     # Each entry's old value is the one the entry before it set: nothing lost.
     olds = [h["old"]["comment"] for h in history["history"][1:]]
     assert olds == [None, *comments[:-1]]
+
+
+async def test_drain_writes_what_callers_gave_up_on(client: Client, db_name: str) -> None:
+    """Callers cancelled while their inserts wait or are in flight (a client that
+    disconnected): their writes still go, and drain() (what shutdown awaits before
+    closing the client) returns only once every one is answered."""
+    collection = client[db_name]["drain_probe"]
+    inserts = GroupInserts(collection)
+    ids = [f"d-{n}" for n in range(8)]
+    callers = [asyncio.create_task(inserts.insert_one({"_id": i})) for i in ids]
+    # One turn of the loop: each caller encodes and hands over its write in its
+    # first step (no await before that).
+    await asyncio.sleep(0)
+    assert inserts.operations_sent + len(inserts._waiting) == len(ids)
+    for caller in callers:
+        caller.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    await inserts.drain()
+    assert not inserts._bulks and not inserts._waiting
+    stored = {d["_id"] for d in await collection.find({}).to_list()}
+    assert stored == set(ids)

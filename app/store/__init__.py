@@ -83,6 +83,11 @@ class Stores:
     lifecycle: LifecycleStore
     dumps: DumpStore
 
+    async def drain_writes(self) -> None:
+        """Wait for the writes still being coalesced (group commit) to be sent and
+        answered; called at shutdown before the client is closed."""
+        await self.feedback.inserts.drain()
+
     @classmethod
     def open(cls, db: AsyncDatabase[dict[str, Any]]) -> Stores:
         return cls(

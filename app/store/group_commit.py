@@ -80,6 +80,16 @@ class _Group(Generic[T]):
         self.bulks_sent = 0
         self.operations_sent = 0
 
+    async def drain(self) -> None:
+        """Return once every write handed to this group has been sent and answered
+        (even those whose caller gave up): what shutdown awaits before it closes
+        the client, so no acknowledged-or-not write is cut off half way."""
+        while self._waiting or self._bulks:
+            if self._waiting and not self._in_flight:
+                self._send()
+            if self._bulks:
+                await asyncio.wait(set(self._bulks))
+
     async def _submit(self, operation: Any) -> T:
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(operation, answer))
