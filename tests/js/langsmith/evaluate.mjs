@@ -1,6 +1,7 @@
 // evaluate() from the npm `langsmith` package: a target over a dataset with two
 // evaluators, results uploaded to the server.
-// Usage: node evaluate.mjs DATASET_NAME (LANGSMITH_ENDPOINT, LANGSMITH_API_KEY set)
+// Usage: node evaluate.mjs DATASET_NAME (LANGSMITH_ENDPOINT, LANGSMITH_API_KEY set;
+// AUTO_BATCH=1 for the SDK's default background batching of runs)
 import { Client } from "langsmith";
 import { evaluate } from "langsmith/evaluation";
 
@@ -8,9 +9,10 @@ const [datasetName] = process.argv.slice(2);
 const client = new Client({
   apiUrl: process.env.LANGSMITH_ENDPOINT,
   apiKey: process.env.LANGSMITH_API_KEY,
-  // Runs are sent as they end: evaluators' feedback then finds its run at once
-  // instead of waiting out 404 retries until a background batch lands.
-  autoBatchTracing: false,
+  // Off: runs are sent as they end. On (the SDK's default): runs go in background
+  // batches, so an evaluator's feedback often reaches Plaudit before its run does
+  // (it is kept pending and attaches when the run arrives).
+  autoBatchTracing: process.env.AUTO_BATCH === "1",
 });
 const target = async (inputs) => ({ sum: inputs.a + inputs.b + (inputs.a % 3 === 0 ? 1 : 0) });
 const exact = ({ outputs, referenceOutputs }) => ({

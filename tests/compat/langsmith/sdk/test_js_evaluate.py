@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from langsmith import Client
 
 from tests.compat.langsmith.sdk.conftest import LiveServer
@@ -14,27 +15,32 @@ from tests.conftest import Keys
 from tests.node import run_node
 
 N = 20
-DATASET = """query { dataset(name: "js-sums") { experiments { id name } } }"""
+DATASET = """query($name: String!) { dataset(name: $name) { experiments { id name } } }"""
 COMPARE = """query($ids: [ID!]!) { experimentComparison(experimentIds: $ids) {
   experiments { runCount keys { key n mean passRate } }
   examples { example { inputs } cells { run { outputs } } }
 } }"""
 
 
+@pytest.mark.parametrize("auto_batch", [False, True], ids=["runs-as-they-end", "batched-runs"])
 def test_js_evaluate_uploads_an_experiment(
-    make_client: Callable[..., Client], live: LiveServer, keys: Keys
+    make_client: Callable[..., Client], live: LiveServer, keys: Keys, auto_batch: bool
 ) -> None:
+    """With batched runs (the SDK's default) the evaluators' feedback usually
+    arrives before its run: it must wait pending, not be lost or refused."""
+    name = f"js-sums-{'batched' if auto_batch else 'direct'}"
     client = make_client()
-    dataset = client.create_dataset("js-sums")
+    dataset = client.create_dataset(name)
     client.create_examples(
         dataset_id=dataset.id,
         examples=[
             {"inputs": {"a": i, "b": 2}, "reference_outputs": {"sum": i + 2}} for i in range(N)
         ],
     )
-    result = run_node("langsmith/evaluate.mjs", "js-sums", env=js_env(live, keys.admin))
+    env = js_env(live, keys.admin) | {"AUTO_BATCH": "1" if auto_batch else "0"}
+    result = run_node("langsmith/evaluate.mjs", name, env=env)
     assert result["rows"] == N
-    experiments = live.graphql(keys.read, DATASET)["dataset"]["experiments"]
+    experiments = live.graphql(keys.read, DATASET, {"name": name})["dataset"]["experiments"]
     assert [e["name"] for e in experiments] == [result["experimentName"]]
     ids = [experiments[0]["id"]]
     # Feedback may still be on its way after the script's last trace batch.
