@@ -158,7 +158,7 @@ def to_write(
         run_id=run_id,
         key=score["name"],
         comment=score["comment"] if score.get("comment") is not None else MISSING,
-        source_type="widget" if public else SOURCES[score.get("source") or "API"],
+        source_type="app" if public else SOURCES[score.get("source") or "API"],
         user_id=None if public else score.get("authorUserId"),
         id=score_uuid(score["id"]) if score.get("id") else None,
         extra={"langfuse": jsonsafe.escape(kept)},
