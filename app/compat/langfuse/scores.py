@@ -273,7 +273,7 @@ async def record_score(request: Request, caller: Caller, score: dict[str, Any]) 
     record, changed = await create_feedback(stores, caller.project_id, write, caller.change)
     if caller.public and not changed:
         # The same id raced in from elsewhere: the stored record was not this write's.
-        raise Conflict(f"score {score['id']!r} exists", field="id")
+        raise Conflict(f"score {score.get('id')!r} exists", field="id")
     return str(_kept(record).get("id") or record.id)
 
 

@@ -1,11 +1,15 @@
 """The real Langfuse Python SDK's ``api.score_configs`` client against a live Plaudit
 (its pydantic models parse every answer), and a score naming a config through
-``api.scores.create``; a violation comes back in the SDK's 207 answer (CreateScoreBatchResults)."""
+``api.scores.create``; a violation comes back in the SDK's 207 answer (CreateScoreBatchResults).
+
+The API client is ``LangfuseAPI``, what ``Langfuse(...).api`` is: a second
+``Langfuse`` client in the process would make ``@observe`` in test_sdk.py find
+several and trace nothing (the SDK's rule for more than one project)."""
 
 from __future__ import annotations
 
-from langfuse import Langfuse
-from langfuse.api import ConfigCategory, ScoreConfigDataType
+import httpx
+from langfuse.api import ConfigCategory, LangfuseAPI, ScoreConfigDataType
 from langfuse.api.scores import CreateScoreBatchResults, CreateScoreRequest
 
 from tests.compat.langsmith.sdk.conftest import LiveServer
@@ -20,11 +24,15 @@ TRACE = "ef" * 16
 
 def test_sdk_score_configs(live: LiveServer, keys: Keys) -> None:
     created = live.graphql(keys.admin, CREATE)["createApiKey"]
-    client = Langfuse(
-        public_key=created["apiKey"]["publicKey"], secret_key=created["secret"], base_url=live.url
-    )
-    try:
-        api = client.api.score_configs
+    with httpx.Client(timeout=30) as http_client:
+        client = LangfuseAPI(
+            base_url=live.url,
+            username=created["apiKey"]["publicKey"],
+            password=created["secret"],
+            x_langfuse_public_key=created["apiKey"]["publicKey"],
+            httpx_client=http_client,
+        )
+        api = client.score_configs
         numeric = api.create(
             name="accuracy", data_type=ScoreConfigDataType.NUMERIC, min_value=0, max_value=1
         )
@@ -42,7 +50,7 @@ def test_sdk_score_configs(live: LiveServer, keys: Keys) -> None:
         second = api.get(page=2, limit=3)
         fetched = api.get_by_id(tone.id)
         archived = api.update(thumbs.id, is_archived=True, description="retired")
-        client.api.scores.create(
+        client.scores.create(
             request=[
                 CreateScoreRequest(
                     trace_id=TRACE, name="accuracy", value=0.4, config_id=numeric.id
@@ -50,13 +58,11 @@ def test_sdk_score_configs(live: LiveServer, keys: Keys) -> None:
                 CreateScoreRequest(trace_id=TRACE, name="tone", value="kind", config_id=tone.id),
             ]
         )
-        refused = client.api.scores.create(
+        refused = client.scores.create(
             request=[
                 CreateScoreRequest(trace_id=TRACE, name="accuracy", value=3, config_id=numeric.id)
             ]
         )
-    finally:
-        client.shutdown()
 
     assert (numeric.data_type, numeric.min_value, numeric.max_value) == ("NUMERIC", 0, 1)
     assert [c.label for c in tone.categories or []] == ["rude", "kind"]
