@@ -176,6 +176,19 @@ async def authenticate_pair(
     return _principal(key)
 
 
+async def public_key_owner(stores: Stores, public_key: str) -> ApiKey:
+    """The live key pair whose public half this is (Langfuse's browser SDK sends the
+    public key alone; what it may do is decided by the caller, not the key's role)."""
+    if not public_key.startswith(LANGFUSE_PUBLIC_PREFIX):
+        raise Unauthenticated("a Bearer credential here must be a Langfuse public key (pk-lf-...)")
+    key = await stores.api_keys.by_public_key(public_key)
+    if key is None:
+        raise Unauthenticated("unknown public key")
+    if key.revoked_at is not None:
+        raise Unauthenticated("this API key has been revoked")
+    return key
+
+
 async def revoke_key(
     stores: Stores, key_id: str, *, project_id: str | None = None, cache: KeyCache | None = None
 ) -> ApiKey:

@@ -32,6 +32,9 @@ class KeyConfig:
     # the config says what scores mean (statistics, labels, direction) and
     # refuses nothing, as LangSmith's unenforced feedback configs.
     enforced: bool = True
+    # Archived (Langfuse's score configs): kept for the scores it has; scores that
+    # name the archived config are refused (app/compat/langfuse/configs.py).
+    archived: bool = False
 
 
 def check_key_name(key: str) -> str:
@@ -67,6 +70,7 @@ def _key_doc(key: str, config: KeyConfig) -> dict[str, Any]:
         "higher_is_better": config.higher_is_better,
         "description": config.description,
         "enforced": config.enforced,
+        "archived": config.archived,
     }
     if config.kind == "continuous":
         for name in ("min", "max"):

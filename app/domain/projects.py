@@ -33,6 +33,7 @@ async def update_project(
     strict_feedback_keys: bool | None = None,
     allowed_origins: list[str] | None = None,
     retention_days: int | None = None,
+    langfuse_public_scores: bool | None = None,
 ) -> Project:
     """Change a project's settings; None leaves a setting as it is. Origins are
     checked as a token's are (scheme://host[:port], lower-cased). A retention of 0
@@ -42,6 +43,8 @@ async def update_project(
         changes["retention_days"] = check_retention_days(retention_days)
     if strict_feedback_keys is not None:
         changes["strict_feedback_keys"] = strict_feedback_keys
+    if langfuse_public_scores is not None:
+        changes["langfuse_public_scores"] = langfuse_public_scores
     if allowed_origins is not None:
         changes["allowed_origins"] = [check_origin(o) for o in allowed_origins]
     if not changes:

@@ -51,6 +51,11 @@ async def for_refusal(
 async def preflight(request: Request) -> Response:
     """Answer OPTIONS. A preflight carries no token, so it admits an origin that is
     configured anywhere; the request itself is then checked against its token."""
+    return await answer_preflight(request, ALLOW_METHODS, ALLOW_HEADERS)
+
+
+async def answer_preflight(request: Request, methods: str, headers: str) -> Response:
+    """A preflight's answer: these methods and headers, for an origin configured anywhere."""
     services: Services = request.app.state.services
     origin = request_origin(request)
     if not await origin_known(request, services, origin):
@@ -64,8 +69,8 @@ async def preflight(request: Request) -> Response:
         status_code=204,
         headers={
             **allow(origin),
-            "Access-Control-Allow-Methods": ALLOW_METHODS,
-            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": headers,
             "Access-Control-Max-Age": MAX_AGE_SECONDS,
         },
     )

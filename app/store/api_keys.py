@@ -70,6 +70,10 @@ class ApiKeyStore:
         doc = await self.collection.find_one({"hash": key_hash})
         return ApiKey.from_doc(doc) if doc else None
 
+    async def by_public_key(self, public_key: str) -> ApiKey | None:
+        doc = await self.collection.find_one({"public_key": public_key})
+        return ApiKey.from_doc(doc) if doc else None
+
     async def list(self, project_id: str | None = None) -> list[ApiKey]:
         query = {} if project_id is None else {"project_id": project_id}
         docs = await self.collection.find(query, sort=[("created_at", -1)]).to_list()

@@ -35,6 +35,7 @@ class FeedbackKey:
     # Whether feedback the config does not allow is refused (keys registered
     # before this existed were all enforced).
     enforced: bool = True
+    archived: bool = False
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> FeedbackKey:
@@ -51,6 +52,7 @@ class FeedbackKey:
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
             enforced=doc.get("enforced", True),
+            archived=doc.get("archived", False),
         )
 
 
@@ -114,6 +116,19 @@ class FeedbackKeyStore:
     async def get(self, project_id: str, key: str) -> FeedbackKey | None:
         doc = await self.collection.find_one({"project_id": project_id, "key": key})
         return FeedbackKey.from_doc(doc) if doc else None
+
+    async def by_id(self, project_id: str, key_id: str) -> FeedbackKey | None:
+        doc = await self.collection.find_one({"_id": key_id, "project_id": project_id})
+        return FeedbackKey.from_doc(doc) if doc else None
+
+    async def page(self, project_id: str, offset: int, limit: int) -> tuple[list[FeedbackKey], int]:
+        """One page of the project's keys, oldest first, and how many there are."""
+        query = {"project_id": project_id}
+        docs = await self.collection.find(
+            query, sort=[("created_at", 1), ("_id", 1)], skip=offset, limit=limit
+        ).to_list()
+        total = await self.collection.count_documents(query)
+        return [FeedbackKey.from_doc(d) for d in docs], total
 
     async def get_many(self, project_id: str, keys: list[str]) -> dict[str, FeedbackKey]:
         docs = await self.collection.find(

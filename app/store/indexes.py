@@ -29,6 +29,12 @@ INDEXES: list[Index] = [
     Index("projects", [("name", 1)], {"unique": True}),
     Index("api_keys", [("hash", 1)], {"unique": True}),
     Index("api_keys", [("project_id", 1), ("created_at", -1)]),
+    # A Langfuse key pair's public half, for its browser scores (public key alone).
+    Index(
+        "api_keys",
+        [("public_key", 1)],
+        {"name": "public_key", "partialFilterExpression": {"public_key": {"$type": "string"}}},
+    ),
     Index("runs", [("project_id", 1), ("start_time", -1), ("_id", -1)]),
     Index("runs", [("project_id", 1), ("session_id", 1), ("start_time", -1)]),
     Index("runs", [("project_id", 1), ("user_id", 1), ("start_time", -1)]),

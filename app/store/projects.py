@@ -24,6 +24,9 @@ class Project:
     # Days runs, feedback, signals, preferences and task submissions are kept
     # (app/domain/lifecycle/retention.py); None: forever.
     retention_days: int | None = None
+    # Langfuse's browser scores (a public key only, no secret) are taken from the
+    # allowed origins (app/compat/langfuse/browser.py); off unless turned on.
+    langfuse_public_scores: bool = False
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Project:
@@ -34,6 +37,7 @@ class Project:
             allowed_origins=doc.get("allowed_origins", []),
             created_at=doc["created_at"],
             retention_days=doc.get("retention_days"),
+            langfuse_public_scores=doc.get("langfuse_public_scores", False),
         )
 
 

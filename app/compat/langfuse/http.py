@@ -3,10 +3,13 @@ key as the user, secret key as the password) checked against Plaudit's keys."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 
 from app.compat.langsmith.http import services
 from app.domain.auth import Principal, authenticate_pair, basic_credentials
+from app.domain.feedback import Change
 from app.errors import Unauthenticated
 
 MISSING_AUTH = (
@@ -25,3 +28,18 @@ async def principal(request: Request, grant: str) -> Principal:
     who = await authenticate_pair(svc.stores, svc.key_cache, public_key, secret)
     who.require(grant)
     return who
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who writes a score: a key pair (any change its role allows), or a browser
+    with the public key alone (``public``: create-only, app/compat/langfuse/browser.py)."""
+
+    project_id: str
+    change: Change
+    public: bool = False
+
+
+async def secret_caller(request: Request) -> Caller:
+    who = await principal(request, "ingest")
+    return Caller(who.project_id, Change(by=who.label, via="rest"))

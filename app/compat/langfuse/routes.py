@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from app.compat.langfuse import scores, traces
+from app.compat.langfuse import browser, configs, ingestion, scores, traces
 from app.compat.langsmith.http import error_response, route
 from app.errors import NotFound
 
@@ -15,9 +15,12 @@ from app.errors import NotFound
 def api_routes() -> list[BaseRoute]:
     return [
         route("/otel/v1/traces", POST=traces.export_traces),
-        route("/scores", POST=scores.create),
+        route("/scores", POST=scores.create, OPTIONS=browser.preflight),
         route("/scores/{score_id}", GET=scores.read, DELETE=scores.delete),
         route("/v3/scores", GET=scores.list_),
+        route("/ingestion", POST=ingestion.ingest, OPTIONS=browser.preflight),
+        route("/score-configs", POST=configs.create, GET=configs.list_),
+        route("/score-configs/{config_id}", GET=configs.read, PATCH=configs.update),
     ]
 
 

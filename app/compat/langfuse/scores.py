@@ -6,11 +6,16 @@
 - ``GET /api/public/scores/{id}``, ``DELETE /api/public/scores/{id}``, and
   ``GET /api/public/v3/scores`` (the SDK's ``api.scores.get_many``) with the
   filters ``id``, ``name``, ``source``, ``dataType``, ``traceId``,
-  ``observationId``, ``fromTimestamp``, ``toTimestamp``, ``limit`` and ``cursor``.
+  ``observationId``, ``sessionId``, ``fromTimestamp``, ``toTimestamp``, ``limit``
+  and ``cursor``.
 
 A score is feedback on the run of its observation (``observationId``), else of
-its trace (``traceId``; app/compat/langfuse/ids.py); the run may arrive later
-(the feedback waits, pending). Its ``name`` is the feedback key. NUMERIC: the
+its trace (``traceId``; app/compat/langfuse/ids.py), else of its session's run
+(``sessionId``; app/compat/langfuse/sessions.py); the run may arrive later (the
+feedback waits, pending). A score on a dataset run (``datasetRunId`` alone) is
+the experiment's summary result for its name. A score naming a config
+(``configId``), or whose name has an enforced one, is checked against it
+(app/compat/langfuse/configs.py). Its ``name`` is the feedback key. NUMERIC: the
 score; BOOLEAN (``value`` 0 or 1): a boolean score; CATEGORICAL and TEXT (a
 string ``value``): the feedback's value. With no ``dataType``, a number is
 NUMERIC and a string CATEGORICAL. ``source`` API, ANNOTATION, EVAL: api, human,
@@ -30,7 +35,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.compat.langfuse.http import principal
+from app.compat.langfuse import browser, configs, sessions
+from app.compat.langfuse.http import Caller, principal, secret_caller
 from app.compat.langfuse.ids import (
     SOURCE_NAMES,
     SOURCES,
@@ -49,7 +55,6 @@ from app.compat.langsmith.http import (
     validator,
 )
 from app.domain import validation as v
-from app.domain.auth import Principal
 from app.domain.feedback import (
     Change,
     FeedbackWrite,
@@ -58,7 +63,7 @@ from app.domain.feedback import (
     update_feedback,
 )
 from app.domain.missing import MISSING
-from app.errors import BadRequest, NotFound, PlauditError
+from app.errors import BadRequest, Conflict, NotFound, PlauditError
 from app.store import jsonsafe
 from app.store.feedback import Feedback, FeedbackQuery
 from app.store.runs import RunQuery
@@ -90,7 +95,15 @@ SCORE = {
 ONE_SCORE = validator(SCORE)
 SCORES = validator({"type": "array", "maxItems": v.MAX_BATCH, "items": {"type": "object"}})
 # Kept with the record (in its ``extra``) and read back.
-KEPT = ("traceId", "observationId", "metadata", "environment", "configId", "queueId")
+KEPT = (
+    "traceId",
+    "observationId",
+    "sessionId",
+    "metadata",
+    "environment",
+    "configId",
+    "queueId",
+)
 MAX_PAGE = 100
 
 
@@ -116,36 +129,40 @@ def _content(kind: str, value: Any) -> dict[str, Any]:
     return {"score": None, "value": value}
 
 
-def _run_id(score: dict[str, Any]) -> str:
+async def _run_id(request: Request, caller: Caller, score: dict[str, Any]) -> str:
     if score.get("observationId"):
         return observation_run_id(score.get("traceId"), score["observationId"])
     if score.get("traceId"):
         return trace_run_id(score["traceId"])
-    if score.get("sessionId") or score.get("datasetRunId"):
-        raise BadRequest(
-            "scores on a session or a dataset run are not supported yet: give traceId "
-            "(and observationId)",
-            field="sessionId" if score.get("sessionId") else "datasetRunId",
-        )
-    raise BadRequest("a score needs a traceId (and observationId for an observation)")
+    if score.get("sessionId"):
+        return await sessions.session_run(services(request).stores, caller, score["sessionId"])
+    raise BadRequest(
+        "a score needs a traceId (and observationId for an observation), a sessionId "
+        "or a datasetRunId"
+    )
 
 
-def to_write(score: dict[str, Any]) -> FeedbackWrite:
-    kind = _data_type(score)
+def to_write(
+    score: dict[str, Any], run_id: str, kind: str, value: Any, public: bool
+) -> FeedbackWrite:
     kept = {name: score[name] for name in KEPT if score.get(name) is not None}
     kept["dataType"] = kind
     if score.get("id"):
         kept["id"] = score["id"]
+    if public and score.get("authorUserId") is not None:
+        # Kept, not the record's user: a browser's score is a record of its own and
+        # never lands on (changes) another record of the same user, run and key.
+        kept["authorUserId"] = score["authorUserId"]
     v.check_json(kept, "metadata", v.MAX_VALUE_BYTES)
     return FeedbackWrite(
-        run_id=_run_id(score),
+        run_id=run_id,
         key=score["name"],
         comment=score["comment"] if score.get("comment") is not None else MISSING,
-        source_type=SOURCES[score.get("source") or "API"],
-        user_id=score.get("authorUserId"),
+        source_type="app" if public else SOURCES[score.get("source") or "API"],
+        user_id=None if public else score.get("authorUserId"),
         id=score_uuid(score["id"]) if score.get("id") else None,
         extra={"langfuse": jsonsafe.escape(kept)},
-        **_content(kind, score["value"]),
+        **_content(kind, value),
     )
 
 
@@ -169,8 +186,11 @@ def to_json(project_id: str, record: Feedback) -> dict[str, Any]:
         value = record.comment or "" if value is None else json.dumps(value)
     trace_id = kept.get("traceId")
     observation_id = kept.get("observationId")
+    session_id = kept.get("sessionId")
     if observation_id is not None:
         subject: dict[str, Any] = {"kind": "observation", "id": observation_id, "traceId": trace_id}
+    elif trace_id is None and session_id is not None:
+        subject = {"kind": "session", "id": session_id}
     else:
         subject = {"kind": "trace", "id": trace_id or record.run_id}
     return {
@@ -189,9 +209,11 @@ def to_json(project_id: str, record: Feedback) -> dict[str, Any]:
         "environment": kept.get("environment") or "default",
         "configId": kept.get("configId"),
         "queueId": kept.get("queueId"),
-        "authorUserId": record.user_id,
+        "authorUserId": record.user_id or kept.get("authorUserId"),
         "traceId": trace_id,
         "observationId": observation_id,
+        "sessionId": session_id,
+        "datasetRunId": None,
         "subject": subject,
     }
 
@@ -205,16 +227,31 @@ def _kind_of(record: Feedback) -> str:
     return "CATEGORICAL" if isinstance(record.value, str) else "TEXT"
 
 
-def _change(who: Principal) -> Change:
-    return Change(by=who.label, via="rest")
-
-
-async def record_score(request: Request, who: Principal, score: dict[str, Any]) -> Feedback:
-    """Create the score, or update the one with its client-chosen id."""
-    write = to_write(score)
+async def _checked(request: Request, caller: Caller, score: dict[str, Any]) -> tuple[str, Any]:
+    """The score's data type and value, checked against its config when it has one."""
     stores = services(request).stores
+    found = await configs.config_for(stores, caller.project_id, score)
+    if found is None:
+        return _data_type(score), score["value"]
+    return configs.check_score(score, *found)
+
+
+async def record_score(request: Request, caller: Caller, score: dict[str, Any]) -> str:
+    """Create the score, or update the one with its client-chosen id; its id."""
+    kind, value = await _checked(request, caller, score)
+    stores = services(request).stores
+    on_run = score.get("traceId") or score.get("observationId") or score.get("sessionId")
+    if score.get("datasetRunId") and not on_run:
+        return await sessions.dataset_run_score(stores, caller, score, kind, value)
+    write = to_write(score, await _run_id(request, caller, score), kind, value, caller.public)
     if write.id is not None:
-        existing = await stores.feedback.get(who.project_id, write.id)
+        existing = await stores.feedback.get(caller.project_id, write.id)
+        if existing is not None and caller.public:
+            raise Conflict(
+                f"score {score['id']!r} exists; the public key alone creates scores, "
+                "it never changes one",
+                field="id",
+            )
         if existing is not None:
             if (existing.run_id, existing.key) != (write.run_id, write.key):
                 raise BadRequest(
@@ -229,16 +266,22 @@ async def record_score(request: Request, who: Principal, score: dict[str, Any]) 
             update = FeedbackWrite(
                 run_id="", key="", score=write.score, value=write.value, comment=write.comment
             )
-            return await update_feedback(stores, who.project_id, write.id, update, _change(who))
-    record, _ = await create_feedback(stores, who.project_id, write, _change(who))
-    return record
+            record = await update_feedback(
+                stores, caller.project_id, write.id, update, caller.change
+            )
+            return str(_kept(record).get("id") or record.id)
+    record, changed = await create_feedback(stores, caller.project_id, write, caller.change)
+    if caller.public and not changed:
+        # The same id raced in from elsewhere: the stored record was not this write's.
+        raise Conflict(f"score {score.get('id')!r} exists", field="id")
+    return str(_kept(record).get("id") or record.id)
 
 
 def _kept_type(write: FeedbackWrite) -> Any:
     return jsonsafe.unescape(write.extra["langfuse"]).get("dataType")
 
 
-def _one(score: Any) -> dict[str, Any]:
+def one(score: Any) -> dict[str, Any]:
     check(ONE_SCORE, score)
     result: dict[str, Any] = score
     return result
@@ -246,18 +289,22 @@ def _one(score: Any) -> dict[str, Any]:
 
 @endpoint
 async def create(request: Request) -> Response:
-    who = await principal(request, "ingest")
+    if browser.public_key_only(request):
+        return await browser.respond(request, create_as)
+    return await create_as(request, await secret_caller(request))
+
+
+async def create_as(request: Request, caller: Caller) -> Response:
     body = await json_body(request)
     if isinstance(body, dict):
-        record = await record_score(request, who, _one(body))
-        return JSONResponse({"id": _kept(record).get("id") or record.id})
+        return JSONResponse({"id": await record_score(request, caller, one(body))})
     if not isinstance(body, list):
         raise BadRequest("send a score (an object) or a list of scores")
     check(SCORES, body)
     errors: list[dict[str, Any]] = []
     for index, score in enumerate(body):
         try:
-            await record_score(request, who, _one(score))
+            await record_score(request, caller, one(score))
         except PlauditError as exc:
             errors.append({"index": index, "id": score.get("id"), "message": exc.message})
     if not errors:
@@ -291,13 +338,15 @@ async def delete(request: Request) -> Response:
     stores = services(request).stores
     if await stores.feedback.get(who.project_id, score_id) is None:
         raise NotFound(f"score {request.path_params['score_id']} not found")
-    await delete_feedback(stores, who.project_id, score_id, _change(who))
+    await delete_feedback(stores, who.project_id, score_id, Change(by=who.label, via="rest"))
     return JSONResponse({"message": "Score deleted"})
 
 
 async def _run_ids(request: Request, project_id: str) -> list[str] | None:
     params = request.query_params
     trace_id, observation_id = params.get("traceId"), params.get("observationId")
+    if params.get("sessionId") and not (trace_id or observation_id):
+        return [sessions.session_run_id(project_id, params["sessionId"])]
     if observation_id:
         return [observation_run_id(trace_id, observation_id)]
     if not trace_id:

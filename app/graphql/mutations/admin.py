@@ -25,6 +25,12 @@ class ProjectSettingsInput:
         description="Keep runs, feedback, signals, preferences and task submissions this "
         "many days (0: forever, the default). Statistics over time are kept.",
     )
+    langfuse_public_scores: bool | None = strawberry.field(
+        default=None,
+        description="Let Langfuse's browser SDK create scores with the public key alone "
+        "(Authorization: Bearer pk-lf-...), from allowedOrigins only; off by default. "
+        "Presigned feedback tokens are the safer way.",
+    )
 
 
 @strawberry.type
@@ -40,6 +46,7 @@ class AdminMutationMixin:
             strict_feedback_keys=input.strict_feedback_keys,
             allowed_origins=input.allowed_origins,
             retention_days=input.retention_days,
+            langfuse_public_scores=input.langfuse_public_scores,
         )
         return Project.from_record(record)
 

@@ -25,6 +25,10 @@ class Project:
         description="Days runs, feedback, signals, preferences and task submissions are "
         "kept; null: forever."
     )
+    langfuse_public_scores: bool = strawberry.field(
+        description="Whether Langfuse's browser SDK may create scores with the public key "
+        "alone, from allowedOrigins (rate-limited, create-only)."
+    )
 
     @classmethod
     def from_record(cls, p: ProjectRecord) -> Project:
@@ -35,6 +39,7 @@ class Project:
             allowed_origins=p.allowed_origins,
             created_at=p.created_at,
             retention_days=p.retention_days,
+            langfuse_public_scores=p.langfuse_public_scores,
         )
 
 

@@ -177,7 +177,7 @@ async def test_bad_scores_get_a_clear_4xx(http: httpx.AsyncClient, gql: GraphQLC
         ({"traceId": t, "name": "b", "value": 2, "dataType": "BOOLEAN"}, "0 or 1"),
         ({"traceId": t, "name": "n", "value": "x", "dataType": "NUMERIC"}, "must be a number"),
         ({"traceId": t, "name": "c", "value": 3, "dataType": "CATEGORICAL"}, "must be a string"),
-        ({"sessionId": "s", "name": "s", "value": 1}, "not supported yet"),
+        ({"datasetRunId": "run-1", "name": "s", "value": 1}, "datasetRunId must be"),
         ({"name": "x", "value": 1}, "needs a traceId"),
         ({"traceId": t, "observationId": "zz", "name": "o", "value": 1}, "observationId"),
         ({"traceId": t, "name": "d", "value": 1, "dataType": "PERCENT"}, "dataType"),
