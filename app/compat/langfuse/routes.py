@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from app.compat.langfuse import scores, traces
+from app.compat.langfuse import observations, scores, sessions, trace_reads, traces
 from app.compat.langsmith.http import error_response, route
 from app.errors import NotFound
 
@@ -18,6 +18,13 @@ def api_routes() -> list[BaseRoute]:
         route("/scores", POST=scores.create),
         route("/scores/{score_id}", GET=scores.read, DELETE=scores.delete),
         route("/v3/scores", GET=scores.list_),
+        route("/traces", GET=trace_reads.list_),
+        route("/traces/{trace_id}", GET=trace_reads.read),
+        route("/observations", GET=observations.list_),
+        route("/observations/{observation_id}", GET=observations.read),
+        route("/v2/observations", GET=observations.list_v2),
+        route("/sessions", GET=sessions.list_),
+        route("/sessions/{session_id}", GET=sessions.read),
     ]
 
 
