@@ -128,11 +128,8 @@ class RunQuery:
     parent_run_id: str | None = None
     # True: only runs without a parent (trace roots); False: only runs with one.
     is_root: bool | None = None
+    # Runs in any of these traces (with trace_id unset).
     trace_ids: list[str] | None = None
-    # Runs whose metadata has every pair of one of these (None: the key absent).
-    metadata_any: list[dict[str, Any]] | None = None
-    # Runs whose metadata has none of these pairs.
-    metadata_not: dict[str, Any] = field(default_factory=dict)
 
     def to_mongo(self, project_id: str) -> dict[str, Any]:
         query: dict[str, Any] = {"project_id": project_id}
@@ -153,23 +150,9 @@ class RunQuery:
             query.setdefault("$and", []).append(
                 {"parent_run_id": None} if self.is_root else {"parent_run_id": {"$ne": None}}
             )
-        if self.trace_ids is not None:
-            query.setdefault("$and", []).append({"trace_id": one_of(self.trace_ids)})
-        if self.metadata_any is not None:
-            query.setdefault("$and", []).append(
-                {"$or": [_metadata_pairs(pairs) for pairs in self.metadata_any]}
-            )
-        for key, value in self.metadata_not.items():
-            query[_metadata_path(key)] = {"$ne": value}
+        if self.trace_ids is not None and self.trace_id is None:
+            query["trace_id"] = one_of(self.trace_ids)
         return query
-
-
-def _metadata_path(key: str) -> str:
-    return f"metadata.{jsonsafe.escape_field(key)}"
-
-
-def _metadata_pairs(pairs: dict[str, Any]) -> dict[str, Any]:
-    return {_metadata_path(key): value for key, value in pairs.items()}
 
 
 class RunStore(ProjectRecords[Run]):
@@ -276,58 +259,45 @@ class RunStore(ProjectRecords[Run]):
     ) -> Page[Run]:
         return await self._page(query.to_mongo(project_id), first, after)
 
-    # ---- Offset pages (APIs that page by number: Langfuse's, app/compat/langfuse)
+    # ---- Langfuse's reads (app/compat/langfuse)
 
-    async def count(self, project_id: str, query: RunQuery) -> int:
-        return await self.collection.count_documents(query.to_mongo(project_id))
-
-    async def list_offset(
-        self, project_id: str, query: RunQuery, *, offset: int, limit: int, heavy: bool = True
+    async def list_newest(
+        self, project_id: str, query: RunQuery, *, limit: int, heavy: bool = True
     ) -> list[Run]:
-        """Newest first (start time, then id), ``limit`` after the first ``offset``.
-        Without ``heavy``, inputs and outputs read as None."""
+        """The first ``limit`` runs of a query whose filters are an index's leading
+        fields (a trace, traces), newest first. Without ``heavy``, inputs and
+        outputs read as None."""
         cursor = self.collection.find(
             query.to_mongo(project_id),
             None if heavy else HEAVY_FIELDS,
             sort=[("start_time", -1), ("_id", -1)],
         )
-        return [Run.from_doc(d) for d in await cursor.skip(offset).limit(limit).to_list()]
+        return [Run.from_doc(d) for d in await cursor.limit(limit).to_list()]
 
     async def with_span_id(self, project_id: str, span_id: str) -> list[Run]:
         """The runs sent as a span with this OTel span id (``otel.span_id`` in their
         metadata, app/compat/otlp/mapping.py): one, but for a chance collision of
         span ids in two traces."""
-        query = {"project_id": project_id, _metadata_path(SPAN_ID): span_id}
+        query = {"project_id": project_id, f"metadata.{jsonsafe.escape_field(SPAN_ID)}": span_id}
         return [Run.from_doc(d) for d in await self.collection.find(query).limit(10).to_list()]
 
-    async def sessions(
-        self,
-        project_id: str,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[tuple[str, datetime]], int]:
-        """The session ids of the project's runs with the start of each one's first
-        run (``since <= first start < until``), newest first, a page of them after
-        ``offset``; and how many there are in all."""
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"project_id": project_id, "session_id": {"$ne": None}}},
-            {"$group": {"_id": "$session_id", "first": {"$min": "$start_time"}}},
-        ]
-        span = time_range(since, until)
-        if span:
-            pipeline.append({"$match": {"first": span}})
-        page: list[dict[str, Any]] = [
-            {"$sort": {"first": -1, "_id": -1}},
-            {"$skip": offset},
-            {"$limit": limit},
-        ]
-        found = await (await self.collection.aggregate(pipeline + page)).to_list()
-        counted = await (await self.collection.aggregate([*pipeline, {"$count": "n"}])).to_list()
-        total = counted[0]["n"] if counted else 0
-        return [(d["_id"], d["first"]) for d in found], total
+    async def in_session(self, project_id: str, session_id: str, limit: int) -> list[Run]:
+        """The session's newest ``limit`` runs, newest first (inputs and outputs read as None)."""
+        cursor = self.collection.find(
+            {"project_id": project_id, "session_id": session_id},
+            HEAVY_FIELDS,
+            sort=[("start_time", -1)],
+        )
+        return [Run.from_doc(d) for d in await cursor.limit(limit).to_list()]
+
+    async def session_start(self, project_id: str, session_id: str) -> datetime | None:
+        """When the session's first run started (None: it has none)."""
+        doc = await self.collection.find_one(
+            {"project_id": project_id, "session_id": session_id},
+            {"start_time": 1},
+            sort=[("start_time", 1)],
+        )
+        return doc["start_time"] if doc else None
 
     # ---- Tracing projects (app/domain/tracing_projects.py)
 

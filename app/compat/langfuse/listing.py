@@ -1,6 +1,12 @@
 """What Langfuse's list routes share: their query parameters (a filter Plaudit
 does not apply is refused, naming it, never ignored), pages by number with
-Langfuse's ``meta``, and the runs' parents and trace runs a page needs."""
+Langfuse's ``meta``, and the runs' parents a page needs.
+
+A list is a run search (app/domain/run_search.py): one index walked newest first
+with the other filters tested on each run, bounded. Page ``n`` walks past the
+matches of the pages before it. Counting every match would read them all, so
+``totalItems`` counts the matches up to this page and one more when another
+follows: exact on the last page, and ``totalPages`` is ``page + 1`` until then."""
 
 from __future__ import annotations
 
@@ -13,8 +19,9 @@ from app.compat.langfuse import shapes
 from app.compat.langfuse.ids import trace_run_id
 from app.compat.langsmith.http import parse_time, query_int, services
 from app.domain.otel_ids import SPAN_ID_HEX, run_id_for_span
+from app.domain.run_search import RunSearch, search_runs
 from app.errors import BadRequest, NotFound
-from app.store.runs import Run, RunQuery
+from app.store.runs import Run, RunAccess
 
 MAX_LIMIT = 100
 # Pages past this many items are refused (an offset read skips them all).
@@ -56,7 +63,9 @@ class PageAsked:
     def offset(self) -> int:
         return (self.page - 1) * self.limit
 
-    def meta(self, total: int) -> dict[str, int]:
+    def meta(self, found: int, more: bool) -> dict[str, int]:
+        """Langfuse's meta for a page of ``found`` items, ``more`` following it."""
+        total = self.offset + found + (1 if more else 0)
         return {
             "page": self.page,
             "limit": self.limit,
@@ -78,6 +87,23 @@ def page_asked(request: Request, max_limit: int = MAX_LIMIT) -> PageAsked:
     return asked
 
 
+async def walk_page(
+    request: Request, project_id: str, search: RunSearch, skip: int, limit: int
+) -> tuple[list[Run], bool]:
+    """The matches after the first ``skip``, at most ``limit``; and whether more follow."""
+    stores = services(request).stores
+    wanted = skip + limit + 1
+    found: list[Run] = []
+    cursor: str | None = None
+    while len(found) < wanted:
+        page = await search_runs(stores, project_id, search, wanted - len(found), cursor)
+        found += page.runs
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    return found[skip : skip + limit], len(found) > skip + limit
+
+
 async def find_trace(request: Request, project_id: str, raw: str) -> Run:
     """The run a trace id names: the run with that id (a Langfuse trace's, a
     LangSmith root run's), else the root run of the OTel trace with that id."""
@@ -85,10 +111,14 @@ async def find_trace(request: Request, project_id: str, raw: str) -> Run:
     stores = services(request).stores
     found = await stores.runs.get(project_id, run_id)
     if found is None:
-        roots = await stores.runs.list_offset(
-            project_id, RunQuery(trace_id=run_id, is_root=True), offset=0, limit=1
+        roots = await search_runs(
+            stores,
+            project_id,
+            RunSearch(RunAccess("trace_id", run_id), lambda run: run.parent_run_id is None),
+            1,
+            None,
         )
-        found = roots[0] if roots else None
+        found = roots.runs[0] if roots.runs else None
     if found is None:
         raise NotFound(f"trace {raw[:80]} not found")
     return found

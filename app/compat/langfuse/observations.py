@@ -14,10 +14,10 @@ from starlette.responses import JSONResponse, Response
 from app.compat.langfuse import listing, shapes
 from app.compat.langfuse.http import principal
 from app.compat.langfuse.ids import trace_run_id
-from app.compat.langfuse.traces import TRACE_MARK
 from app.compat.langsmith.http import endpoint, query_int, services
+from app.domain.run_search import RunSearch, SearchPage, search_runs
 from app.errors import BadRequest, NotFound
-from app.store.runs import Run, RunQuery
+from app.store.runs import Run, RunAccess
 
 FILTERS = (
     "traceId",
@@ -54,47 +54,51 @@ def _type(raw: str) -> str:
     return kind
 
 
-async def _query(request: Request, project_id: str) -> RunQuery | None:
-    """The runs the filters select; None: none can match."""
+async def _search(request: Request, project_id: str) -> RunSearch | None:
+    """The runs the filters select; None: none can match. The walk follows the
+    trace or the parent when one is given, else the whole project."""
     params = request.query_params
     since, until = listing.time_filter(request, "fromStartTime", "toStartTime")
-    query = RunQuery(
-        name=params.get("name") or None,
-        user_id=params.get("userId") or None,
-        session_id=params.get("sessionId") or None,
-        start_after=since,
-        start_before=until,
-        metadata_not={TRACE_MARK: True},
-    )
-    trace_id = params.get("traceId") or None
-    if trace_id:
-        query.trace_id = trace_run_id(trace_id)
-    if params.get("type"):
-        query.metadata_any = shapes.type_conditions(_type(params["type"]))
-    parent = params.get("parentObservationId")
-    if parent:
-        query.parent_run_id = await listing.observation_run_id(
-            request, project_id, parent, trace_id, "parentObservationId"
-        )
-        if query.parent_run_id is None:
-            return None
     if not listing.in_environment(request):
         return None
-    return query
+    access = RunAccess()
+    trace_id = params.get("traceId") or None
+    if trace_id:
+        access = RunAccess("trace_id", trace_run_id(trace_id))
+    # With a parent, the walk follows it, and the trace is a filter.
+    within = None
+    parent = params.get("parentObservationId")
+    if parent:
+        parent_run = await listing.observation_run_id(
+            request, project_id, parent, trace_id, "parentObservationId"
+        )
+        if parent_run is None:
+            return None
+        within, access = access.value, RunAccess("parent_run_id", parent_run)
+    kind = _type(params["type"]) if params.get("type") else None
+    wanted = {
+        "name": params.get("name") or None,
+        "user_id": params.get("userId") or None,
+        "session_id": params.get("sessionId") or None,
+        "trace_id": within,
+    }
+
+    def matches(run: Run) -> bool:
+        if shapes.is_trace_run(run):
+            return False
+        if any(value is not None and getattr(run, name) != value for name, value in wanted.items()):
+            return False
+        return kind is None or shapes.observation_type(run) == kind
+
+    return RunSearch(access, matches, since, until)
 
 
-async def _page(
-    request: Request, project_id: str, offset: int, limit: int, *, count: bool
-) -> tuple[list[Run], int]:
-    """A page of the selected runs (newest first), and how many are selected
-    (with ``count``; else 0)."""
-    query = await _query(request, project_id)
-    if query is None:
-        return [], 0
-    stores = services(request).stores
-    total = await stores.runs.count(project_id, query) if count else 0
-    runs = await stores.runs.list_offset(project_id, query, offset=offset, limit=limit)
-    return runs, total
+async def _page(request: Request, project_id: str, skip: int, limit: int) -> tuple[list[Run], bool]:
+    """A page of the selected runs (newest first), and whether more follow."""
+    search = await _search(request, project_id)
+    if search is None:
+        return [], False
+    return await listing.walk_page(request, project_id, search, skip, limit)
 
 
 @endpoint
@@ -102,10 +106,10 @@ async def list_(request: Request) -> Response:
     who = await principal(request, "read")
     listing.check_params(request, V1_PARAMS)
     asked = listing.page_asked(request)
-    runs, total = await _page(request, who.project_id, asked.offset, asked.limit, count=True)
+    runs, more = await _page(request, who.project_id, asked.offset, asked.limit)
     parents = await listing.parent_ids(request, who.project_id, runs)
     data = [shapes.observation(run, parents[run.id]) for run in runs]
-    return JSONResponse({"data": data, "meta": asked.meta(total)})
+    return JSONResponse({"data": data, "meta": asked.meta(len(runs), more)})
 
 
 @endpoint
@@ -121,15 +125,6 @@ async def read(request: Request) -> Response:
     return JSONResponse(shapes.observation(run, parents[run.id]))
 
 
-def _cursor(request: Request) -> int:
-    raw = request.query_params.get("cursor")
-    if not raw:
-        return 0
-    if not raw.isdigit() or len(raw) > 9 or int(raw) > listing.MAX_OFFSET:
-        raise BadRequest("cursor must be one this API returned", field="cursor")
-    return int(raw)
-
-
 @endpoint
 async def list_v2(request: Request) -> Response:
     who = await principal(request, "read")
@@ -140,10 +135,17 @@ async def list_v2(request: Request) -> Response:
             field="parseIoAsJson",
         )
     limit = query_int(request, "limit", 50, 1, V2_MAX_LIMIT)
-    offset = _cursor(request)
-    runs, _ = await _page(request, who.project_id, offset, limit + 1, count=False)
-    more = len(runs) > limit
-    runs = runs[:limit]
+    search = await _search(request, who.project_id)
+    found = SearchPage([], None)
+    if search is not None:
+        found = await search_runs(
+            services(request).stores,
+            who.project_id,
+            search,
+            limit,
+            request.query_params.get("cursor") or None,
+        )
+    runs = found.runs
     parents = await listing.parent_ids(request, who.project_id, runs)
     traces = {
         run.id: run
@@ -155,7 +157,5 @@ async def list_v2(request: Request) -> Response:
         shapes.observation_v2(who.project_id, run, parents[run.id], traces.get(run.trace_id or ""))
         for run in runs
     ]
-    meta: dict[str, str] = {}
-    if more and offset + limit < listing.MAX_OFFSET:
-        meta["cursor"] = str(offset + limit)
+    meta = {"cursor": found.next_cursor} if found.next_cursor else {}
     return JSONResponse({"data": data, "meta": meta})

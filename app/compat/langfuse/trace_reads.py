@@ -2,8 +2,9 @@
 Langfuse's TraceWithFullDetails) and ``GET /api/public/traces`` (a page of
 traces, newest first, each with its observation and score ids) with the filters
 ``userId``, ``sessionId``, ``name``, ``tags`` (all of them), ``fromTimestamp``,
-``toTimestamp``, ``environment``, ``page`` and ``limit``. What a trace and an
-observation are: app/compat/langfuse/shapes.py."""
+``toTimestamp``, ``environment``, ``page`` and ``limit`` (pages: see
+app/compat/langfuse/listing.py). What a trace and an observation are:
+app/compat/langfuse/shapes.py."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from starlette.responses import JSONResponse, Response
 from app.compat.langfuse import listing, shapes
 from app.compat.langfuse.http import principal
 from app.compat.langsmith.http import endpoint, services
+from app.domain.run_search import RunSearch
 from app.store.feedback import Feedback, FeedbackQuery
-from app.store.runs import Run, RunQuery
+from app.store.runs import Run, RunAccess, RunQuery
 
 # A trace's runs and scores read back at most (the first of them, newest first).
 MAX_TRACE_RUNS = 1000
@@ -48,8 +50,8 @@ async def _runs_of(
     """The observations of these traces (every run in them but the traces' own)."""
     if not trace_keys:
         return []
-    runs = await services(request).stores.runs.list_offset(
-        project_id, RunQuery(trace_ids=trace_keys), offset=0, limit=limit, heavy=heavy
+    runs = await services(request).stores.runs.list_newest(
+        project_id, RunQuery(trace_ids=trace_keys), limit=limit, heavy=heavy
     )
     return [run for run in runs if not shapes.is_trace_run(run)]
 
@@ -83,18 +85,22 @@ async def read(request: Request) -> Response:
     return JSONResponse(found)
 
 
-def _query(request: Request) -> RunQuery:
+def _search(request: Request) -> RunSearch:
     params = request.query_params
     since, until = listing.time_filter(request, "fromTimestamp", "toTimestamp")
-    return RunQuery(
-        is_root=True,
-        user_id=params.get("userId") or None,
-        session_id=params.get("sessionId") or None,
-        name=params.get("name") or None,
-        tags=[tag for tag in params.getlist("tags") if tag],
-        start_after=since,
-        start_before=until,
-    )
+    wanted = {
+        "user_id": params.get("userId") or None,
+        "session_id": params.get("sessionId") or None,
+        "name": params.get("name") or None,
+    }
+    tags = {tag for tag in params.getlist("tags") if tag}
+
+    def matches(run: Run) -> bool:
+        if any(value is not None and getattr(run, name) != value for name, value in wanted.items()):
+            return False
+        return tags <= set(run.tags)
+
+    return RunSearch(RunAccess("parent_run_id", None), matches, since, until)
 
 
 @endpoint
@@ -102,13 +108,11 @@ async def list_(request: Request) -> Response:
     who = await principal(request, "read")
     listing.check_params(request, LIST_PARAMS)
     asked = listing.page_asked(request)
-    query = _query(request)
+    search = _search(request)
     if not listing.in_environment(request):
-        return JSONResponse({"data": [], "meta": asked.meta(0)})
-    stores = services(request).stores
-    total = await stores.runs.count(who.project_id, query)
-    traces = await stores.runs.list_offset(
-        who.project_id, query, offset=asked.offset, limit=asked.limit
+        return JSONResponse({"data": [], "meta": asked.meta(0, False)})
+    traces, more = await listing.walk_page(
+        request, who.project_id, search, asked.offset, asked.limit
     )
     keys = [_trace_key(trace) for trace in traces]
     runs = await _runs_of(request, who.project_id, keys, MAX_PAGE_RUNS, False)
@@ -128,4 +132,4 @@ async def list_(request: Request) -> Response:
         }
         for trace in traces
     ]
-    return JSONResponse({"data": data, "meta": asked.meta(total)})
+    return JSONResponse({"data": data, "meta": asked.meta(len(traces), more)})

@@ -10,45 +10,10 @@ from typing import Any
 
 import httpx
 
-from tests.compat.langfuse.helpers import Pair, key_pair
-from tests.compat.otlp.spans import START_NS, export_request, make_span
+from tests.compat.langfuse.helpers import Pair, key_pair, send_trace
 from tests.conftest import GraphQLClient, Keys
 
-HOUR_NS = 3600 * 10**9
 INGEST = """mutation($runs: [RunInput!]!) { ingestRuns(runs: $runs) { id } }"""
-
-
-def at(span: Any, hours: int) -> Any:
-    span.start_time_unix_nano = START_NS + hours * HOUR_NS
-    span.end_time_unix_nano = span.start_time_unix_nano + 250_000_000
-    return span
-
-
-async def send_trace(
-    http: httpx.AsyncClient, pair: Pair, hours: int, attrs: dict[str, Any]
-) -> dict[str, str]:
-    """A Langfuse trace: a root span and a generation under it, ``hours`` after START."""
-    trace, root, child = os.urandom(16), os.urandom(8), os.urandom(8)
-    spans = [
-        at(make_span("root", attrs, trace_id=trace, span_id=root), hours),
-        at(
-            make_span(
-                "gen",
-                {"langfuse.observation.type": "generation", **attrs},
-                trace_id=trace,
-                span_id=child,
-                parent=root,
-            ),
-            hours,
-        ),
-    ]
-    response = await http.post(
-        "/api/public/otel/v1/traces",
-        content=export_request(spans).SerializeToString(),
-        headers={"Content-Type": "application/x-protobuf", **pair.basic()},
-    )
-    assert response.status_code == 200, response.text
-    return {"trace": trace.hex(), "root": root.hex(), "gen": child.hex()}
 
 
 async def get(http: httpx.AsyncClient, pair: Pair, path: str, status: int = 200) -> Any:
@@ -179,9 +144,10 @@ async def test_observation_filters(http: httpx.AsyncClient, gql: GraphQLClient) 
     # v2: a cursor while more remain; inputs and outputs as JSON text.
     v2 = await get(http, pair, "/v2/observations?limit=2&type=GENERATION")
     assert [o["id"] for o in v2["data"]] == [later["gen"], sent["gen"]]
-    assert v2["meta"] == {"cursor": "2"}
-    rest = await get(http, pair, "/v2/observations?limit=2&type=GENERATION&cursor=2")
+    cursor = v2["meta"]["cursor"]
+    rest = await get(http, pair, f"/v2/observations?limit=2&type=GENERATION&cursor={cursor}")
     assert [o["input"] for o in rest["data"]] == [json.dumps("hi")] and rest["meta"] == {}
+    assert (await get(http, pair, "/v2/observations?cursor=nonsense", 400))["detail"]
 
     body = await get(http, pair, "/observations?type=thought", 400)
     assert "type" in body["detail"] and "GENERATION" in body["detail"]
@@ -198,13 +164,18 @@ async def test_sessions_pages_and_times(http: httpx.AsyncClient, gql: GraphQLCli
     for hours, session in ((0, "s-old"), (1, "s-mid"), (2, "s-new"), (3, "s-old")):
         await send_trace(http, pair, hours, {"session.id": session})
     listed = await get(http, pair, "/sessions")
-    # Newest first by each session's first run.
-    assert [s["id"] for s in listed["data"]] == ["s-new", "s-mid", "s-old"]
-    assert listed["data"][2]["createdAt"] == "2026-01-01T00:00:00.000Z"
+    # The most recently active first; created when their first run started.
+    assert [s["id"] for s in listed["data"]] == ["s-old", "s-new", "s-mid"]
+    assert listed["data"][0]["createdAt"] == "2026-01-01T00:00:00.000Z"
     assert listed["meta"] == {"page": 1, "limit": 50, "totalItems": 3, "totalPages": 1}
-    window = await get(http, pair, "/sessions?fromTimestamp=2026-01-01T00:30:00Z&limit=1")
-    assert [s["id"] for s in window["data"]] == ["s-new"]
-    assert window["meta"]["totalItems"] == 2
+    window = "/sessions?fromTimestamp=2026-01-01T01:30:00Z&limit=1"
+    first = await get(http, pair, window)
+    assert [s["id"] for s in first["data"]] == ["s-old"]
+    # Another page follows: counted, not yet read.
+    assert first["meta"] == {"page": 1, "limit": 1, "totalItems": 2, "totalPages": 2}
+    second = await get(http, pair, f"{window}&page=2")
+    assert [s["id"] for s in second["data"]] == ["s-new"]
+    assert second["meta"] == {"page": 2, "limit": 1, "totalItems": 2, "totalPages": 2}
     session = await get(http, pair, "/sessions/s-old")
     assert [t["timestamp"] for t in session["traces"]] == [
         "2026-01-01T00:00:00.000Z",

@@ -70,7 +70,7 @@ def test_js_sdks_trace_score_and_read_back(live: LiveServer, keys: Keys) -> None
     assert result["observation"]["parentObservationId"] == written["root"]
     assert [o["id"] for o in result["observations"]["data"]] == [written["generation"]]
     v2 = result["observationsV2"]
-    assert len(v2["data"]) == 2 and v2["meta"]["cursor"] == "2"
+    assert len(v2["data"]) == 2 and v2["meta"]["cursor"]
     assert {o["traceName"] for o in v2["data"]} == {"js chat"}
     assert session_id in [s["id"] for s in result["sessions"]["data"]]
     session: dict[str, Any] = result["session"]
