@@ -11,7 +11,7 @@ follows: exact on the last page, and ``totalPages`` is ``page + 1`` until then."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from starlette.requests import Request
 
@@ -46,7 +46,7 @@ def in_environment(request: Request) -> bool:
     return not wanted or shapes.ENVIRONMENT in wanted
 
 
-def time_filter(request: Request, low: str, high: str) -> tuple[Any, Any]:
+def time_filter(request: Request, low: str, high: str) -> tuple[datetime | None, datetime | None]:
     """``low <= t < high`` from the two parameters (ISO 8601)."""
     params = request.query_params
     since = parse_time(params[low], low) if params.get(low) else None

@@ -3,8 +3,8 @@ ObservationsViews), ``GET /api/public/observations/{id}`` and
 ``GET /api/public/v2/observations`` (what the 5.x SDKs read: a cursor, every field
 group, inputs and outputs as JSON text). Filters: ``traceId``, ``type``,
 ``name``, ``parentObservationId``, ``userId``, ``sessionId``, ``fromStartTime``,
-``toStartTime``, ``environment``. What an
-observation is: app/compat/langfuse/shapes.py."""
+``toStartTime``, ``environment`` (how lists page: app/compat/langfuse/listing.py).
+What an observation is: app/compat/langfuse/shapes.py."""
 
 from __future__ import annotations
 

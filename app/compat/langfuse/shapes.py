@@ -100,17 +100,6 @@ def observation_type(run: Run) -> str:
     return TYPES_OF_RUNS.get(str(metadata.get(RUN_TYPE)), "SPAN")
 
 
-def type_conditions(kind: str) -> list[dict[str, Any]]:
-    """The metadata a run of this observation type has (one of these pairs)."""
-    found: list[dict[str, Any]] = [{LANGFUSE_TYPE: kind.lower()}]
-    found += [
-        {LANGFUSE_TYPE: None, RUN_TYPE: run_type}
-        for run_type, mapped in TYPES_OF_RUNS.items()
-        if mapped == kind
-    ]
-    return found
-
-
 def unwrapped(value: Any, key: str) -> Any:
     if isinstance(value, dict) and len(value) == 1 and key in value:
         return value[key]
