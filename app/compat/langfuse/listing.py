@@ -24,7 +24,7 @@ from app.errors import BadRequest, NotFound
 from app.store.runs import Run, RunAccess
 
 MAX_LIMIT = 100
-# Pages past this many items are refused (an offset read skips them all).
+# Pages past this many items are refused (a page walks past every item before it).
 MAX_OFFSET = 10_000
 
 
@@ -34,7 +34,7 @@ def check_params(request: Request, accepted: tuple[str, ...]) -> None:
         if name not in accepted:
             raise BadRequest(
                 f"the filter {name[:40]!r} is not supported by Plaudit's Langfuse-compatible "
-                f"API here; supported: {', '.join(accepted)}",
+                f"API here; supported: {', '.join(accepted) or 'none'}",
                 field=name,
             )
 
