@@ -110,11 +110,13 @@ async def find_trace(request: Request, project_id: str, raw: str) -> Run:
     run_id = trace_run_id(raw)
     stores = services(request).stores
     found = await stores.runs.get(project_id, run_id)
+    if found is not None and not shapes.is_trace(found):
+        found = None
     if found is None:
         roots = await search_runs(
             stores,
             project_id,
-            RunSearch(RunAccess("trace_id", run_id), lambda run: run.parent_run_id is None),
+            RunSearch(RunAccess("trace_id", run_id), shapes.is_trace),
             1,
             None,
         )

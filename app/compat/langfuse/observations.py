@@ -84,7 +84,7 @@ async def _search(request: Request, project_id: str) -> RunSearch | None:
     }
 
     def matches(run: Run) -> bool:
-        if shapes.is_trace_run(run):
+        if not shapes.is_observation(run):
             return False
         if any(value is not None and getattr(run, name) != value for name, value in wanted.items()):
             return False
@@ -119,7 +119,7 @@ async def read(request: Request) -> Response:
     raw = request.path_params["observation_id"]
     run_id = await listing.observation_run_id(request, who.project_id, raw, None, "observationId")
     run = await services(request).stores.runs.get(who.project_id, run_id) if run_id else None
-    if run is None or shapes.is_trace_run(run):
+    if run is None or not shapes.is_observation(run):
         raise NotFound(f"observation {raw[:80]} not found")
     parents = await listing.parent_ids(request, who.project_id, [run])
     return JSONResponse(shapes.observation(run, parents[run.id]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from app.compat.langfuse import observations, scores, sessions, trace_reads, traces
+from app.compat.langfuse import observations, scores, session_reads, trace_reads, traces
 from app.compat.langsmith.http import error_response, route
 from app.errors import NotFound
 
@@ -23,8 +23,8 @@ def api_routes() -> list[BaseRoute]:
         route("/observations", GET=observations.list_),
         route("/observations/{observation_id}", GET=observations.read),
         route("/v2/observations", GET=observations.list_v2),
-        route("/sessions", GET=sessions.list_),
-        route("/sessions/{session_id}", GET=sessions.read),
+        route("/sessions", GET=session_reads.list_),
+        route("/sessions/{session_id}", GET=session_reads.read),
     ]
 
 

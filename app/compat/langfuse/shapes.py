@@ -2,10 +2,11 @@
 API's read routes answer with), and feedback as Langfuse's v1 scores.
 
 - A trace is a run without a parent: the run a Langfuse trace was stored as
-  (app/compat/langfuse/traces.py), or any other root run (LangSmith, plain OTel).
+  (app/compat/langfuse/traces.py), or any other root run (LangSmith, plain OTel),
+  but a run standing for a session to hold its scores (``langfuse.session``).
   Its id is the run's trace id as 32 hex digits: for the Langfuse SDKs, the OTel
   trace id they gave.
-- An observation is any run but a Langfuse trace's own. Its id is the OTel span
+- An observation is any run but a Langfuse trace's or session's own. Its id is the OTel span
   id it was sent as (16 hex digits), else the run id (a UUID). Its type is
   ``langfuse.observation.type`` when the SDK sent one, else read from the run's
   type (llm: GENERATION, embedding, tool, retriever; others: SPAN).
@@ -54,6 +55,9 @@ TYPES_OF_RUNS = {
 LEVEL = "langfuse.observation.level"
 STATUS_MESSAGE = "langfuse.observation.status_message"
 MODEL_PARAMETERS = "langfuse.observation.model.parameters"
+# The mark of a run that stands for a session, to hold the scores on it (written
+# with Langfuse's session scores).
+SESSION_MARK = "langfuse.session"
 # Kept by Plaudit for itself, not read back as the observation's metadata.
 OWN_METADATA = (TRACE_MARK, RUN_TYPE)
 
@@ -81,6 +85,21 @@ def metadata_of(run: Run) -> dict[str, Any]:
 def is_trace_run(run: Run) -> bool:
     """The run a Langfuse trace itself was stored as (not one of its observations)."""
     return metadata_of(run).get(TRACE_MARK) is True
+
+
+def is_session_run(run: Run) -> bool:
+    """A run standing for a session (to hold its scores): neither trace nor observation."""
+    return metadata_of(run).get(SESSION_MARK) is True
+
+
+def is_trace(run: Run) -> bool:
+    """A run read back as a trace."""
+    return run.parent_run_id is None and not is_session_run(run)
+
+
+def is_observation(run: Run) -> bool:
+    """A run read back as an observation."""
+    return not is_trace_run(run) and not is_session_run(run)
 
 
 def trace_id_of(run: Run) -> str:

@@ -53,7 +53,7 @@ async def _runs_of(
     runs = await services(request).stores.runs.list_newest(
         project_id, RunQuery(trace_ids=trace_keys), limit=limit, heavy=heavy
     )
-    return [run for run in runs if not shapes.is_trace_run(run)]
+    return [run for run in runs if shapes.is_observation(run)]
 
 
 async def _scores_on(
@@ -96,6 +96,8 @@ def _search(request: Request) -> RunSearch:
     tags = {tag for tag in params.getlist("tags") if tag}
 
     def matches(run: Run) -> bool:
+        if not shapes.is_trace(run):
+            return False
         if any(value is not None and getattr(run, name) != value for name, value in wanted.items()):
             return False
         return tags <= set(run.tags)

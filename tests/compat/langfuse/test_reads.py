@@ -176,6 +176,27 @@ async def test_sessions_pages_and_times(http: httpx.AsyncClient, gql: GraphQLCli
     second = await get(http, pair, f"{window}&page=2")
     assert [s["id"] for s in second["data"]] == ["s-new"]
     assert second["meta"] == {"page": 2, "limit": 1, "totalItems": 2, "totalPages": 2}
+    # The run that holds a session's scores (i22-scores) is neither trace nor observation.
+    holder = str(uuid.uuid4())
+    await gql.ok(
+        INGEST,
+        {
+            "runs": [
+                {
+                    "id": holder,
+                    "name": "session s-mid",
+                    "sessionId": "s-mid",
+                    "metadata": {"langfuse.session": True},
+                    "startTime": "2025-06-01T00:00:00Z",
+                }
+            ]
+        },
+    )
+    assert len((await get(http, pair, "/sessions/s-mid"))["traces"]) == 1
+    assert len((await get(http, pair, "/traces"))["data"]) == 4
+    assert len((await get(http, pair, "/observations"))["data"]) == 8
+    await get(http, pair, f"/traces/{uuid.UUID(holder).hex}", 404)
+    await get(http, pair, f"/observations/{holder}", 404)
     session = await get(http, pair, "/sessions/s-old")
     assert [t["timestamp"] for t in session["traces"]] == [
         "2026-01-01T00:00:00.000Z",

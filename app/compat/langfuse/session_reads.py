@@ -82,7 +82,7 @@ async def read(request: Request) -> Response:
     )
     if not runs:
         raise NotFound(f"session {session_id[:80]} not found")
-    roots = [run.id for run in runs if run.parent_run_id is None]
+    roots = [run.id for run in runs if shapes.is_trace(run)]
     traces = sorted(
         await services(request).stores.runs.get_many(who.project_id, roots),
         key=lambda run: (run.start_time, run.id),
