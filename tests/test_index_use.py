@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.commands import CommandRecorder
+from tests.compat.langfuse.helpers import key_pair, send_trace
 from tests.conftest import GraphQLClient, Keys
 from tests.helpers import give_feedback, make_run
 
@@ -120,4 +121,42 @@ async def test_langsmith_ingest_and_run_queries_use_an_index(
         if "$changeStream" not in json.dumps(c.get("pipeline", []), default=str)
     ]
     assert len(reads) >= 20
+    assert explain_scans(sync_db, reads) == []
+
+
+async def test_langfuse_reads_use_an_index(
+    http: httpx.AsyncClient, gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
+) -> None:
+    """Langfuse's trace, observation and session reads (app/compat/langfuse), with
+    every filter that narrows the runs read."""
+    pair = await key_pair(gql)
+    sent = await send_trace(
+        http, pair, 0, {"user.id": "u", "session.id": "s", "langfuse.trace.tags": ["t"]}
+    )
+    paths = [
+        f"/traces/{sent['trace']}",
+        f"/traces/{sent['root']}0000000000000000",
+        "/traces",
+        "/traces?userId=u&limit=1&page=2",
+        "/traces?sessionId=s",
+        "/traces?tags=t",
+        "/traces?name=root&fromTimestamp=2025-01-01T00:00:00Z",
+        "/observations",
+        f"/observations?traceId={sent['trace']}",
+        "/observations?type=GENERATION",
+        f"/observations?parentObservationId={sent['root']}",
+        "/observations?userId=u",
+        "/observations?sessionId=s",
+        f"/observations/{sent['gen']}",
+        "/v2/observations?limit=1",
+        "/sessions",
+        "/sessions?fromTimestamp=2025-01-01T00:00:00Z",
+        "/sessions/s",
+    ]
+    recorder.clear()
+    for path in paths:
+        response = await http.get(f"/api/public{path}", headers=pair.basic())
+        assert response.status_code in (200, 404), response.text
+    reads = recorder.on("runs", "find", "aggregate")
+    assert len(reads) >= len(paths)
     assert explain_scans(sync_db, reads) == []

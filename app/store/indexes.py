@@ -45,6 +45,8 @@ INDEXES: list[Index] = [
     # null: the trace roots). See app/domain/run_queries.py.
     Index("runs", [("project_id", 1), ("tracing_project_id", 1), ("start_time", -1), ("_id", -1)]),
     Index("runs", [("project_id", 1), ("parent_run_id", 1), ("start_time", -1), ("_id", -1)]),
+    # A run by its OTel span id alone (Langfuse's GET /api/public/observations/{id}).
+    Index("runs", [("project_id", 1), ("metadata.otel%2Espan_id", 1)]),
     Index("tracing_projects", [("project_id", 1), ("name", 1)], {"unique": True}),
     Index("tracing_projects", [("project_id", 1), ("created_at", -1), ("_id", -1)]),
     # An experiment's runs point to examples; experiments to their dataset.

@@ -12,10 +12,13 @@ from pymongo.errors import BulkWriteError
 
 from app.store import jsonsafe
 from app.store.pagination import Page
+from app.store.queries import one_of
 from app.store.ranges import MS, time_range
 from app.store.records import ProjectRecords
 
 JSON_FIELDS = ("inputs", "outputs", "metadata")
+# The metadata key a run sent as an OTel span keeps its span id under.
+SPAN_ID = "otel.span_id"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class RunQuery:
     parent_run_id: str | None = None
     # True: only runs without a parent (trace roots); False: only runs with one.
     is_root: bool | None = None
+    # Runs in any of these traces (with trace_id unset).
+    trace_ids: list[str] | None = None
 
     def to_mongo(self, project_id: str) -> dict[str, Any]:
         query: dict[str, Any] = {"project_id": project_id}
@@ -145,6 +150,8 @@ class RunQuery:
             query.setdefault("$and", []).append(
                 {"parent_run_id": None} if self.is_root else {"parent_run_id": {"$ne": None}}
             )
+        if self.trace_ids is not None and self.trace_id is None:
+            query["trace_id"] = one_of(self.trace_ids)
         return query
 
 
@@ -251,6 +258,46 @@ class RunStore(ProjectRecords[Run]):
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
     ) -> Page[Run]:
         return await self._page(query.to_mongo(project_id), first, after)
+
+    # ---- Langfuse's reads (app/compat/langfuse)
+
+    async def list_newest(
+        self, project_id: str, query: RunQuery, *, limit: int, heavy: bool = True
+    ) -> list[Run]:
+        """The first ``limit`` runs of a query whose filters are an index's leading
+        fields (a trace, traces), newest first. Without ``heavy``, inputs and
+        outputs read as None."""
+        cursor = self.collection.find(
+            query.to_mongo(project_id),
+            None if heavy else HEAVY_FIELDS,
+            sort=[("start_time", -1), ("_id", -1)],
+        )
+        return [Run.from_doc(d) for d in await cursor.limit(limit).to_list()]
+
+    async def with_span_id(self, project_id: str, span_id: str) -> list[Run]:
+        """The runs sent as a span with this OTel span id (``otel.span_id`` in their
+        metadata, app/compat/otlp/mapping.py): one, but for a chance collision of
+        span ids in two traces."""
+        query = {"project_id": project_id, f"metadata.{jsonsafe.escape_field(SPAN_ID)}": span_id}
+        return [Run.from_doc(d) for d in await self.collection.find(query).limit(10).to_list()]
+
+    async def in_session(self, project_id: str, session_id: str, limit: int) -> list[Run]:
+        """The session's newest ``limit`` runs, newest first (inputs and outputs read as None)."""
+        cursor = self.collection.find(
+            {"project_id": project_id, "session_id": session_id},
+            HEAVY_FIELDS,
+            sort=[("start_time", -1)],
+        )
+        return [Run.from_doc(d) for d in await cursor.limit(limit).to_list()]
+
+    async def session_start(self, project_id: str, session_id: str) -> datetime | None:
+        """When the session's first run started (None: it has none)."""
+        doc = await self.collection.find_one(
+            {"project_id": project_id, "session_id": session_id},
+            {"start_time": 1},
+            sort=[("start_time", 1)],
+        )
+        return doc["start_time"] if doc else None
 
     # ---- Tracing projects (app/domain/tracing_projects.py)
 

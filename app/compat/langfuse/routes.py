@@ -7,7 +7,16 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from app.compat.langfuse import browser, configs, ingestion, scores, traces
+from app.compat.langfuse import (
+    browser,
+    configs,
+    ingestion,
+    observations,
+    scores,
+    session_reads,
+    trace_reads,
+    traces,
+)
 from app.compat.langsmith.http import error_response, route
 from app.errors import NotFound
 
@@ -21,6 +30,13 @@ def api_routes() -> list[BaseRoute]:
         route("/ingestion", POST=ingestion.ingest, OPTIONS=browser.preflight),
         route("/score-configs", POST=configs.create, GET=configs.list_),
         route("/score-configs/{config_id}", GET=configs.read, PATCH=configs.update),
+        route("/traces", GET=trace_reads.list_),
+        route("/traces/{trace_id}", GET=trace_reads.read),
+        route("/observations", GET=observations.list_),
+        route("/observations/{observation_id}", GET=observations.read),
+        route("/v2/observations", GET=observations.list_v2),
+        route("/sessions", GET=session_reads.list_),
+        route("/sessions/{session_id}", GET=session_reads.read),
     ]
 
 

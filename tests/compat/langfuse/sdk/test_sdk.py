@@ -53,7 +53,8 @@ def test_sdk_traces_and_scores(live: LiveServer, keys: Keys) -> None:
             with propagate_attributes(
                 trace_name="weather chat", user_id="ada", session_id="chat-1", tags=["beta"]
             ):
-                answer("Weather in Paris?")
+                # The key names the client: other tests' clients live in this process too.
+                answer("Weather in Paris?", langfuse_public_key=created["apiKey"]["publicKey"])  # type: ignore[call-arg]
             seen["trace"], seen["root"] = root.trace_id, root.id
         trace_id = seen["trace"]
         client.create_score(trace_id=trace_id, name="thumbs", value=1, data_type="BOOLEAN")
