@@ -1,8 +1,8 @@
 """The real Langfuse Python SDK (5.x) reading back what it sent: ``@observe`` and
 ``start_as_current_observation`` nested around the real openai client (talking to
-a fake OpenAI server), scores on the trace and on an observation, ``flush()``,
-then the SDK's own API client (``api.observations.get_many``: the v2 observations
-its models validate, ``api.scores.get_many``), Langfuse's trace and session
+a fake OpenAI server), scores on the trace, on an observation and on the session,
+``flush()``, then the SDK's own API client (``api.observations.get_many``: the v2
+observations its models validate, ``api.scores.get_many``), Langfuse's trace and session
 routes (the 5.x Python SDK has no client for them; the JS one does, see
 test_js_sdk.py), and GraphQL."""
 
@@ -25,6 +25,9 @@ CREATE = """mutation { createApiKey(role: ADMIN, name: "langfuse", langfuse: tru
   apiKey { id publicKey } secret } }"""
 RUN = """query($id: ID!) { run(id: $id) { id name parentRunId sessionId
   feedback { key score value } } }"""
+
+SESSION_STATS = """{ feedbackStats(filter: {keys: ["session rating"]},
+  groupBy: [{dimension: SESSION}]) { groups { sessionId count mean } } }"""
 
 
 @pytest.fixture
@@ -78,11 +81,13 @@ def test_sdk_reads_back_traces_observations_and_scores(
         client.create_score(
             trace_id=trace_id, observation_id=seen["generation"], name="accuracy", value=0.5
         )
+        client.create_score(session_id="s-42", name="session rating", value=4)
         client.flush()
         observations = client.api.observations.get_many(trace_id=trace_id, fields="core,basic,io")
         generations = client.api.observations.get_many(trace_id=trace_id, type="GENERATION")
         by_user = client.api.observations.get_many(user_id="ada", limit=2)
         scores = client.api.scores.get_many(trace_id=trace_id)
+        session_scores = client.api.scores.get_many(session_id="s-42")
     finally:
         client.shutdown()
     assert fake_llm.requests, "the openai client reached the fake server"
@@ -105,6 +110,9 @@ def test_sdk_reads_back_traces_observations_and_scores(
     assert [o.id for o in generations.data] == [seen["generation"]]
     assert len(by_user.data) == 2 and by_user.meta.cursor is not None
     assert {s.name for s in scores.data} == {"thumbs", "accuracy"}
+    assert [(s.name, s.value) for s in session_scores.data] == [("session rating", 4)]
+    subject = session_scores.data[0].subject
+    assert subject is not None and (subject.kind, subject.id) == ("session", "s-42")
 
     # The trace with its observations and scores, the session with its trace.
     auth = pair.basic()
@@ -121,3 +129,6 @@ def test_sdk_reads_back_traces_observations_and_scores(
     run = live.graphql(keys.read, RUN, {"id": str(uuid.UUID(trace_id))})["run"]
     assert run["sessionId"] == "s-42"
     assert {f["key"]: f["score"] for f in run["feedback"]} == {"thumbs": True}
+    # The session's score, in statistics grouped by session.
+    stats = live.graphql(keys.read, SESSION_STATS)["feedbackStats"]["groups"]
+    assert [(g["sessionId"], g["count"], g["mean"]) for g in stats] == [("s-42", 1, 4.0)]
