@@ -1,17 +1,32 @@
 """The delivery queue: each due delivery goes to one sender, even when many claim
 at once, oldest first; an expired lease makes it claimable again; finished
-deliveries are kept for the retention period, then removed by a TTL index."""
+deliveries are kept for the retention period, then removed by a TTL index.
+
+The store alone, without the app: the app's own dispatcher would claim the due
+deliveries these tests queue (it did, once, on a loaded machine)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from starlette.applications import Starlette
+import pytest
 
-from app.store.webhook_deliveries import Attempt
-from tests.conftest import services
+from app.store.client import make_client, open_stores
+from app.store.webhook_deliveries import Attempt, WebhookDeliveryStore
+
+
+@pytest.fixture
+async def store(mongo_uri: str, db_name: str) -> AsyncIterator[WebhookDeliveryStore]:
+    client = make_client(mongo_uri)
+    try:
+        stores = await open_stores(client, db_name)
+        yield stores.webhook_deliveries
+        await client.drop_database(db_name)
+    finally:
+        await client.close()
 
 
 def delivery(due: datetime) -> dict[str, object]:
@@ -27,8 +42,7 @@ def delivery(due: datetime) -> dict[str, object]:
     }
 
 
-async def test_each_due_delivery_is_claimed_once(app: Starlette) -> None:
-    store = services(app).stores.webhook_deliveries
+async def test_each_due_delivery_is_claimed_once(store: WebhookDeliveryStore) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     queued = [delivery(now - timedelta(seconds=s)) for s in range(5)]
     await store.enqueue([*queued, delivery(now + timedelta(hours=1))])  # one not due
@@ -43,8 +57,7 @@ async def test_each_due_delivery_is_claimed_once(app: Starlette) -> None:
     assert later is not None and later.id in {c.id for c in taken}
 
 
-async def test_the_oldest_due_delivery_comes_first(app: Starlette) -> None:
-    store = services(app).stores.webhook_deliveries
+async def test_the_oldest_due_delivery_comes_first(store: WebhookDeliveryStore) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     old, new = delivery(now - timedelta(minutes=5)), delivery(now - timedelta(minutes=1))
     await store.enqueue([new, old])
@@ -52,8 +65,7 @@ async def test_the_oldest_due_delivery_comes_first(app: Starlette) -> None:
     assert first is not None and first.id == old["_id"]
 
 
-async def test_finished_deliveries_expire_unless_sent_again(app: Starlette) -> None:
-    store = services(app).stores.webhook_deliveries
+async def test_finished_deliveries_expire_unless_sent_again(store: WebhookDeliveryStore) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     queued = delivery(now)
     await store.enqueue([queued])
