@@ -27,14 +27,13 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
+from app.store.bulk_upserts import BulkUpsertError, bulk_upsert
 from app.store.ranges import time_range
 from app.store.score_sums import SUMMED, ScoreSums, sums_from_doc
 
 GRAINS = ("hour", "day")
 HIST = "_hist"
-DUPLICATE_KEY = 11000
 
 
 class RollupWriteError(Exception):
@@ -167,8 +166,7 @@ class FeedbackRollupStore:
         self.collection = db["feedback_rollups"]
 
     async def apply(self, deltas: dict[RollupId, RollupDelta]) -> None:
-        """One bulk write of ``$inc`` upserts. Two processes creating the same new
-        rollup at once: the loser of the unique index race is retried as an update.
+        """One bulk write of ``$inc`` upserts (app/store/bulk_upserts.py).
         Raises :class:`RollupWriteError` naming the rollups not written."""
         ops: list[tuple[RollupId, str, UpdateOne]] = []
         for rid, delta in deltas.items():
@@ -179,26 +177,14 @@ class FeedbackRollupStore:
             if hist:
                 op = UpdateOne(_hist_id(rid).filter(), {"$inc": hist}, upsert=True)
                 ops.append((rid, "hist", op))
-        if not ops:
-            return
-        failed: list[tuple[RollupId, str, UpdateOne]] = []
         try:
-            await self.collection.bulk_write([op for _, _, op in ops], ordered=False)
-            return
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            failed += [ops[e["index"]] for e in errors if e.get("code") != DUPLICATE_KEY]
-            retry = [ops[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
-        if retry:
-            try:
-                await self.collection.bulk_write([op for _, _, op in retry], ordered=False)
-            except BulkWriteError as exc:
-                failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
-        if failed:
+            await bulk_upsert(self.collection, [op for _, _, op in ops])
+        except BulkUpsertError as exc:
             lost: dict[RollupId, set[str]] = {}
-            for rid, part, _ in failed:
+            for index in exc.failed:
+                rid, part, _ = ops[index]
                 lost.setdefault(rid, set()).add(part)
-            raise RollupWriteError(lost)
+            raise RollupWriteError(lost) from exc
 
     async def _find(
         self,
