@@ -199,6 +199,11 @@ class RunTallyStore:
             query["t"] = span
         return [_from_doc(d) for d in await self.collection.find(query).to_list()]
 
+    async def thresholds_counted(self, project_id: str, key: str) -> set[str]:
+        """Every threshold the key's tallies were counted against."""
+        found = await self.collection.distinct("r", {"project_id": project_id, "key": key})
+        return {str(tag) for tag in found}
+
     async def save_times(self, tally: Tally, last: dict[str, datetime | None]) -> bool:
         """Store recounted newest times and clear ``dirty``, unless the document
         changed since it was read (its version moved). Safe against concurrent
