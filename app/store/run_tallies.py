@@ -2,10 +2,11 @@
 scores on the high and low side of the key's threshold, kept up to date by ``$inc``
 on every write (batched with the rollups, app/domain/analytics/rollup_buffer.py).
 
-A document holds the runs of one bucket, split over ``SHARDS`` documents by a hash
-of the run id so that a busy day stays far below the document size limit; a
-30-day ranking reads about 30 x SHARDS documents however many records those days
-hold. Short field names:
+A document holds the runs of one bucket; a day's are split over ``SHARDS["day"]``
+documents by a hash of the run id, so that a busy day stays far below the
+document size limit (an hour's fit one). A 30-day ranking reads about 30 x 8
+documents however many records those days hold; a rebuild writes one document per
+key and hour with feedback, plus eight per day. Short field names:
 
     runs.<run id>   hi/lo  scores above/below the key's threshold
                     n      scores    at  the newest scored record's created_at
@@ -32,12 +33,12 @@ from app.store.bulk_upserts import BulkUpsertError, bulk_upsert
 from app.store.ranges import time_range
 
 GRAINS = ("hour", "day")
-SHARDS = 8
+SHARDS = {"hour": 1, "day": 8}
 COLLECTION = "run_tallies"
 
 
-def shard_of(run_id: str) -> int:
-    return zlib.crc32(run_id.encode()) % SHARDS
+def shard_of(run_id: str, grain: str) -> int:
+    return zlib.crc32(run_id.encode()) % SHARDS[grain]
 
 
 class TallyWriteError(Exception):
@@ -104,10 +105,15 @@ class TallyDelta:
         self.rules |= other.rules
 
 
+# A run's numbers in a stored tally: (high, low, scored, last); tuples, since a
+# 30-day ranking reads a few hundred thousand of them at a million records.
+RunRow = tuple[int, int, int, datetime | None]
+
+
 @dataclass(frozen=True)
 class Tally:
     id: TallyId
-    runs: dict[str, RunCount]  # runs with at least one score
+    runs: dict[str, RunRow]  # runs with at least one score
     rules: list[str]
     version: int
     dirty: bool
@@ -142,13 +148,12 @@ def _update(delta: TallyDelta) -> dict[str, Any] | None:
 
 
 def _from_doc(doc: dict[str, Any]) -> Tally:
-    runs: dict[str, RunCount] = {}
-    for name, entry in (doc.get("runs") or {}).items():
-        scored = entry.get("n", 0)
-        if scored > 0:
-            runs[jsonsafe.unescape_field(name)] = RunCount(
-                entry.get("hi", 0), entry.get("lo", 0), scored, entry.get("at")
-            )
+    unescape = jsonsafe.unescape_field
+    runs = {
+        unescape(name): (e.get("hi", 0), e.get("lo", 0), e["n"], e.get("at"))
+        for name, e in (doc.get("runs") or {}).items()
+        if e.get("n", 0) > 0
+    }
     return Tally(
         id=TallyId(doc["project_id"], doc["key"], doc["g"], doc["t"], doc["s"]),
         runs=runs,

@@ -53,8 +53,7 @@ def run_change(
 
 def tally_ids(project_id: str, key: str, run_id: str, at: datetime) -> list[TallyId]:
     """The tallies (one per grain) a record created ``at`` on this run counts in."""
-    shard = shard_of(run_id)
-    return [TallyId(project_id, key, g, windows.floor(at, g), shard) for g in GRAINS]
+    return [TallyId(project_id, key, g, windows.floor(at, g), shard_of(run_id, g)) for g in GRAINS]
 
 
 def add_change(

@@ -6,7 +6,7 @@ whole hours from hour tallies, the partial hours at either end from the raw
 feedback. Days before a project's retention horizon are read raw too: the sweep
 removes records there without subtracting them from the tallies, so the raw
 feedback is the truth, as it was for the aggregation this replaces. A 30-day
-ranking reads about 30 x ``SHARDS`` tally documents however many records those
+ranking reads about 30 x 8 tally documents however many records those
 days hold, and the numbers are identical to an aggregation over the feedback.
 
 Two kinds of tally are recounted from the raw feedback of their bucket when read:
@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from app import clock
 from app.domain.analytics import windows
@@ -43,17 +44,14 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 
 @dataclass
 class RunTotal:
-    negative: int = 0
-    positive: int = 0
-    scored: int = 0
-    last: datetime = NEVER
+    negative: int
+    positive: int
+    scored: int
+    last: datetime
 
-    def add(self, negative: int, positive: int, scored: int, last: datetime | None) -> None:
-        self.negative += negative
-        self.positive += positive
-        self.scored += scored
-        if last is not None and last > self.last:
-            self.last = last
+
+# Per run while counting: [negative, positive, scored, last].
+_Sums = list[Any]
 
 
 def pieces(since: datetime | None, until: datetime | None, horizon: datetime | None) -> list[Piece]:
@@ -77,7 +75,7 @@ class _Reader:
         self.project_id = project_id
         self.keys = keys
         self.rules = rules
-        self.totals: dict[str, RunTotal] = {}
+        self.sums: dict[str, _Sums] = {}
 
     def rule(self, key: str) -> KeyRule:
         rule = self.rules.get(key)
@@ -96,24 +94,30 @@ class _Reader:
         )
 
     def add_raw(self, rows: list[RunTally]) -> None:
-        totals = self.totals
         for row in rows:
-            total = totals.get(row.run_id)
-            if total is None:
-                total = totals[row.run_id] = RunTotal()
-            total.add(row.negative, row.positive, row.scored, row.last_at)
+            self._add(row.run_id, row.negative, row.positive, row.scored, row.last_at)
+
+    def _add(
+        self, run_id: str, negative: int, positive: int, scored: int, last: datetime | None
+    ) -> None:
+        sums = self.sums.get(run_id)
+        if sums is None:
+            self.sums[run_id] = [negative, positive, scored, last or NEVER]
+            return
+        sums[0] += negative
+        sums[1] += positive
+        sums[2] += scored
+        if last is not None and last > sums[3]:
+            sums[3] = last
 
     def add_tally(self, tally: Tally, rule: KeyRule) -> None:
-        totals = self.totals
-        below_is_negative = rule.higher_is_better
-        for run_id, count in tally.runs.items():
-            total = totals.get(run_id)
-            if total is None:
-                total = totals[run_id] = RunTotal()
-            if below_is_negative:
-                total.add(count.low, count.high, count.scored, count.last)
-            else:
-                total.add(count.high, count.low, count.scored, count.last)
+        add = self._add
+        if rule.higher_is_better:
+            for run_id, (high, low, scored, last) in tally.runs.items():
+                add(run_id, low, high, scored, last)
+        else:
+            for run_id, (high, low, scored, last) in tally.runs.items():
+                add(run_id, high, low, scored, last)
 
     async def read(self, piece: Piece) -> None:
         if piece.source == "raw":
@@ -137,7 +141,7 @@ class _Reader:
         rows = await self.raw([key], start, start + windows.STEP[grain])
         by_shard: dict[int, list[RunTally]] = {}
         for row in rows:
-            by_shard.setdefault(shard_of(row.run_id), []).append(row)
+            by_shard.setdefault(shard_of(row.run_id, grain), []).append(row)
         rule_id = self.rule(key).rule_id
         for tally in tallies:
             counted = by_shard.get(tally.id.shard, [])
@@ -148,7 +152,7 @@ class _Reader:
                 await self.stores.run_tallies.save_times(tally, last)
 
 
-async def run_totals(
+async def negative_runs(
     stores: Stores,
     project_id: str,
     keys: list[str] | None,
@@ -156,9 +160,9 @@ async def run_totals(
     until: datetime | None,
     rules: dict[str, KeyRule],
 ) -> dict[str, RunTotal]:
-    """Every run with a score in the window, with its numbers there."""
+    """Every run with a negative score in the window, with its numbers there."""
     horizon = await retained_since(stores, project_id, clock.now())
     reader = _Reader(stores, project_id, keys, rules)
     for piece in pieces(since, until, horizon):
         await reader.read(piece)
-    return reader.totals
+    return {run_id: RunTotal(*sums) for run_id, sums in reader.sums.items() if sums[0] > 0}

@@ -3,6 +3,7 @@ runs' tallies (app/domain/analytics/tally_reads.py)."""
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from app.domain.analytics import windows
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.analytics.rules import load_rules
 from app.domain.analytics.stats import EARLIEST, LATEST
-from app.domain.analytics.tally_reads import run_totals
+from app.domain.analytics.tally_reads import negative_runs
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.feedback import Feedback
@@ -58,11 +59,12 @@ async def worst_runs(
     if buffer is not None:
         await buffer.flush()  # what unregistered keys look like includes our writes
     rules = await load_rules(stores, project_id, keys)
-    totals = await run_totals(stores, project_id, keys, since, until, rules)
-    ranked = sorted(
-        ((run_id, t) for run_id, t in totals.items() if t.negative > 0),
+    totals = await negative_runs(stores, project_id, keys, since, until, rules)
+    ranked = heapq.nsmallest(
+        first,
+        totals.items(),
         key=lambda item: (-item[1].negative, _newest_first(item[1].last), item[0]),
-    )[:first]
+    )
     found: dict[str, list[Feedback]] = {}
     if comments and ranked:
         found = await stores.feedback_analytics.commented_for_runs(
