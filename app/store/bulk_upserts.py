@@ -1,15 +1,19 @@
-"""One unordered bulk write of upserts, with the unique-index race handled.
-
-Two processes creating the same new aggregate document at once (rollups, run
-tallies): the loser of the race on the unique index is retried as an update."""
+"""Writes shared by the aggregate collections (rollups, run tallies): one unordered
+bulk write of upserts, with the unique-index race handled (two processes creating
+the same new document at once: the loser is retried as an update), and a
+rebuild's stamped replacement of a project's documents."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
+
+from app.store.ranges import time_range
 
 DUPLICATE_KEY = 11000
 
@@ -40,3 +44,36 @@ async def bulk_upsert(collection: AsyncCollection[dict[str, Any]], ops: list[Upd
             failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
     if failed:
         raise BulkUpsertError(sorted(failed))
+
+
+async def replace_stamped(
+    collection: AsyncCollection[dict[str, Any]],
+    ops: Iterable[UpdateOne],
+    *,
+    project_id: str,
+    key: str | None,
+    stamp: str,
+    keep_from: datetime,
+    keep_before: datetime | None,
+    batch: int = 1000,
+) -> None:
+    """A rebuild's writes: ``ops`` (each setting ``rb`` to ``stamp``) in batches, then
+    the project's (or key's) documents no op touched are deleted, except buckets
+    from ``keep_from`` on (live writes may be creating them) and before
+    ``keep_before`` (their raw feedback has expired)."""
+    pending: list[UpdateOne] = []
+    for op in ops:
+        pending.append(op)
+        if len(pending) >= batch:
+            await collection.bulk_write(pending, ordered=False)
+            pending = []
+    if pending:
+        await collection.bulk_write(pending, ordered=False)
+    scope: dict[str, Any] = {
+        "project_id": project_id,
+        "rb": {"$ne": stamp},
+        "t": time_range(keep_before, keep_from),
+    }
+    if key is not None:
+        scope["key"] = key
+    await collection.delete_many(scope)

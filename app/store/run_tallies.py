@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store import jsonsafe
-from app.store.bulk_upserts import BulkUpsertError, bulk_upsert
+from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, replace_stamped
 from app.store.ranges import time_range
 
 GRAINS = ("hour", "day")
@@ -240,31 +240,30 @@ class RunTallyStore:
         delete older ones that no longer have any feedback (buckets from
         ``keep_from`` on are left alone: live writes may be creating them; so are
         buckets before ``keep_before``: their raw feedback has expired)."""
-        ops: list[UpdateOne] = []
-        for tid, delta in values.items():
-            runs = {
-                jsonsafe.escape_field(run_id): {
-                    "hi": c.high,
-                    "lo": c.low,
-                    "n": c.scored,
-                    **({"at": c.last} if c.last is not None else {}),
+
+        def ops() -> Iterator[UpdateOne]:
+            for tid, delta in values.items():
+                runs = {
+                    jsonsafe.escape_field(run_id): {
+                        "hi": c.high,
+                        "lo": c.low,
+                        "n": c.scored,
+                        **({"at": c.last} if c.last is not None else {}),
+                    }
+                    for run_id, c in delta.runs.items()
+                    if c.scored
                 }
-                for run_id, c in delta.runs.items()
-                if c.scored
-            }
-            doc = {"runs": runs, "r": sorted(delta.rules), "dirty": False, "rb": stamp}
-            ops.append(UpdateOne(tid.filter(), {"$set": doc, "$inc": {"v": 1}}, upsert=True))
-            if len(ops) >= 500:
-                await self.collection.bulk_write(ops, ordered=False)
-                ops = []
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)
-        scope: dict[str, Any] = {
-            "project_id": project_id,
-            "rb": {"$ne": stamp},
-            "t": time_range(keep_before, keep_from),
-        }
-        if key is not None:
-            scope["key"] = key
-        await self.collection.delete_many(scope)
+                doc = {"runs": runs, "r": sorted(delta.rules), "dirty": False, "rb": stamp}
+                yield UpdateOne(tid.filter(), {"$set": doc, "$inc": {"v": 1}}, upsert=True)
+
+        await replace_stamped(
+            self.collection,
+            ops(),
+            project_id=project_id,
+            key=key,
+            stamp=stamp,
+            keep_from=keep_from,
+            keep_before=keep_before,
+            batch=500,
+        )
         return len(values)
