@@ -52,12 +52,20 @@ def _finished(task: asyncio.Task[int]) -> None:
         log.error("recounting run tallies failed; run `plaudit rollups rebuild`: %s", error)
 
 
+def _ours() -> list[asyncio.Task[int]]:
+    """The recounts of this event loop (one whose loop has closed is forgotten)."""
+    loop = asyncio.get_running_loop()
+    for task in [t for t in _running if t.get_loop() is not loop and t.get_loop().is_closed()]:
+        _running.discard(task)
+    return [t for t in _running if t.get_loop() is loop]
+
+
 async def wait() -> None:
     """Until every recount started so far has ended (tests, shutdown)."""
-    await asyncio.gather(*list(_running), return_exceptions=True)
+    await asyncio.gather(*_ours(), return_exceptions=True)
 
 
 async def stop() -> None:
     """Cancel the recounts still running (the process is stopping): the buckets
     not recounted are still counted from raw feedback when read."""
-    await cancel_and_wait(list(_running))
+    await cancel_and_wait(_ours())
