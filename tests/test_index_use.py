@@ -160,3 +160,26 @@ async def test_langfuse_reads_use_an_index(
     reads = recorder.on("runs", "find", "aggregate")
     assert len(reads) >= len(paths)
     assert explain_scans(sync_db, reads) == []
+
+
+async def test_worst_runs_read_run_tallies_through_an_index(
+    gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
+) -> None:
+    run_id = await make_run(gql)
+    await gql.ok('mutation { registerFeedbackKey(input: {key: "thumbs", kind: BOOLEAN}) { key } }')
+    await give_feedback(gql, runId=run_id, key="thumbs", score=False, userId="alice")
+    await give_feedback(gql, runId=run_id, key="thumbs", score=False, userId="bob")
+    # A retraction leaves the run's newest time to recount (and store) when read.
+    await give_feedback(gql, runId=run_id, key="thumbs", retract=True, userId="bob")
+    recorder.clear()
+    for args in ('keys: ["thumbs"]', "first: 5", 'after: "2020-01-01T00:30:00Z"'):
+        found = await gql.ok(f"query {{ worstRuns({args}) {{ runId negative }} }}")
+        assert found["worstRuns"] == [{"runId": run_id, "negative": 1}]
+    finds = recorder.on("run_tallies", "find")
+    saves = [
+        {"find": "run_tallies", "filter": update["q"]}
+        for command in recorder.on("run_tallies", "update")
+        for update in command["updates"]
+    ]
+    assert len(finds) >= 3 and saves
+    assert explain_scans(sync_db, finds + saves) == []

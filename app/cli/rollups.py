@@ -18,7 +18,7 @@ def rollups() -> None:
 @click.option("--project", "project_name", default=None, help="Only this project (default: all).")
 @click.option("--key", default=None, help="Only this feedback key.")
 def rollups_rebuild(project_name: str | None, key: str | None) -> None:
-    """Recompute rollups from the raw feedback."""
+    """Recompute rollups (and the runs' tallies for worst runs) from the raw feedback."""
     from app.domain.analytics.rebuild import rebuild_rollups
 
     async def run(stores: Stores) -> list[tuple[str, int]]:
@@ -29,4 +29,4 @@ def rollups_rebuild(project_name: str | None, key: str | None) -> None:
         return [(p.name, await rebuild_rollups(stores, p.id, key)) for p in chosen]
 
     for name, count in with_stores(run):
-        click.echo(f"{name}: {count} rollups rebuilt")
+        click.echo(f"{name}: {count} rollups rebuilt (and run tallies)")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import validation as v
+from app.domain.analytics import recounts
 from app.errors import BadRequest, NotFound
 from app.store import Stores
 from app.store.feedback_keys import FeedbackKey
@@ -45,8 +46,11 @@ def check_key_name(key: str) -> str:
 
 
 async def register_key(stores: Stores, project_id: str, key: str, config: KeyConfig) -> FeedbackKey:
-    """Declare (or change) what a key's scores mean."""
-    return await stores.feedback_keys.register(project_id, key, _key_doc(key, config))
+    """Declare (or change) what a key's scores mean. A moved threshold starts a
+    recount of the key's run tallies (app/domain/analytics/recounts.py)."""
+    registered = await stores.feedback_keys.register(project_id, key, _key_doc(key, config))
+    await recounts.recount_if_threshold_moved(stores, project_id, key)
+    return registered
 
 
 async def register_key_if_new(
@@ -54,7 +58,11 @@ async def register_key_if_new(
 ) -> FeedbackKey:
     """Declare a key that has no config yet; a key that has one keeps it (however
     many requests race to declare it first)."""
-    return await stores.feedback_keys.register_if_absent(project_id, key, _key_doc(key, config))
+    registered = await stores.feedback_keys.register_if_absent(
+        project_id, key, _key_doc(key, config)
+    )
+    await recounts.recount_if_threshold_moved(stores, project_id, key)
+    return registered
 
 
 def _key_doc(key: str, config: KeyConfig) -> dict[str, Any]:
@@ -102,6 +110,7 @@ async def delete_key(stores: Stores, project_id: str, key: str) -> None:
     """Forget what a key's scores mean (its feedback stays)."""
     if not await stores.feedback_keys.delete(project_id, key):
         raise NotFound(f"feedback key {key!r} is not registered", key=key)
+    await recounts.recount_if_threshold_moved(stores, project_id, key)
 
 
 def describe_allowed(fk: FeedbackKey) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.domain import feedback_events
+from app.domain.analytics import recounts
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.live.hub import LiveHub
 from app.domain.pending_feedback import PendingFeedbackExpiry
@@ -71,3 +72,4 @@ class FeedbackPipelines:
         await self.live.stop()
         await self.dispatcher.stop()
         await self.rollups.stop()
+        await recounts.stop()

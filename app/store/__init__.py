@@ -34,6 +34,7 @@ from app.store.projects import ProjectStore
 from app.store.rate_limits import RateLimitCounters
 from app.store.review_states import ReviewStateStore
 from app.store.reviewer_links import ReviewerLinkStore
+from app.store.run_tallies import RunTallyStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
 from app.store.task_submissions import TaskSubmissionStore
@@ -56,6 +57,8 @@ class Stores:
     pairwise_scores: PairwiseScoreStore
     feedback_rollups: FeedbackRollupStore
     feedback_analytics: FeedbackAnalyticsStore
+    # Per-run tallies of high/low scores, for worst runs (run_tallies.py).
+    run_tallies: RunTallyStore
     webhooks: WebhookStore
     webhook_deliveries: WebhookDeliveryStore
     feedback: FeedbackStore
@@ -101,6 +104,7 @@ class Stores:
             pairwise_scores=PairwiseScoreStore(db),
             feedback_rollups=FeedbackRollupStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
+            run_tallies=RunTallyStore(db),
             webhooks=WebhookStore(db),
             webhook_deliveries=WebhookDeliveryStore(db),
             feedback=FeedbackStore(db),

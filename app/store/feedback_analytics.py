@@ -116,6 +116,7 @@ class ScoreRow:
     score: float | bool | None
     commented: bool
     created_at: datetime
+    run_id: str
 
 
 def metadata_path(path: str) -> str:
@@ -407,12 +408,14 @@ class FeedbackAnalyticsStore:
         f: StatsFilter,
         thresholds: dict[str, float | None],
         negative_is_below: dict[str, bool],
-        first: int,
+        first: int | None,
         *,
         default_threshold: float,
     ) -> list[RunTally]:
         """Runs with the most negative feedback: negative means below the threshold
-        for keys where higher is better (``negative_is_below``), above otherwise."""
+        for keys where higher is better (``negative_is_below``), above otherwise.
+        With ``first`` None: every run with a score, in no order (worst runs merge
+        these with the runs' tallies, app/domain/analytics/tally_reads.py)."""
         above, below = _side_exprs(thresholds, default_threshold)
 
         def side(which: str) -> Any:
@@ -434,10 +437,13 @@ class FeedbackAnalyticsStore:
                     "last": {"$max": "$created_at"},
                 }
             },
-            {"$match": {"neg": {"$gt": 0}}},
-            {"$sort": {"neg": -1, "last": -1, "_id": 1}},
-            {"$limit": first},
         ]
+        if first is not None:
+            pipeline += [
+                {"$match": {"neg": {"$gt": 0}}},
+                {"$sort": {"neg": -1, "last": -1, "_id": 1}},
+                {"$limit": first},
+            ]
         docs = await (await self.collection.aggregate(pipeline)).to_list()
         return [RunTally(d["_id"], d["neg"], d["pos"], d["n"], d["last"]) for d in docs]
 
@@ -476,7 +482,9 @@ class FeedbackAnalyticsStore:
         if since is not None:
             query["created_at"] = {"$gte": since}
         cursor = self.collection.find(
-            query, {"key": 1, "score": 1, "comment": 1, "created_at": 1}, batch_size=5000
+            query,
+            {"key": 1, "score": 1, "comment": 1, "created_at": 1, "run_id": 1},
+            batch_size=5000,
         )
         async for doc in cursor:
             comment = doc.get("comment")
@@ -485,4 +493,5 @@ class FeedbackAnalyticsStore:
                 score=doc.get("score"),
                 commented=isinstance(comment, str) and comment != "",
                 created_at=doc["created_at"],
+                run_id=doc["run_id"],
             )

@@ -20,21 +20,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
+from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, replace_stamped
 from app.store.ranges import time_range
 from app.store.score_sums import SUMMED, ScoreSums, sums_from_doc
 
 GRAINS = ("hour", "day")
 HIST = "_hist"
-DUPLICATE_KEY = 11000
 
 
 class RollupWriteError(Exception):
@@ -167,8 +166,7 @@ class FeedbackRollupStore:
         self.collection = db["feedback_rollups"]
 
     async def apply(self, deltas: dict[RollupId, RollupDelta]) -> None:
-        """One bulk write of ``$inc`` upserts. Two processes creating the same new
-        rollup at once: the loser of the unique index race is retried as an update.
+        """One bulk write of ``$inc`` upserts (app/store/bulk_upserts.py).
         Raises :class:`RollupWriteError` naming the rollups not written."""
         ops: list[tuple[RollupId, str, UpdateOne]] = []
         for rid, delta in deltas.items():
@@ -179,26 +177,14 @@ class FeedbackRollupStore:
             if hist:
                 op = UpdateOne(_hist_id(rid).filter(), {"$inc": hist}, upsert=True)
                 ops.append((rid, "hist", op))
-        if not ops:
-            return
-        failed: list[tuple[RollupId, str, UpdateOne]] = []
         try:
-            await self.collection.bulk_write([op for _, _, op in ops], ordered=False)
-            return
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            failed += [ops[e["index"]] for e in errors if e.get("code") != DUPLICATE_KEY]
-            retry = [ops[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
-        if retry:
-            try:
-                await self.collection.bulk_write([op for _, _, op in retry], ordered=False)
-            except BulkWriteError as exc:
-                failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
-        if failed:
+            await bulk_upsert(self.collection, [op for _, _, op in ops])
+        except BulkUpsertError as exc:
             lost: dict[RollupId, set[str]] = {}
-            for rid, part, _ in failed:
+            for index in exc.failed:
+                rid, part, _ = ops[index]
                 lost.setdefault(rid, set()).add(part)
-            raise RollupWriteError(lost)
+            raise RollupWriteError(lost) from exc
 
     async def _find(
         self,
@@ -303,33 +289,31 @@ class FeedbackRollupStore:
         and delete older ones that no longer have any feedback (buckets from
         ``keep_from`` on are left alone: live writes may be creating them; so are
         buckets before ``keep_before``: their raw feedback has expired)."""
-        ops: list[UpdateOne] = []
-        for rid, d in values.items():
-            doc: dict[str, Any] = {
-                **d.counters(),
-                "r": sorted(d.rules),
-                "dirty": False,
-                "rb": stamp,
-            }
-            update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
-            if d.add_min is None:
-                update["$unset"] = {"mn": "", "mx": ""}
-            else:
-                doc.update({"mn": d.add_min, "mx": d.add_max})
-            ops.append(UpdateOne(rid.filter(), update, upsert=True))
-            hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
-            ops.append(UpdateOne(_hist_id(rid).filter(), {"$set": hist}, upsert=True))
-            if len(ops) >= 1000:
-                await self.collection.bulk_write(ops, ordered=False)
-                ops = []
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)
-        scope: dict[str, Any] = {
-            "project_id": project_id,
-            "rb": {"$ne": stamp},
-            "t": time_range(keep_before, keep_from),
-        }
-        if key is not None:
-            scope["key"] = key
-        await self.collection.delete_many(scope)
+
+        def ops() -> Iterator[UpdateOne]:
+            for rid, d in values.items():
+                doc: dict[str, Any] = {
+                    **d.counters(),
+                    "r": sorted(d.rules),
+                    "dirty": False,
+                    "rb": stamp,
+                }
+                update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
+                if d.add_min is None:
+                    update["$unset"] = {"mn": "", "mx": ""}
+                else:
+                    doc.update({"mn": d.add_min, "mx": d.add_max})
+                yield UpdateOne(rid.filter(), update, upsert=True)
+                hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
+                yield UpdateOne(_hist_id(rid).filter(), {"$set": hist}, upsert=True)
+
+        await replace_stamped(
+            self.collection,
+            ops(),
+            project_id=project_id,
+            key=key,
+            stamp=stamp,
+            keep_from=keep_from,
+            keep_before=keep_before,
+        )
         return len(values)

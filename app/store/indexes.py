@@ -139,6 +139,15 @@ INDEXES: list[Index] = [
         {"unique": True, "name": "rollup_id"},
     ),
     Index("feedback_rollups", [("project_id", 1), ("g", 1), ("t", 1)]),
+    # Worst runs read a key's tallies over a window (app/store/run_tallies.py).
+    Index(
+        "run_tallies",
+        [("project_id", 1), ("key", 1), ("g", 1), ("t", 1), ("s", 1)],
+        {"unique": True, "name": "run_tally_id"},
+    ),
+    Index("run_tallies", [("project_id", 1), ("g", 1), ("t", 1)]),
+    # Saving recounted times only if the tally has not changed (its version).
+    Index("run_tallies", [("project_id", 1), ("key", 1), ("g", 1), ("t", 1), ("s", 1), ("v", 1)]),
     # Webhooks (app/domain/webhooks/): the delivery queue and its log.
     Index("webhooks", [("project_id", 1), ("created_at", 1)]),
     Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),

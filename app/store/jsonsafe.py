@@ -49,3 +49,8 @@ def unescape(value: Any) -> Any:
 def escape_field(name: str) -> str:
     """Escape one key, as used in a dotted query path (``metadata.<name>``)."""
     return _escape_key(name)
+
+
+def unescape_field(name: str) -> str:
+    """The key that :func:`escape_field` escaped."""
+    return _unescape_key(name)

@@ -77,6 +77,12 @@ RULES: list[Rule] = [
         time_field="created_at",
     ),
     Rule("feedback_rollups", why="aggregates; recomputed after an erasure or run deletion"),
+    Rule(
+        "run_tallies",
+        why="aggregates keyed by run id; erasure and run deletion subtract what they "
+        "remove, days past retention are read from raw feedback; rebuilt on load",
+        dumped=False,
+    ),
     Rule("feedback_keys", why="the project's feedback keys"),
     Rule("webhooks", why="webhook endpoints"),
     # Bodies embed feedback (comments, user ids); found by the text they contain.

@@ -359,10 +359,18 @@ async def test_pending_rollups_are_flushed_at_shutdown(settings: Settings, sync_
         for run in runs:
             await give(application, keys.project_id, run, "thumbs", True)
         assert services(application).pipelines.rollups.pending == 2  # its hour and day
+        assert services(application).pipelines.rollups.pending_tallies >= 2
         assert sync_db.feedback_rollups.count_documents({}) == 0
+        assert sync_db.run_tallies.count_documents({}) == 0
     # The app stopped without a timed flush (the interval is an hour here).
     day = sync_db.feedback_rollups.find_one({"g": "day"})
     assert (day["c"], day["bt"]) == (2, 2)
+    tallied = {
+        run_id: entry["hi"]
+        for doc in sync_db.run_tallies.find({"g": "day"})
+        for run_id, entry in doc["runs"].items()
+    }
+    assert tallied == {run: 1 for run in runs}
 
 
 class FailOnce:

@@ -11,7 +11,8 @@ to end through the ASGI app (no network):
   ``app/dashboard/assets/dashboard.js`` so the benchmark measures what the page
   sends: the key list, the board (summary and series) and the worst runs, for
   the page's default 30-day window and for the last 24 hours, and one run's
-  feedback;
+  feedback; worst runs also over a rolling 24 hours (``now - 24h``, not aligned
+  to an hour);
 - a 90-day daily series of the continuous key; with p50/p90 (read from the
   rollups' histograms); and with p50/p90 over a window not aligned to hours
   (its partial first hour is read raw).
@@ -66,7 +67,11 @@ WITH_PERCENTILES = SERIES.replace("negativeShare }", "negativeShare p50 p90 }")
 def dashboard_queries() -> dict[str, str]:
     """The GraphQL texts the dashboard page sends, by their constant's name."""
     source = DASHBOARD_JS.read_text()
-    found = dict(re.findall(r"const (\w+_QUERY) = `(.*?)`;", source, re.S))
+    strings = dict(re.findall(r'const (\w+) = "([^"]*)";', source))
+    found = {
+        name: re.sub(r"\$\{(\w+)\}", lambda m: strings[m.group(1)], text)
+        for name, text in re.findall(r"const (\w+_QUERY) = `(.*?)`;", source, re.S)
+    }
     for name in ("KEYS_QUERY", "BOARD_QUERY", "WORST_QUERY", "RUN_QUERY"):
         if name not in found:
             raise SystemExit(f"{DASHBOARD_JS} no longer defines {name}; update this benchmark")
@@ -151,6 +156,11 @@ def cases(runs: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "worst runs 30d": (texts["WORST_QUERY"], thumbs | {"after": month}),
         "board 24h": (texts["BOARD_QUERY"], {"filter": thumbs | {"after": day}, "bucket": "HOUR"}),
         "worst runs 24h": (texts["WORST_QUERY"], thumbs | {"after": day}),
+        # A rolling window: starts mid-hour, so its first partial hour is read raw.
+        "worst runs now-24h": (
+            texts["WORST_QUERY"],
+            thumbs | {"after": (now - timedelta(hours=24)).isoformat()},
+        ),
         "run feedback": (texts["RUN_QUERY"], {"runId": runs[len(runs) // 2]}),
         "90d series": (SERIES, {"after": quarter}),
         "+ p50/p90": (WITH_PERCENTILES, {"after": quarter}),

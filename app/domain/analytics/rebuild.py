@@ -1,4 +1,5 @@
-"""Recompute rollups from the raw feedback (``plaudit rollups rebuild``).
+"""Recompute rollups, and the runs' tallies for worst runs, from the raw feedback
+(``plaudit rollups rebuild``).
 
 The rebuild streams every live feedback record of a project (or one key) through
 the same contribution code the write path uses, then sets each rollup to the
@@ -10,7 +11,8 @@ while writes are paused) for exact numbers.
 
 A project with a retention period (app/domain/lifecycle/retention.py) has no raw
 feedback before it: rollups of days before the first whole day within it are left
-as they are, so statistics over time keep working for expired periods.
+as they are, so statistics over time keep working for expired periods (worst
+runs read those days from the raw feedback, so their tallies are never read).
 """
 
 from __future__ import annotations
@@ -22,41 +24,100 @@ from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution, change_delta
 from app.domain.analytics.rollup_reads import sides_from_hist
 from app.domain.analytics.rules import KeyRule, load_rules
+from app.domain.analytics.tallies import add_change, run_change
 from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
+from app.store.feedback_analytics import ScoreRow
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId, binary_hist
+from app.store.run_tallies import TallyDelta, TallyId
+
+# The two rules an unregistered key can turn out to have once all its scores are
+# seen: its tallies are counted under both and the settled one is kept.
+UNREGISTERED = (KeyRule.of("", None, binary=True), KeyRule.of("", None, binary=False))
 
 
 async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = None) -> int:
-    """Rebuild one project's rollups (or one key's); returns how many were written."""
+    """Rebuild one project's rollups and tallies (or one key's); returns how many
+    rollups were written."""
+    return await _rebuild(stores, project_id, key, rollups=True)
+
+
+async def rebuild_tallies(stores: Stores, project_id: str, key: str | None = None) -> int:
+    """Rebuild one project's run tallies only (or one key's); returns how many
+    tally documents were written."""
+    return await _rebuild(stores, project_id, key, rollups=False)
+
+
+async def _rebuild(stores: Stores, project_id: str, key: str | None, *, rollups: bool) -> int:
     started = clock.now()
     since = await retained_since(stores, project_id, started)
     rules: dict[str, KeyRule] = await load_rules(stores, project_id, None)
     values: dict[RollupId, RollupDelta] = {}
+    tallies = _TallyCounts()
     async for row in stores.feedback_analytics.live_scores(project_id, key, since):
         rule = rules.get(row.key)
         if rule is None:  # no rollups yet: settled below, once its scores are known
             rule = rules[row.key] = KeyRule.of(row.key, None)
+        tallies.add(project_id, rule, row)
+        if not rollups:
+            continue
         delta = change_delta(rule, None, Contribution(row.score, row.commented))
         if delta is None:
             continue
         for grain in GRAINS:
             rid = RollupId(project_id, row.key, grain, windows.floor(row.created_at, grain))
             values.setdefault(rid, RollupDelta()).merge(delta)
-    _settle_unregistered(values, rules)
-    return await stores.feedback_rollups.replace_scope(
+    settled = _settle_unregistered(values, rules) if rollups else {}
+    keep_from = windows.floor(started, "day")
+    stamp = uuid.uuid4().hex
+    written = await stores.run_tallies.replace_scope(
         project_id,
         key,
-        values,
-        stamp=uuid.uuid4().hex,
-        keep_from=windows.floor(started, "day"),
+        tallies.result(rules, settled),
+        stamp=stamp,
+        keep_from=keep_from,
         keep_before=since,
+    )
+    if not rollups:
+        return written
+    return await stores.feedback_rollups.replace_scope(
+        project_id, key, values, stamp=stamp, keep_from=keep_from, keep_before=since
     )
 
 
-def _settle_unregistered(values: dict[RollupId, RollupDelta], rules: dict[str, KeyRule]) -> None:
+class _TallyCounts:
+    """Tallies counted with each key's rule; an unregistered key's under both rules
+    it may settle on."""
+
+    def __init__(self) -> None:
+        self.by_rule: dict[str, dict[TallyId, TallyDelta]] = {}
+
+    def add(self, project_id: str, rule: KeyRule, row: ScoreRow) -> None:
+        candidates = (rule,) if rule.registered else UNREGISTERED
+        for candidate in candidates:
+            change = run_change(candidate, None, Contribution(row.score, False), row.created_at)
+            if change is not None:
+                deltas = self.by_rule.setdefault(candidate.rule_id, {})
+                add_change(deltas, project_id, row.key, row.run_id, row.created_at, change)
+
+    def result(
+        self, rules: dict[str, KeyRule], settled: dict[str, KeyRule]
+    ) -> dict[TallyId, TallyDelta]:
+        out: dict[TallyId, TallyDelta] = {}
+        for rule_id, deltas in self.by_rule.items():
+            for tid, delta in deltas.items():
+                rule = settled.get(tid.key) or rules[tid.key]
+                if rule.rule_id == rule_id:
+                    out[tid] = delta
+        return out
+
+
+def _settle_unregistered(
+    values: dict[RollupId, RollupDelta], rules: dict[str, KeyRule]
+) -> dict[str, KeyRule]:
     """An unregistered key was counted as the old rollups described it; recount the
-    sides of those whose scores, now all seen, say otherwise (boolean or not)."""
+    sides of those whose scores, now all seen, say otherwise (boolean or not).
+    Returns the rules that changed."""
     binary: dict[str, bool] = {}
     for rid, delta in values.items():
         if rid.grain == "day" and not rules[rid.key].registered:
@@ -74,3 +135,4 @@ def _settle_unregistered(values: dict[RollupId, RollupDelta], rules: dict[str, K
             settled, delta.hist, delta.bool_true, delta.bool_false
         )
         delta.rules = {settled.rule_id} if delta.rules else set()
+    return changed

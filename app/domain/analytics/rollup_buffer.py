@@ -1,7 +1,9 @@
 """Rollup updates, batched: the write path adds a delta in memory; a background
 task flushes every few hundred milliseconds with one bulk write of ``$inc`` upserts,
 so a burst of feedback on one key costs two upserts (its hour and its day) per
-flush, not two per feedback.
+flush, not two per feedback. The runs' tallies for worst runs
+(app/domain/analytics/tallies.py) ride along: one more bulk write per flush, an
+upsert per key, grain, bucket and shard touched.
 
 What this trades: deltas not yet flushed are lost if the process dies (at most one
 flush interval of writes). ``plaudit rollups rebuild`` recomputes rollups from the
@@ -18,6 +20,7 @@ from datetime import datetime
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
 from app.domain.analytics.rules import KeyRuleCache
+from app.domain.analytics.tallies import add_change, run_change
 from app.domain.background import BackgroundLoop
 from app.domain.feedback_events import FeedbackChanged
 from app.store import Stores
@@ -28,6 +31,7 @@ from app.store.feedback_rollups import (
     RollupId,
     RollupWriteError,
 )
+from app.store.run_tallies import RunTallyStore, TallyDelta, TallyId, TallyWriteError
 
 log = logging.getLogger("plaudit.rollups")
 
@@ -39,9 +43,11 @@ class RollupBuffer:
         self, stores: Stores, rollups: FeedbackRollupStore, flush_seconds: float = 0.25
     ) -> None:
         self.rollups = rollups
+        self.tallies: RunTallyStore = stores.run_tallies
         self.rules = KeyRuleCache(stores)
         self.flush_seconds = flush_seconds
         self._pending: dict[RollupId, RollupDelta] = {}
+        self._tally_pending: dict[TallyId, TallyDelta] = {}
         self._lock = asyncio.Lock()
         self.background = BackgroundLoop(
             "rollup-flush",
@@ -57,12 +63,22 @@ class RollupBuffer:
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def pending_tallies(self) -> int:
+        return len(self._tally_pending)
+
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
         rule = await self.rules.get(record.project_id, record.key)
-        delta = change_delta(rule, contribution(event.before), contribution(event.after))
+        before, after = contribution(event.before), contribution(event.after)
+        at = bucket_time(record)
+        delta = change_delta(rule, before, after)
         if delta is not None:
-            self.add(record.project_id, record.key, bucket_time(record), delta)
+            self.add(record.project_id, record.key, at, delta)
+        change = run_change(rule, before, after, at)
+        if change is not None:
+            pending = self._tally_pending
+            add_change(pending, record.project_id, record.key, record.run_id, at, change)
 
     def add(self, project_id: str, key: str, at: datetime, delta: RollupDelta) -> None:
         for grain in GRAINS:
@@ -73,22 +89,37 @@ class RollupBuffer:
         for rid, delta in deltas.items():
             self._pending.setdefault(rid, RollupDelta()).merge(delta)
 
+    def _put_back_tallies(self, deltas: dict[TallyId, TallyDelta]) -> None:
+        for tid, delta in deltas.items():
+            self._tally_pending.setdefault(tid, TallyDelta()).merge(delta)
+
     async def flush(self) -> None:
         """Write the pending deltas. On failure they go back into the buffer (only
         the failed ones, when the server says which) and the error is raised."""
         async with self._lock:
-            if not self._pending:
+            if not self._pending and not self._tally_pending:
                 return
             batch, self._pending = self._pending, {}
+            tallies, self._tally_pending = self._tally_pending, {}
             try:
                 await self.rollups.apply(batch)
             except RollupWriteError as exc:
                 for rid, parts in exc.failed.items():
                     for part in parts:
                         self._put_back({rid: batch[rid].part(part)})
+                self._put_back_tallies(tallies)
                 raise
             except BaseException:
                 self._put_back(batch)
+                self._put_back_tallies(tallies)
+                raise
+            try:
+                await self.tallies.apply(tallies)
+            except TallyWriteError as exc:
+                self._put_back_tallies({tid: tallies[tid] for tid in exc.failed})
+                raise
+            except BaseException:
+                self._put_back_tallies(tallies)
                 raise
             self.flushes += 1
 

@@ -1,18 +1,20 @@
-"""Worst runs: the runs with the most negative feedback in a window."""
+"""Worst runs: the runs with the most negative feedback in a window, read from the
+runs' tallies (app/domain/analytics/tally_reads.py)."""
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.analytics import windows
 from app.domain.analytics.rollup_buffer import RollupBuffer
-from app.domain.analytics.rules import UNSEEN_THRESHOLD, load_rules, thresholds
+from app.domain.analytics.rules import load_rules
 from app.domain.analytics.stats import EARLIEST, LATEST
+from app.domain.analytics.tally_reads import negative_runs
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.feedback import Feedback
-from app.store.feedback_analytics import StatsFilter
 
 MAX_RUNS = 100
 MAX_COMMENTS = 10
@@ -57,27 +59,29 @@ async def worst_runs(
     if buffer is not None:
         await buffer.flush()  # what unregistered keys look like includes our writes
     rules = await load_rules(stores, project_id, keys)
-    tallies = await stores.feedback_analytics.run_tallies(
-        project_id,
-        StatsFilter(keys=keys, since=since, until=until),
-        thresholds(rules),
-        {k: r.higher_is_better for k, r in rules.items()},
+    totals = await negative_runs(stores, project_id, keys, since, until, rules)
+    ranked = heapq.nsmallest(
         first,
-        default_threshold=UNSEEN_THRESHOLD,
+        totals.items(),
+        key=lambda item: (-item[1].negative, _newest_first(item[1].last), item[0]),
     )
     found: dict[str, list[Feedback]] = {}
-    if comments and tallies:
+    if comments and ranked:
         found = await stores.feedback_analytics.commented_for_runs(
-            project_id, [t.run_id for t in tallies], keys, comments
+            project_id, [run_id for run_id, _ in ranked], keys, comments
         )
     return [
         WorstRun(
-            run_id=t.run_id,
+            run_id=run_id,
             negative=t.negative,
             positive=t.positive,
             scored=t.scored,
-            last_at=t.last_at,
-            comments=found.get(t.run_id, []),
+            last_at=t.last,
+            comments=found.get(run_id, []),
         )
-        for t in tallies
+        for run_id, t in ranked
     ]
+
+
+def _newest_first(at: datetime) -> float:
+    return -at.timestamp()

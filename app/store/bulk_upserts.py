@@ -1,0 +1,79 @@
+"""Writes shared by the aggregate collections (rollups, run tallies): one unordered
+bulk write of upserts, with the unique-index race handled (two processes creating
+the same new document at once: the loser is retried as an update), and a
+rebuild's stamped replacement of a project's documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+from app.store.ranges import time_range
+
+DUPLICATE_KEY = 11000
+
+
+class BulkUpsertError(Exception):
+    """Some upserts were not written: ``failed`` holds their indexes in the list."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"{len(failed)} upserts failed")
+        self.failed = failed
+
+
+async def bulk_upsert(collection: AsyncCollection[dict[str, Any]], ops: list[UpdateOne]) -> None:
+    if not ops:
+        return
+    failed: list[int] = []
+    try:
+        await collection.bulk_write(ops, ordered=False)
+        return
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        failed += [e["index"] for e in errors if e.get("code") != DUPLICATE_KEY]
+        retry = [e["index"] for e in errors if e.get("code") == DUPLICATE_KEY]
+    if retry:
+        try:
+            await collection.bulk_write([ops[i] for i in retry], ordered=False)
+        except BulkWriteError as exc:
+            failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
+    if failed:
+        raise BulkUpsertError(sorted(failed))
+
+
+async def replace_stamped(
+    collection: AsyncCollection[dict[str, Any]],
+    ops: Iterable[UpdateOne],
+    *,
+    project_id: str,
+    key: str | None,
+    stamp: str,
+    keep_from: datetime,
+    keep_before: datetime | None,
+    batch: int = 1000,
+) -> None:
+    """A rebuild's writes: ``ops`` (each setting ``rb`` to ``stamp``) in batches, then
+    the project's (or key's) documents no op touched are deleted, except buckets
+    from ``keep_from`` on (live writes may be creating them) and before
+    ``keep_before`` (their raw feedback has expired)."""
+    pending: list[UpdateOne] = []
+    for op in ops:
+        pending.append(op)
+        if len(pending) >= batch:
+            await collection.bulk_write(pending, ordered=False)
+            pending = []
+    if pending:
+        await collection.bulk_write(pending, ordered=False)
+    scope: dict[str, Any] = {
+        "project_id": project_id,
+        "rb": {"$ne": stamp},
+        "t": time_range(keep_before, keep_from),
+    }
+    if key is not None:
+        scope["key"] = key
+    await collection.delete_many(scope)
