@@ -308,21 +308,35 @@ class FeedbackStore(ProjectRecords[Feedback]):
                 return Feedback.from_doc(doc)
         raise Conflict("this feedback is being changed by many requests at once; retry")
 
-    async def attach_pending(self, project_id: str, run_ids: list[str]) -> int:
+    async def attach_pending(self, project_id: str, run_ids: list[str]) -> list[Feedback]:
         """Mark the project's pending feedback on these runs as attached (their runs
-        have arrived); how many records were pending."""
-        result = await self.collection.update_many(
-            {
-                "project_id": project_id,
-                "deleted": False,
-                "run_id": {"$in": list(run_ids)},
-                "pending": True,
-            },
-            # A new revision: a change computed while it was pending (an expiry's
-            # delete) must not land on it now.
-            {"$unset": {"pending": ""}, "$inc": {"rev": 1}},
-        )
-        return result.modified_count
+        have arrived); the records this call attached (as they were, still marked
+        pending), each attached by exactly one call however many race."""
+        query = {
+            "project_id": project_id,
+            "deleted": False,
+            "run_id": {"$in": list(run_ids)},
+            "pending": True,
+        }
+        docs = await self.collection.find(query, NO_HISTORY).to_list()
+
+        async def attach(doc: dict[str, Any]) -> bool:
+            result = await self.collection.update_one(
+                {"_id": doc["_id"], "rev": doc.get("rev"), "pending": True},
+                # A new revision: a change computed while it was pending (an expiry's
+                # delete) must not land on it now.
+                {"$unset": {"pending": ""}, "$inc": {"rev": 1}},
+            )
+            return result.modified_count == 1
+
+        done = await asyncio.gather(*(attach(d) for d in docs))
+        attached = [Feedback.from_doc(d) for d, ok in zip(docs, done, strict=True) if ok]
+        if len(attached) < len(docs):
+            # Changed meanwhile (a new revision): attach what is still pending again.
+            attached += await self.attach_pending(
+                project_id, [d["run_id"] for d, ok in zip(docs, done, strict=True) if not ok]
+            )
+        return attached
 
     async def pending_created_before(self, cutoff: datetime, limit: int) -> list[Feedback]:
         """Live pending feedback (any project) created before ``cutoff``, oldest

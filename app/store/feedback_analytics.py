@@ -116,6 +116,10 @@ class ScoreRow:
     score: float | bool | None
     commented: bool
     created_at: datetime
+    # What its groups are read from (app/domain/analytics/group_rollups.py).
+    run_id: str | None = None  # None: pending, counted as having no run
+    user_id: str | None = None
+    source_type: str | None = None
 
 
 def metadata_path(path: str) -> str:
@@ -466,17 +470,37 @@ class FeedbackAnalyticsStore:
 
     # -- rebuilds ----------------------------------------------------------------
 
-    async def live_scores(
+    async def first_live_at(
         self, project_id: str, key: str | None, since: datetime | None = None
+    ) -> datetime | None:
+        """When the oldest live record (from ``since`` on) was created."""
+        query: dict[str, Any] = {"project_id": project_id}
+        if key is not None:
+            query["key"] = key
+        query.update({"deleted": False, "retracted": False})
+        span = time_range(since, None)
+        if span:
+            query["created_at"] = span
+        doc = await self.collection.find_one(query, {"created_at": 1}, sort=[("created_at", 1)])
+        return None if doc is None else doc["created_at"]
+
+    async def live_scores(
+        self,
+        project_id: str,
+        key: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> AsyncIterator[ScoreRow]:
         query: dict[str, Any] = {"project_id": project_id}
         if key is not None:
             query["key"] = key
         query.update({"deleted": False, "retracted": False})
-        if since is not None:
-            query["created_at"] = {"$gte": since}
+        span = time_range(since, until)
+        if span:
+            query["created_at"] = span
+        fields = ("key", "score", "comment", "created_at", "run_id", "user_id", "source_type")
         cursor = self.collection.find(
-            query, {"key": 1, "score": 1, "comment": 1, "created_at": 1}, batch_size=5000
+            query, {**dict.fromkeys(fields, 1), "pending": 1}, batch_size=5000
         )
         async for doc in cursor:
             comment = doc.get("comment")
@@ -485,4 +509,7 @@ class FeedbackAnalyticsStore:
                 score=doc.get("score"),
                 commented=isinstance(comment, str) and comment != "",
                 created_at=doc["created_at"],
+                run_id=None if doc.get("pending") else doc.get("run_id"),
+                user_id=doc.get("user_id"),
+                source_type=doc.get("source_type", "api"),
             )

@@ -23,9 +23,10 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -41,7 +42,7 @@ class RollupWriteError(Exception):
     """Some rollup updates were not written: ``failed`` maps each rollup to the part
     of its delta that was lost ("stats" or "hist")."""
 
-    def __init__(self, failed: dict[RollupId, set[str]]) -> None:
+    def __init__(self, failed: dict[Any, set[str]]) -> None:
         super().__init__(f"{len(failed)} rollup updates failed")
         self.failed = failed
 
@@ -55,6 +56,9 @@ class RollupId:
 
     def filter(self) -> dict[str, Any]:
         return {"project_id": self.project_id, "key": self.key, "g": self.grain, "t": self.start}
+
+    def hist_filter(self) -> dict[str, Any]:
+        return _hist_id(self).filter()
 
 
 @dataclass
@@ -162,43 +166,98 @@ def _hist_id(rid: RollupId) -> RollupId:
     return RollupId(rid.project_id, rid.key, rid.grain + HIST, rid.start)
 
 
+class Bucket(Protocol):
+    """What a rollup document is found by: its filter, and its histogram's."""
+
+    def filter(self) -> dict[str, Any]: ...
+
+    def hist_filter(self) -> dict[str, Any]: ...
+
+
+B = TypeVar("B", bound=Bucket)
+
+
+async def apply_deltas(
+    collection: AsyncCollection[dict[str, Any]], deltas: Mapping[B, RollupDelta]
+) -> None:
+    """One bulk write of ``$inc`` upserts. Two processes creating the same new
+    rollup at once: the loser of the unique index race is retried as an update.
+    Raises :class:`RollupWriteError` naming the rollups not written."""
+    ops: list[tuple[B, str, UpdateOne]] = []
+    for rid, delta in deltas.items():
+        if delta.is_noop():
+            continue
+        ops.append((rid, "stats", UpdateOne(rid.filter(), _update(delta), upsert=True)))
+        hist = delta.hist_counters()
+        if hist:
+            ops.append((rid, "hist", UpdateOne(rid.hist_filter(), {"$inc": hist}, upsert=True)))
+    if not ops:
+        return
+    failed: list[tuple[B, str, UpdateOne]] = []
+    try:
+        await collection.bulk_write([op for _, _, op in ops], ordered=False)
+        return
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        failed += [ops[e["index"]] for e in errors if e.get("code") != DUPLICATE_KEY]
+        retry = [ops[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
+    if retry:
+        try:
+            await collection.bulk_write([op for _, _, op in retry], ordered=False)
+        except BulkWriteError as exc:
+            failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
+    if failed:
+        lost: dict[Any, set[str]] = {}
+        for rid, part, _ in failed:
+            lost.setdefault(rid, set()).add(part)
+        raise RollupWriteError(lost)
+
+
+def replace_ops(rid: Bucket, d: RollupDelta, stamp: str) -> list[UpdateOne]:
+    """A rebuild's two upserts for one rollup: set it to ``d`` exactly, stamped."""
+    doc: dict[str, Any] = {**d.counters(), "r": sorted(d.rules), "dirty": False, "rb": stamp}
+    update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
+    if d.add_min is None:
+        update["$unset"] = {"mn": "", "mx": ""}
+    else:
+        doc.update({"mn": d.add_min, "mx": d.add_max})
+    hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
+    return [
+        UpdateOne(rid.filter(), update, upsert=True),
+        UpdateOne(rid.hist_filter(), {"$set": hist}, upsert=True),
+    ]
+
+
+async def write_replacements(
+    collection: AsyncCollection[dict[str, Any]], values: Mapping[B, RollupDelta], stamp: str
+) -> None:
+    """A rebuild's upserts, a thousand per bulk write."""
+    ops: list[UpdateOne] = []
+    for rid, d in values.items():
+        ops += replace_ops(rid, d, stamp)
+        if len(ops) >= 1000:
+            await collection.bulk_write(ops, ordered=False)
+            ops = []
+    if ops:
+        await collection.bulk_write(ops, ordered=False)
+
+
+def save_extremes_update(min_score: float | None, max_score: float | None) -> dict[str, Any]:
+    update: dict[str, Any] = {"$set": {"dirty": False}}
+    if min_score is None:
+        update["$unset"] = {"mn": "", "mx": ""}
+    else:
+        update["$set"].update({"mn": min_score, "mx": max_score})
+    return update
+
+
 class FeedbackRollupStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["feedback_rollups"]
 
     async def apply(self, deltas: dict[RollupId, RollupDelta]) -> None:
-        """One bulk write of ``$inc`` upserts. Two processes creating the same new
-        rollup at once: the loser of the unique index race is retried as an update.
-        Raises :class:`RollupWriteError` naming the rollups not written."""
-        ops: list[tuple[RollupId, str, UpdateOne]] = []
-        for rid, delta in deltas.items():
-            if delta.is_noop():
-                continue
-            ops.append((rid, "stats", UpdateOne(rid.filter(), _update(delta), upsert=True)))
-            hist = delta.hist_counters()
-            if hist:
-                op = UpdateOne(_hist_id(rid).filter(), {"$inc": hist}, upsert=True)
-                ops.append((rid, "hist", op))
-        if not ops:
-            return
-        failed: list[tuple[RollupId, str, UpdateOne]] = []
-        try:
-            await self.collection.bulk_write([op for _, _, op in ops], ordered=False)
-            return
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            failed += [ops[e["index"]] for e in errors if e.get("code") != DUPLICATE_KEY]
-            retry = [ops[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
-        if retry:
-            try:
-                await self.collection.bulk_write([op for _, _, op in retry], ordered=False)
-            except BulkWriteError as exc:
-                failed += [retry[e["index"]] for e in exc.details.get("writeErrors", [])]
-        if failed:
-            lost: dict[RollupId, set[str]] = {}
-            for rid, part, _ in failed:
-                lost.setdefault(rid, set()).add(part)
-            raise RollupWriteError(lost)
+        """One bulk write of ``$inc`` upserts (see :func:`apply_deltas`)."""
+        await apply_deltas(self.collection, deltas)
 
     async def _find(
         self,
@@ -279,13 +338,9 @@ class FeedbackRollupStore:
         since it was read (its version moved). Safe against concurrent flushes:
         ``$min``/``$max`` of a score already counted here change nothing, and a
         removal flushed meanwhile sets ``dirty`` again."""
-        update: dict[str, Any] = {"$set": {"dirty": False}}
-        if min_score is None:
-            update["$unset"] = {"mn": "", "mx": ""}
-        else:
-            update["$set"].update({"mn": min_score, "mx": max_score})
         result = await self.collection.update_one(
-            {**rollup.id.filter(), "v": rollup.version}, update
+            {**rollup.id.filter(), "v": rollup.version},
+            save_extremes_update(min_score, max_score),
         )
         return result.modified_count == 1
 
@@ -303,27 +358,7 @@ class FeedbackRollupStore:
         and delete older ones that no longer have any feedback (buckets from
         ``keep_from`` on are left alone: live writes may be creating them; so are
         buckets before ``keep_before``: their raw feedback has expired)."""
-        ops: list[UpdateOne] = []
-        for rid, d in values.items():
-            doc: dict[str, Any] = {
-                **d.counters(),
-                "r": sorted(d.rules),
-                "dirty": False,
-                "rb": stamp,
-            }
-            update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
-            if d.add_min is None:
-                update["$unset"] = {"mn": "", "mx": ""}
-            else:
-                doc.update({"mn": d.add_min, "mx": d.add_max})
-            ops.append(UpdateOne(rid.filter(), update, upsert=True))
-            hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
-            ops.append(UpdateOne(_hist_id(rid).filter(), {"$set": hist}, upsert=True))
-            if len(ops) >= 1000:
-                await self.collection.bulk_write(ops, ordered=False)
-                ops = []
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)
+        await write_replacements(self.collection, values, stamp)
         scope: dict[str, Any] = {
             "project_id": project_id,
             "rb": {"$ne": stamp},

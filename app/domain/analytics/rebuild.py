@@ -11,15 +11,27 @@ while writes are paused) for exact numbers.
 A project with a retention period (app/domain/lifecycle/retention.py) has no raw
 feedback before it: rollups of days before the first whole day within it are left
 as they are, so statistics over time keep working for expired periods.
+
+Grouped rollups (app/domain/analytics/group_rollups.py) are rebuilt in a second
+pass, a day of feedback at a time (so memory holds one day's groups), with the
+thresholds the first pass settled; in each bucket the values with the most records
+get their own groups.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution, change_delta
+from app.domain.analytics.group_rollups import (
+    Attribution,
+    expand,
+    rank,
+    resolve,
+)
 from app.domain.analytics.rollup_reads import sides_from_hist
 from app.domain.analytics.rules import KeyRule, load_rules
 from app.domain.lifecycle.retention import retained_since
@@ -43,20 +55,59 @@ async def rebuild_rollups(stores: Stores, project_id: str, key: str | None = Non
         for grain in GRAINS:
             rid = RollupId(project_id, row.key, grain, windows.floor(row.created_at, grain))
             values.setdefault(rid, RollupDelta()).merge(delta)
-    _settle_unregistered(values, rules)
-    return await stores.feedback_rollups.replace_scope(
-        project_id,
-        key,
-        values,
-        stamp=uuid.uuid4().hex,
-        keep_from=windows.floor(started, "day"),
-        keep_before=since,
+    changed = _settle_unregistered(values, rules)
+    stamp = uuid.uuid4().hex
+    keep_from = windows.floor(started, "day")
+    written = await stores.feedback_rollups.replace_scope(
+        project_id, key, values, stamp=stamp, keep_from=keep_from, keep_before=since
+    )
+    await _rebuild_groups(stores, project_id, key, rules | changed, since, keep_from, stamp)
+    return written
+
+
+async def _rebuild_groups(
+    stores: Stores,
+    project_id: str,
+    key: str | None,
+    rules: dict[str, KeyRule],
+    since: datetime | None,
+    keep_from: datetime,
+    stamp: str,
+) -> None:
+    first = await stores.feedback_analytics.first_live_at(project_id, key, since)
+    day = windows.floor(first, "day") if first is not None else keep_from
+    while first is not None and day <= keep_from:
+        pending: dict[Attribution, RollupDelta] = {}
+        async for row in stores.feedback_analytics.live_scores(
+            project_id, key, day, day + windows.DAY
+        ):
+            rule = rules.get(row.key) or KeyRule.of(row.key, None)
+            delta = change_delta(rule, None, Contribution(row.score, row.commented))
+            if delta is None:
+                continue
+            at = Attribution(
+                project_id,
+                row.key,
+                windows.floor(row.created_at, "hour"),
+                row.run_id,
+                row.user_id,
+                row.source_type,
+            )
+            pending.setdefault(at, RollupDelta()).merge(delta)
+        values, slots = rank(expand(await resolve(stores, pending)))
+        await stores.feedback_group_rollups.write_rebuilt(values, slots, stamp)
+        day += windows.DAY
+    await stores.feedback_group_rollups.delete_unstamped(
+        project_id, key, stamp, keep_from=keep_from, keep_before=since
     )
 
 
-def _settle_unregistered(values: dict[RollupId, RollupDelta], rules: dict[str, KeyRule]) -> None:
+def _settle_unregistered(
+    values: dict[RollupId, RollupDelta], rules: dict[str, KeyRule]
+) -> dict[str, KeyRule]:
     """An unregistered key was counted as the old rollups described it; recount the
-    sides of those whose scores, now all seen, say otherwise (boolean or not)."""
+    sides of those whose scores, now all seen, say otherwise (boolean or not).
+    Returns the keys' settled rules."""
     binary: dict[str, bool] = {}
     for rid, delta in values.items():
         if rid.grain == "day" and not rules[rid.key].registered:
@@ -74,3 +125,4 @@ def _settle_unregistered(values: dict[RollupId, RollupDelta], rules: dict[str, K
             settled, delta.hist, delta.bool_true, delta.bool_false
         )
         delta.rules = {settled.rule_id} if delta.rules else set()
+    return changed

@@ -4,30 +4,45 @@ Exact and immediate: each record's contribution is subtracted from its hour and
 day, with the same code the write path uses, instead of a rebuild, which would
 miss today's buckets and drop days whose raw feedback has expired under a
 retention period. Records removed by retention itself are not subtracted:
-statistics over time keep counting them."""
+statistics over time keep counting them.
+
+Grouped rollups lose the records too, under the groups they were counted in: the
+runs' model, tags and session are read before the runs go (``runs``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
+from app.domain.analytics.group_rollups import Attribution, attribution, grouped_deltas
 from app.domain.analytics.rules import KeyRuleCache
 from app.store import Stores
 from app.store.feedback import Feedback
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId
+from app.store.runs import RunGroupFields
 
 
-async def subtract_feedback(stores: Stores, records: list[Feedback]) -> None:
-    """Remove these live records' contributions from the rollups."""
+async def subtract_feedback(
+    stores: Stores, records: list[Feedback], runs: Mapping[str, RunGroupFields] | None = None
+) -> None:
+    """Remove these live records' contributions from the rollups (``runs``: the
+    group fields of runs already deleted; others are read)."""
     rules = KeyRuleCache(stores)
     deltas: dict[RollupId, RollupDelta] = {}
+    grouped: dict[Attribution, RollupDelta] = {}
     for record in records:
         rule = await rules.get(record.project_id, record.key)
         delta = change_delta(rule, contribution(record), None)
         if delta is None:
             continue
+        grouped.setdefault(attribution(record), RollupDelta()).merge(delta)
         for grain in GRAINS:
             at = windows.floor(bucket_time(record), grain)
             rid = RollupId(record.project_id, record.key, grain, at)
             deltas.setdefault(rid, RollupDelta()).merge(delta)
     if deltas:
         await stores.feedback_rollups.apply(deltas)
+    if grouped:
+        placed = await grouped_deltas(stores, grouped, runs)
+        await stores.feedback_group_rollups.apply(placed)

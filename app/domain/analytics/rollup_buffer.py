@@ -7,20 +7,28 @@ What this trades: deltas not yet flushed are lost if the process dies (at most o
 flush interval of writes). ``plaudit rollups rebuild`` recomputes rollups from the
 raw feedback; statistics read through a process flush its buffer first, so a
 process always reads its own writes.
+
+Grouped rollups (app/domain/analytics/group_rollups.py) are batched the same way:
+deltas per record attribution in memory, runs looked up and groups placed once per
+flush.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
-from app.domain.analytics.rules import KeyRuleCache
+from app.domain.analytics.group_rollups import Attribution, attribution, grouped_deltas
+from app.domain.analytics.rules import KeyRule, KeyRuleCache
 from app.domain.background import BackgroundLoop
 from app.domain.feedback_events import FeedbackChanged
 from app.store import Stores
+from app.store.feedback import Feedback
+from app.store.feedback_group_rollups import GroupRollupId
 from app.store.feedback_rollups import (
     GRAINS,
     FeedbackRollupStore,
@@ -38,10 +46,14 @@ class RollupBuffer:
     def __init__(
         self, stores: Stores, rollups: FeedbackRollupStore, flush_seconds: float = 0.25
     ) -> None:
+        self.stores = stores
         self.rollups = rollups
         self.rules = KeyRuleCache(stores)
         self.flush_seconds = flush_seconds
         self._pending: dict[RollupId, RollupDelta] = {}
+        self._groups: dict[Attribution, RollupDelta] = {}
+        # Grouped deltas already placed whose write failed: retried as they are.
+        self._placed: dict[GroupRollupId, RollupDelta] = {}
         self._lock = asyncio.Lock()
         self.background = BackgroundLoop(
             "rollup-flush",
@@ -55,14 +67,42 @@ class RollupBuffer:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._groups) + len(self._placed)
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
         rule = await self.rules.get(record.project_id, record.key)
-        delta = change_delta(rule, contribution(event.before), contribution(event.after))
+        before, after = contribution(event.before), contribution(event.after)
+        delta = change_delta(rule, before, after)
         if delta is not None:
             self.add(record.project_id, record.key, bucket_time(record), delta)
+        old = attribution(event.before) if event.before is not None else None
+        new = attribution(event.after) if event.after is not None else None
+        if old == new:
+            if delta is not None and new is not None:
+                self._add_group(new, delta)
+            return
+        # The record's groups changed: its old contribution out, the new one in.
+        self._move(rule, event.before, event.after)
+
+    async def feedback_attached(self, records: list[Feedback]) -> None:
+        """Pending records whose runs arrived: they move from "no run" (how they
+        were counted) to their run's groups."""
+        for record in records:
+            rule = await self.rules.get(record.project_id, record.key)
+            self._move(rule, replace(record, pending=True), replace(record, pending=False))
+
+    def _move(self, rule: KeyRule, before: Feedback | None, after: Feedback | None) -> None:
+        for record, sign in ((before, -1), (after, 1)):
+            if record is None:
+                continue
+            part = contribution(record)
+            delta = change_delta(rule, part, None) if sign < 0 else change_delta(rule, None, part)
+            if delta is not None:
+                self._add_group(attribution(record), delta)
+
+    def _add_group(self, at: Attribution, delta: RollupDelta) -> None:
+        self._groups.setdefault(at, RollupDelta()).merge(delta)
 
     def add(self, project_id: str, key: str, at: datetime, delta: RollupDelta) -> None:
         for grain in GRAINS:
@@ -77,20 +117,48 @@ class RollupBuffer:
         """Write the pending deltas. On failure they go back into the buffer (only
         the failed ones, when the server says which) and the error is raised."""
         async with self._lock:
-            if not self._pending:
-                return
-            batch, self._pending = self._pending, {}
-            try:
-                await self.rollups.apply(batch)
-            except RollupWriteError as exc:
-                for rid, parts in exc.failed.items():
-                    for part in parts:
-                        self._put_back({rid: batch[rid].part(part)})
-                raise
-            except BaseException:
-                self._put_back(batch)
-                raise
-            self.flushes += 1
+            await self._flush_rollups()
+            await self._flush_groups()
+
+    async def _flush_rollups(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            await self.rollups.apply(batch)
+        except RollupWriteError as exc:
+            for rid, parts in exc.failed.items():
+                for part in parts:
+                    self._put_back({rid: batch[rid].part(part)})
+            raise
+        except BaseException:
+            self._put_back(batch)
+            raise
+        self.flushes += 1
+
+    async def _flush_groups(self) -> None:
+        if not self._groups and not self._placed:
+            return
+        batch, self._groups = self._groups, {}
+        try:
+            placed = await grouped_deltas(self.stores, batch)
+        except BaseException:
+            for at, delta in batch.items():
+                self._add_group(at, delta)
+            raise
+        for gid, delta in self._placed.items():
+            placed.setdefault(gid, RollupDelta()).merge(delta)
+        self._placed = {}
+        try:
+            await self.stores.feedback_group_rollups.apply(placed)
+        except RollupWriteError as exc:
+            for gid, parts in exc.failed.items():
+                for part in parts:
+                    self._placed.setdefault(gid, RollupDelta()).merge(placed[gid].part(part))
+            raise
+        except BaseException:
+            self._placed = placed
+            raise
 
     def start(self) -> None:
         self.background.start()
