@@ -67,7 +67,13 @@ class RollupBuffer:
 
     @property
     def pending(self) -> int:
-        return len(self._pending) + len(self._groups) + len(self._placed)
+        """Rollups (hours and days) with changes not yet written."""
+        return len(self._pending)
+
+    @property
+    def pending_groups(self) -> int:
+        """Record attributions and grouped rollups with changes not yet written."""
+        return len(self._groups) + len(self._placed)
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
