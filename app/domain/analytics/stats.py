@@ -323,6 +323,8 @@ async def _from_group_rollups(
             needs_hist(_rule(rules, g.id.key), g.rollup) for g in found
         ):
             found = await fetch(True)
+        # A group whose records all went (deleted, retracted) keeps a document of zeros.
+        found = [g for g in found if g.rollup.count]
         extremes = await fix_group_extremes(stores, found)
         for g in found:
             rule = _rule(rules, g.id.key)
