@@ -2,7 +2,9 @@
 hour (and day) AND one value of one grouping (user, source, model, tag, tracing
 project), so statistics grouped that way read rollups, not feedback.
 
-Documents have the rollups' fields plus:
+Documents have the rollups' fields, the histogram inside (``h``: grouped
+statistics are read with percentiles, and one document per group and bucket halves
+the writes), plus:
 
     d   the grouping: user | source | model | tag | session
     gv  the group's value (None: the record or its run has none)
@@ -64,7 +66,7 @@ class GroupRollupId:
     def filter(self) -> dict[str, Any]:
         return self._filter(self.grain)
 
-    def hist_filter(self) -> dict[str, Any]:
+    def hist_filter(self) -> dict[str, Any]:  # not used: histograms are inline
         return self._filter(self.grain + HIST)
 
     @property
@@ -123,7 +125,7 @@ def _group_id(doc: dict[str, Any]) -> GroupRollupId:
         doc["project_id"],
         doc["key"],
         doc["d"],
-        doc["g"].removesuffix(HIST),
+        doc["g"],
         doc["t"],
         doc.get("gv"),
         bool(doc.get("o")),
@@ -135,7 +137,7 @@ class FeedbackGroupRollupStore:
         self.collection = db[COLLECTION]
 
     async def apply(self, deltas: dict[GroupRollupId, RollupDelta]) -> None:
-        await apply_deltas(self.collection, deltas)
+        await apply_deltas(self.collection, deltas, inline_hist=True)
 
     async def slots(self, buckets: set[SlotsId]) -> dict[SlotsId, Slots]:
         """The slots of these buckets (absent: none given yet). One ranged read per
@@ -191,16 +193,8 @@ class FeedbackGroupRollupStore:
         *,
         with_hist: bool,
     ) -> list[GroupRollup]:
-        docs = await self._find(project_id, keys, dim, grain, since, until)
-        hists: dict[GroupRollupId, dict[str, int]] = {}
-        if with_hist:
-            for doc in await self._find(project_id, keys, dim, grain + HIST, since, until):
-                hists[_group_id(doc)] = doc.get("h") or {}
-        out = []
-        for doc in docs:
-            gid = _group_id(doc)
-            out.append(GroupRollup(gid, Rollup.from_doc(doc, hists.get(gid))))
-        return out
+        docs = await self._find(project_id, keys, dim, grain, since, until, with_hist=with_hist)
+        return [GroupRollup(_group_id(d), Rollup.from_doc(d, d.get("h"))) for d in docs]
 
     async def _find(
         self,
@@ -210,10 +204,15 @@ class FeedbackGroupRollupStore:
         grain: str,
         since: datetime | None,
         until: datetime | None,
+        *,
+        with_hist: bool,
     ) -> list[dict[str, Any]]:
         if keys is not None and len(keys) > 1:
             found = await asyncio.gather(
-                *(self._find(project_id, [k], dim, grain, since, until) for k in keys)
+                *(
+                    self._find(project_id, [k], dim, grain, since, until, with_hist=with_hist)
+                    for k in keys
+                )
             )
             return [doc for docs in found for doc in docs]
         query: dict[str, Any] = {"project_id": project_id}
@@ -223,7 +222,7 @@ class FeedbackGroupRollupStore:
         span = time_range(since, until)
         if span:
             query["t"] = span
-        return await self.collection.find(query).to_list()
+        return await self.collection.find(query, None if with_hist else {"h": 0}).to_list()
 
     async def save_extremes(
         self, group: GroupRollup, min_score: float | None, max_score: float | None
@@ -242,7 +241,7 @@ class FeedbackGroupRollupStore:
         stamp: str,
     ) -> None:
         """Rebuild: set these grouped rollups and slots exactly, stamped."""
-        await write_replacements(self.collection, values, stamp)
+        await write_replacements(self.collection, values, stamp, inline_hist=True)
         ops = [
             UpdateOne(
                 sid.filter(), {"$set": {"vals": vals, "n": len(vals), "rb": stamp}}, upsert=True

@@ -178,17 +178,26 @@ B = TypeVar("B", bound=Bucket)
 
 
 async def apply_deltas(
-    collection: AsyncCollection[dict[str, Any]], deltas: Mapping[B, RollupDelta]
+    collection: AsyncCollection[dict[str, Any]],
+    deltas: Mapping[B, RollupDelta],
+    *,
+    inline_hist: bool = False,
 ) -> None:
     """One bulk write of ``$inc`` upserts. Two processes creating the same new
     rollup at once: the loser of the unique index race is retried as an update.
-    Raises :class:`RollupWriteError` naming the rollups not written."""
+    Raises :class:`RollupWriteError` naming the rollups not written.
+    ``inline_hist``: the histogram is in the rollup document (``h``), not beside it."""
     ops: list[tuple[B, str, UpdateOne]] = []
     for rid, delta in deltas.items():
         if delta.is_noop():
             continue
-        ops.append((rid, "stats", UpdateOne(rid.filter(), _update(delta), upsert=True)))
+        update = _update(delta)
         hist = delta.hist_counters()
+        if inline_hist:
+            update["$inc"].update(hist)
+            ops.append((rid, "stats", UpdateOne(rid.filter(), update, upsert=True)))
+            continue
+        ops.append((rid, "stats", UpdateOne(rid.filter(), update, upsert=True)))
         if hist:
             ops.append((rid, "hist", UpdateOne(rid.hist_filter(), {"$inc": hist}, upsert=True)))
     if not ops:
@@ -213,8 +222,11 @@ async def apply_deltas(
         raise RollupWriteError(lost)
 
 
-def replace_ops(rid: Bucket, d: RollupDelta, stamp: str) -> list[UpdateOne]:
-    """A rebuild's two upserts for one rollup: set it to ``d`` exactly, stamped."""
+def replace_ops(
+    rid: Bucket, d: RollupDelta, stamp: str, *, inline_hist: bool = False
+) -> list[UpdateOne]:
+    """A rebuild's upserts for one rollup (and its histogram): set it to ``d``
+    exactly, stamped."""
     doc: dict[str, Any] = {**d.counters(), "r": sorted(d.rules), "dirty": False, "rb": stamp}
     update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
     if d.add_min is None:
@@ -222,6 +234,9 @@ def replace_ops(rid: Bucket, d: RollupDelta, stamp: str) -> list[UpdateOne]:
     else:
         doc.update({"mn": d.add_min, "mx": d.add_max})
     hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
+    if inline_hist:
+        doc["h"] = hist["h"]
+        return [UpdateOne(rid.filter(), update, upsert=True)]
     return [
         UpdateOne(rid.filter(), update, upsert=True),
         UpdateOne(rid.hist_filter(), {"$set": hist}, upsert=True),
@@ -229,12 +244,16 @@ def replace_ops(rid: Bucket, d: RollupDelta, stamp: str) -> list[UpdateOne]:
 
 
 async def write_replacements(
-    collection: AsyncCollection[dict[str, Any]], values: Mapping[B, RollupDelta], stamp: str
+    collection: AsyncCollection[dict[str, Any]],
+    values: Mapping[B, RollupDelta],
+    stamp: str,
+    *,
+    inline_hist: bool = False,
 ) -> None:
     """A rebuild's upserts, a thousand per bulk write."""
     ops: list[UpdateOne] = []
     for rid, d in values.items():
-        ops += replace_ops(rid, d, stamp)
+        ops += replace_ops(rid, d, stamp, inline_hist=inline_hist)
         if len(ops) >= 1000:
             await collection.bulk_write(ops, ordered=False)
             ops = []
