@@ -190,6 +190,21 @@ def _side_exprs(thresholds: dict[str, float | None], default: float) -> tuple[An
     return side("$gt", 1), side("$lt", 0)
 
 
+def _live(
+    project_id: str, key: str | None, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    """Live records of a project (or key) created in ``[since, until)``, in the
+    shape of the analytics indexes."""
+    query: dict[str, Any] = {"project_id": project_id}
+    if key is not None:
+        query["key"] = key
+    query.update({"deleted": False, "retracted": False})
+    span = time_range(since, until)
+    if span:
+        query["created_at"] = span
+    return query
+
+
 class FeedbackAnalyticsStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["feedback"]
@@ -474,13 +489,7 @@ class FeedbackAnalyticsStore:
         self, project_id: str, key: str | None, since: datetime | None = None
     ) -> datetime | None:
         """When the oldest live record (from ``since`` on) was created."""
-        query: dict[str, Any] = {"project_id": project_id}
-        if key is not None:
-            query["key"] = key
-        query.update({"deleted": False, "retracted": False})
-        span = time_range(since, None)
-        if span:
-            query["created_at"] = span
+        query = _live(project_id, key, since, None)
         doc = await self.collection.find_one(query, {"created_at": 1}, sort=[("created_at", 1)])
         return None if doc is None else doc["created_at"]
 
@@ -491,13 +500,7 @@ class FeedbackAnalyticsStore:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> AsyncIterator[ScoreRow]:
-        query: dict[str, Any] = {"project_id": project_id}
-        if key is not None:
-            query["key"] = key
-        query.update({"deleted": False, "retracted": False})
-        span = time_range(since, until)
-        if span:
-            query["created_at"] = span
+        query = _live(project_id, key, since, until)
         fields = ("key", "score", "comment", "created_at", "run_id", "user_id", "source_type")
         cursor = self.collection.find(
             query, {**dict.fromkeys(fields, 1), "pending": 1}, batch_size=5000

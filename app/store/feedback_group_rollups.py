@@ -33,6 +33,7 @@ from app.store.feedback_rollups import (
     RollupDelta,
     RollupId,
     apply_deltas,
+    delete_unstamped,
     save_extremes_update,
     write_replacements,
 )
@@ -260,16 +261,10 @@ class FeedbackGroupRollupStore:
         keep_from: datetime,
         keep_before: datetime | None = None,
     ) -> None:
-        """After a rebuild: delete what it did not write, as
-        FeedbackRollupStore.replace_scope does."""
-        scope: dict[str, Any] = {
-            "project_id": project_id,
-            "rb": {"$ne": stamp},
-            "t": time_range(keep_before, keep_from),
-        }
-        if key is not None:
-            scope["key"] = key
-        await self.collection.delete_many(scope)
+        """After a rebuild: delete what it did not write (as FeedbackRollupStore)."""
+        await delete_unstamped(
+            self.collection, project_id, key, stamp, keep_from=keep_from, keep_before=keep_before
+        )
 
     async def forget_value(self, project_id: str, dim: str, value: str) -> None:
         """Drop a value's groups and take it off the slots (an erased end user):

@@ -261,6 +261,27 @@ async def write_replacements(
         await collection.bulk_write(ops, ordered=False)
 
 
+async def delete_unstamped(
+    collection: AsyncCollection[dict[str, Any]],
+    project_id: str,
+    key: str | None,
+    stamp: str,
+    *,
+    keep_from: datetime,
+    keep_before: datetime | None = None,
+) -> None:
+    """After a rebuild: delete the project's (or key's) rollups it did not write,
+    except buckets from ``keep_from`` on and before ``keep_before``."""
+    scope: dict[str, Any] = {
+        "project_id": project_id,
+        "rb": {"$ne": stamp},
+        "t": time_range(keep_before, keep_from),
+    }
+    if key is not None:
+        scope["key"] = key
+    await collection.delete_many(scope)
+
+
 def save_extremes_update(min_score: float | None, max_score: float | None) -> dict[str, Any]:
     update: dict[str, Any] = {"$set": {"dirty": False}}
     if min_score is None:
@@ -378,12 +399,7 @@ class FeedbackRollupStore:
         ``keep_from`` on are left alone: live writes may be creating them; so are
         buckets before ``keep_before``: their raw feedback has expired)."""
         await write_replacements(self.collection, values, stamp)
-        scope: dict[str, Any] = {
-            "project_id": project_id,
-            "rb": {"$ne": stamp},
-            "t": time_range(keep_before, keep_from),
-        }
-        if key is not None:
-            scope["key"] = key
-        await self.collection.delete_many(scope)
+        await delete_unstamped(
+            self.collection, project_id, key, stamp, keep_from=keep_from, keep_before=keep_before
+        )
         return len(values)

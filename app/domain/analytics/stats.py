@@ -313,16 +313,21 @@ async def _from_group_rollups(
             await _from_raw(stores, project_id, request, rules, groups, piece)
             continue
 
-        async def fetch(with_hist: bool, grain: str = piece.source, p: Piece = piece) -> Any:
-            return await stores.feedback_group_rollups.fetch(
-                project_id, f.keys, dim.kind, grain, p.since, p.until, with_hist=with_hist
-            )
-
-        found: list[GroupRollup] = await fetch(request.with_hist)
+        found = await stores.feedback_group_rollups.fetch(
+            project_id,
+            f.keys,
+            dim.kind,
+            piece.source,
+            piece.since,
+            piece.until,
+            with_hist=request.with_hist,
+        )
         if not request.with_hist and any(
             needs_hist(_rule(rules, g.id.key), g.rollup) for g in found
         ):
-            found = await fetch(True)
+            found = await stores.feedback_group_rollups.fetch(
+                project_id, f.keys, dim.kind, piece.source, piece.since, piece.until, with_hist=True
+            )
         # A group whose records all went (deleted, retracted) keeps a document of zeros.
         found = [g for g in found if g.rollup.count]
         extremes = await fix_group_extremes(stores, found)
