@@ -267,12 +267,16 @@ class FeedbackGroupRollupStore:
         )
 
     async def forget_value(self, project_id: str, dim: str, value: str) -> None:
-        """Drop a value's groups and take it off the slots (an erased end user):
-        its counts are already subtracted. Its slots are not given out again."""
-        await self.collection.delete_many({"project_id": project_id, "d": dim, "gv": value})
-        await self.collection.update_many(
-            {"project_id": project_id, "d": dim, "vals": value}, {"$pull": {"vals": value}}
-        )
+        """Drop a value's groups and take it off the slots of their buckets (an
+        erased end user): its counts are already subtracted. Its slots are not
+        given out again (``n`` stays)."""
+        query = {"project_id": project_id, "d": dim, "gv": value}
+        docs = await self.collection.find(query, {"key": 1, "g": 1, "t": 1}).to_list()
+        buckets = {SlotsId(project_id, d["key"], dim, d["g"], d["t"]) for d in docs}
+        ops = [UpdateOne(b.filter(), {"$pull": {"vals": value}}) for b in buckets]
+        for at in range(0, len(ops), 1000):
+            await self.collection.bulk_write(ops[at : at + 1000], ordered=False)
+        await self.collection.delete_many(query)
 
     async def drop_before(self, project_id: str, dim: str, before: datetime) -> int:
         """Delete a grouping's rollups of buckets before ``before`` (retention)."""
