@@ -7,6 +7,7 @@ the bound per bucket count in "other"."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.domain.lifecycle.erasure import erase_end_user
 from app.domain.lifecycle.retention import sweep
 from app.domain.lifecycle.runs import delete_runs
 from app.domain.runs import RunWrite, ingest_runs
+from app.settings import Settings
 from tests.analytics.test_stats import ALL_SOURCES, both, register, stats
 from tests.conftest import GraphQLClient, Keys
 from tests.pipelines_support import CHANGE, give, services, written_at
@@ -31,6 +33,12 @@ SOURCES = ["api", "widget", "human"]
 MODELS = ["gpt-a", "gpt-b", None]
 TAGS = [[], ["beta"], ["beta", "eu"], ["eu"]]
 SESSIONS = ["s1", "s2", None]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # No timed flushes: these tests flush by hand.
+    return replace(settings, rollup_flush_seconds=3600)
 
 
 async def flush(app: Starlette) -> None:
@@ -238,3 +246,23 @@ async def test_values_beyond_the_bound_count_in_other(
     # A rebuild gives the groups to the values with the most records (ties by value).
     await rebuild_rollups(services(app).stores, pid)
     assert await groups() == {"d": 4, "e": 4, "c": 3, "(other)": 3}
+
+
+async def test_removing_feedback_still_buffered_takes_it_from_its_group(
+    app: Starlette, gql: GraphQLClient, keys: Keys
+) -> None:
+    """A new user's vote is not flushed yet (its group not chosen) when its run is
+    deleted: the removal flushes first, so it comes out of the user's group, not
+    out of "other"."""
+    pid = keys.project_id
+    rng = random.Random(5)
+    kept, doomed = await make_run(app, pid, rng), await make_run(app, pid, rng)
+    await give(app, pid, kept, "thumbs", True, user_id="old")
+    await flush(app)
+    await give(app, pid, doomed, "thumbs", False, user_id="newcomer")
+    await give(app, pid, kept, "thumbs", False, user_id="newcomer")
+    assert services(app).pipelines.rollups.pending_groups > 0
+    await delete_runs(services(app).stores, pid, ids=[doomed])
+    await flush(app)
+    by_user = await both(gql, {}, [{"dimension": "USER"}])
+    assert {g["userId"]: g["count"] for g in by_user["groups"]} == {"old": 1, "newcomer": 1}

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.domain import feedback_events
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
 from app.domain.analytics.group_rollups import Attribution, attribution, grouped_deltas
+from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.analytics.rules import KeyRuleCache
 from app.store import Stores
 from app.store.feedback import Feedback
@@ -28,6 +30,11 @@ async def subtract_feedback(
 ) -> None:
     """Remove these live records' contributions from the rollups (``runs``: the
     group fields of runs already deleted; others are read)."""
+    for observer in feedback_events.observers(stores):
+        if isinstance(observer, RollupBuffer):
+            # A record created moments ago may still be buffered: the group it is
+            # counted in is chosen when it is flushed, and its removal must land there.
+            await observer.flush()
     rules = KeyRuleCache(stores)
     deltas: dict[RollupId, RollupDelta] = {}
     grouped: dict[Attribution, RollupDelta] = {}
