@@ -183,3 +183,25 @@ async def test_worst_runs_read_run_tallies_through_an_index(
     ]
     assert len(finds) >= 3 and saves
     assert explain_scans(sync_db, finds + saves) == []
+
+
+async def test_grouped_statistics_use_an_index(
+    app: Any, gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
+) -> None:
+    """Grouped rollups: the flush's slot reads and the reads of every grouping,
+    for one key, several and all, and the run lookup of a flush."""
+    run_id = await make_run(gql)
+    await give_feedback(gql, runId=run_id, key="thumbs", score=True, userId="alice")
+    await give_feedback(gql, runId=run_id, key="stars", score=4, userId="bob")
+    await app.state.services.pipelines.rollups.flush()
+    for dimension in ("USER", "SOURCE", "MODEL", "TAG", "SESSION"):
+        for keys in ('["thumbs"]', '["thumbs", "stars"]', "null"):
+            data = await gql.ok(
+                f"query {{ feedbackStats(filter: {{keys: {keys}}}, "
+                f"groupBy: [{{dimension: {dimension}}}]) {{ source groups {{ count }} }} }}"
+            )
+            assert data["feedbackStats"]["source"] == "ROLLUPS"
+    reads = recorder.on("feedback_group_rollups", "find", "aggregate")
+    reads += [c for c in recorder.on("runs", "find") if "model" in json.dumps(c, default=str)]
+    assert len(reads) >= 16
+    assert explain_scans(sync_db, reads) == []

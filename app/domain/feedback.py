@@ -210,9 +210,10 @@ async def create_feedback(
                     raise Conflict(f"feedback id {record['_id']} is already used") from None
                 return _replayed(raced, project_id, record["_id"]), False
         else:
+            announced = created
             if pending:
-                created = await _attach_if_arrived(stores, created)
-            await _announce(stores, meta, None, created)
+                created, announced = await _attach_if_arrived(stores, created)
+            await _announce(stores, meta, None, announced)
             return created, True
         meta = _meta(change, "updated", now)
         result = await stores.feedback.apply(
@@ -236,14 +237,21 @@ async def run_pending(stores: Stores, project_id: str, run_id: str) -> bool:
     return owner is None
 
 
-async def _attach_if_arrived(stores: Stores, created: Feedback) -> Feedback:
+async def _attach_if_arrived(stores: Stores, created: Feedback) -> tuple[Feedback, Feedback]:
     """A pending record just written: if its run arrived meanwhile, after the read
     that found it missing, the run's arrival may have looked for pending feedback
-    before this record was there. Look again, so it is never left pending."""
+    before this record was there. Look again, so it is never left pending.
+
+    Returns the record as stored now and as it is to be announced: still pending
+    when another call attached it (that call announces the attachment), so
+    derived data sees each record attached exactly once."""
     if await stores.runs.owner(created.run_id) != created.project_id:
-        return created
-    await stores.feedback.attach_pending(created.project_id, [created.run_id])
-    return replace(created, pending=False)
+        return created, created
+    attached = await stores.feedback.attach_pending(created.project_id, [created.run_id])
+    ours = any(r.id == created.id for r in attached)
+    await feedback_events.publish_attached(stores, [r for r in attached if r.id != created.id])
+    now = replace(created, pending=False)
+    return now, now if ours else created
 
 
 async def attach_arrived_runs(stores: Stores, project_id: str, run_ids: list[str]) -> None:
@@ -251,7 +259,8 @@ async def attach_arrived_runs(stores: Stores, project_id: str, run_ids: list[str
     pending no more. (A run of another project with the same id never adopts it:
     feedback stays in its own project, and expires there.)"""
     if run_ids:
-        await stores.feedback.attach_pending(project_id, run_ids)
+        attached = await stores.feedback.attach_pending(project_id, run_ids)
+        await feedback_events.publish_attached(stores, attached)
 
 
 def _merged(write: FeedbackWrite) -> tuple[str, ...]:

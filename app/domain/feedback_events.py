@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from app.store import Stores
 from app.store.feedback import Feedback
@@ -46,6 +46,14 @@ class FeedbackChanged:
 
 class FeedbackObserver(Protocol):
     async def feedback_changed(self, event: FeedbackChanged) -> None: ...
+
+
+@runtime_checkable
+class AttachObserver(Protocol):
+    """An observer that also hears of pending feedback whose run arrived (the
+    record is otherwise unchanged: no FeedbackChanged is published for it)."""
+
+    async def feedback_attached(self, records: list[Feedback]) -> None: ...
 
 
 # Keyed by the identity of the Stores object an app built: tests run several apps
@@ -80,3 +88,16 @@ async def publish(stores: Stores, event: FeedbackChanged) -> None:
                 event.kind,
                 event.record.id,
             )
+
+
+async def publish_attached(stores: Stores, records: list[Feedback]) -> None:
+    """Pending records just attached to their arrived runs, each exactly once."""
+    if not records:
+        return
+    for observer in observers(stores):
+        if not isinstance(observer, AttachObserver):
+            continue
+        try:
+            await observer.feedback_attached(records)
+        except Exception:
+            log.exception("feedback observer %s failed on attached runs", type(observer).__name__)

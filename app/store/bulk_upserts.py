@@ -1,4 +1,4 @@
-"""Writes shared by the aggregate collections (rollups, run tallies): one unordered
+"""Writes shared by the aggregate collections (rollups, grouped rollups, run tallies): one unordered
 bulk write of upserts, with the unique-index race handled (two processes creating
 the same new document at once: the loser is retried as an update), and a
 rebuild's stamped replacement of a project's documents."""
@@ -46,6 +46,42 @@ async def bulk_upsert(collection: AsyncCollection[dict[str, Any]], ops: list[Upd
         raise BulkUpsertError(sorted(failed))
 
 
+async def write_batched(
+    collection: AsyncCollection[dict[str, Any]], ops: Iterable[UpdateOne], batch: int = 1000
+) -> None:
+    """A rebuild's upserts, ``batch`` per unordered bulk write."""
+    pending: list[UpdateOne] = []
+    for op in ops:
+        pending.append(op)
+        if len(pending) >= batch:
+            await collection.bulk_write(pending, ordered=False)
+            pending = []
+    if pending:
+        await collection.bulk_write(pending, ordered=False)
+
+
+async def delete_unstamped(
+    collection: AsyncCollection[dict[str, Any]],
+    project_id: str,
+    key: str | None,
+    stamp: str,
+    *,
+    keep_from: datetime,
+    keep_before: datetime | None = None,
+) -> None:
+    """After a rebuild: delete the project's (or key's) documents it did not write
+    (stamp ``rb``), except buckets from ``keep_from`` on (live writes may be
+    creating them) and before ``keep_before`` (their raw feedback has expired)."""
+    scope: dict[str, Any] = {
+        "project_id": project_id,
+        "rb": {"$ne": stamp},
+        "t": time_range(keep_before, keep_from),
+    }
+    if key is not None:
+        scope["key"] = key
+    await collection.delete_many(scope)
+
+
 async def replace_stamped(
     collection: AsyncCollection[dict[str, Any]],
     ops: Iterable[UpdateOne],
@@ -58,22 +94,8 @@ async def replace_stamped(
     batch: int = 1000,
 ) -> None:
     """A rebuild's writes: ``ops`` (each setting ``rb`` to ``stamp``) in batches, then
-    the project's (or key's) documents no op touched are deleted, except buckets
-    from ``keep_from`` on (live writes may be creating them) and before
-    ``keep_before`` (their raw feedback has expired)."""
-    pending: list[UpdateOne] = []
-    for op in ops:
-        pending.append(op)
-        if len(pending) >= batch:
-            await collection.bulk_write(pending, ordered=False)
-            pending = []
-    if pending:
-        await collection.bulk_write(pending, ordered=False)
-    scope: dict[str, Any] = {
-        "project_id": project_id,
-        "rb": {"$ne": stamp},
-        "t": time_range(keep_before, keep_from),
-    }
-    if key is not None:
-        scope["key"] = key
-    await collection.delete_many(scope)
+    the documents no op touched deleted (see :func:`delete_unstamped`)."""
+    await write_batched(collection, ops, batch)
+    await delete_unstamped(
+        collection, project_id, key, stamp, keep_from=keep_from, keep_before=keep_before
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import operator
 import random
 from collections.abc import Callable
@@ -31,6 +32,8 @@ NO_HISTORY = {"history": 0}
 # create with its id is refused; never content or history. ``purge_at`` (a TTL
 # index) removes the tombstone itself later.
 TOMBSTONE_FIELDS = ("_id", "project_id", "run_id", "key", "deleted", "created_at", "modified_at")
+
+log = logging.getLogger("plaudit.feedback")
 
 
 def tombstone_update(doc: dict[str, Any], *, at: datetime, purge_at: datetime) -> dict[str, Any]:
@@ -308,21 +311,36 @@ class FeedbackStore(ProjectRecords[Feedback]):
                 return Feedback.from_doc(doc)
         raise Conflict("this feedback is being changed by many requests at once; retry")
 
-    async def attach_pending(self, project_id: str, run_ids: list[str]) -> int:
+    async def attach_pending(self, project_id: str, run_ids: list[str]) -> list[Feedback]:
         """Mark the project's pending feedback on these runs as attached (their runs
-        have arrived); how many records were pending."""
+        have arrived); the records this call attached (as they were, still marked
+        pending). Both statements use the ``pending_by_run`` index. When another
+        call raced this one (it attached some, or more arrived), which are this
+        call's cannot be told: none are returned, and a warning says so."""
+        query = {
+            "project_id": project_id,
+            "deleted": False,
+            "run_id": {"$in": list(run_ids)},
+            "pending": True,
+        }
+        docs = await self.collection.find(query, NO_HISTORY).to_list()
+        if not docs:
+            return []
         result = await self.collection.update_many(
-            {
-                "project_id": project_id,
-                "deleted": False,
-                "run_id": {"$in": list(run_ids)},
-                "pending": True,
-            },
+            query,
             # A new revision: a change computed while it was pending (an expiry's
             # delete) must not land on it now.
             {"$unset": {"pending": ""}, "$inc": {"rev": 1}},
         )
-        return result.modified_count
+        if result.modified_count != len(docs):
+            log.warning(
+                "attaching pending feedback raced another change (%d found, %d attached): "
+                "statistics grouped by model, tag or session may need `plaudit rollups rebuild`",
+                len(docs),
+                result.modified_count,
+            )
+            return []
+        return [Feedback.from_doc(d) for d in docs]
 
     async def pending_created_before(self, cutoff: datetime, limit: int) -> list[Feedback]:
         """Live pending feedback (any project) created before ``cutoff``, oldest

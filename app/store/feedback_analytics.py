@@ -117,6 +117,10 @@ class ScoreRow:
     commented: bool
     created_at: datetime
     run_id: str
+    # What its groups are read from (app/domain/analytics/group_rollups.py).
+    pending: bool = False  # its run not arrived: grouped as having no run
+    user_id: str | None = None
+    source_type: str | None = None
 
 
 def metadata_path(path: str) -> str:
@@ -185,6 +189,21 @@ def _side_exprs(thresholds: dict[str, float | None], default: float) -> tuple[An
         }
 
     return side("$gt", 1), side("$lt", 0)
+
+
+def _live(
+    project_id: str, key: str | None, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    """Live records of a project (or key) created in ``[since, until)``, in the
+    shape of the analytics indexes."""
+    query: dict[str, Any] = {"project_id": project_id}
+    if key is not None:
+        query["key"] = key
+    query.update({"deleted": False, "retracted": False})
+    span = time_range(since, until)
+    if span:
+        query["created_at"] = span
+    return query
 
 
 class FeedbackAnalyticsStore:
@@ -472,19 +491,25 @@ class FeedbackAnalyticsStore:
 
     # -- rebuilds ----------------------------------------------------------------
 
-    async def live_scores(
+    async def first_live_at(
         self, project_id: str, key: str | None, since: datetime | None = None
+    ) -> datetime | None:
+        """When the oldest live record (from ``since`` on) was created."""
+        query = _live(project_id, key, since, None)
+        doc = await self.collection.find_one(query, {"created_at": 1}, sort=[("created_at", 1)])
+        return None if doc is None else doc["created_at"]
+
+    async def live_scores(
+        self,
+        project_id: str,
+        key: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> AsyncIterator[ScoreRow]:
-        query: dict[str, Any] = {"project_id": project_id}
-        if key is not None:
-            query["key"] = key
-        query.update({"deleted": False, "retracted": False})
-        if since is not None:
-            query["created_at"] = {"$gte": since}
+        query = _live(project_id, key, since, until)
+        fields = ("key", "score", "comment", "created_at", "run_id", "user_id", "source_type")
         cursor = self.collection.find(
-            query,
-            {"key": 1, "score": 1, "comment": 1, "created_at": 1, "run_id": 1},
-            batch_size=5000,
+            query, {**dict.fromkeys(fields, 1), "pending": 1}, batch_size=5000
         )
         async for doc in cursor:
             comment = doc.get("comment")
@@ -494,4 +519,7 @@ class FeedbackAnalyticsStore:
                 commented=isinstance(comment, str) and comment != "",
                 created_at=doc["created_at"],
                 run_id=doc["run_id"],
+                pending=bool(doc.get("pending")),
+                user_id=doc.get("user_id"),
+                source_type=doc.get("source_type", "api"),
             )

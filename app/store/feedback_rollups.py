@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, replace_stamped
+from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, delete_unstamped, write_batched
 from app.store.ranges import time_range
 from app.store.score_sums import SUMMED, ScoreSums, sums_from_doc
 
@@ -40,7 +41,7 @@ class RollupWriteError(Exception):
     """Some rollup updates were not written: ``failed`` maps each rollup to the part
     of its delta that was lost ("stats" or "hist")."""
 
-    def __init__(self, failed: dict[RollupId, set[str]]) -> None:
+    def __init__(self, failed: dict[Any, set[str]]) -> None:
         super().__init__(f"{len(failed)} rollup updates failed")
         self.failed = failed
 
@@ -54,6 +55,9 @@ class RollupId:
 
     def filter(self) -> dict[str, Any]:
         return {"project_id": self.project_id, "key": self.key, "g": self.grain, "t": self.start}
+
+    def hist_filter(self) -> dict[str, Any]:
+        return _hist_id(self).filter()
 
 
 @dataclass
@@ -161,30 +165,103 @@ def _hist_id(rid: RollupId) -> RollupId:
     return RollupId(rid.project_id, rid.key, rid.grain + HIST, rid.start)
 
 
+class Bucket(Protocol):
+    """What a rollup document is found by: its filter, and its histogram's."""
+
+    def filter(self) -> dict[str, Any]: ...
+
+    def hist_filter(self) -> dict[str, Any]: ...
+
+
+B = TypeVar("B", bound=Bucket)
+
+
+async def apply_deltas(
+    collection: AsyncCollection[dict[str, Any]],
+    deltas: Mapping[B, RollupDelta],
+    *,
+    inline_hist: bool = False,
+) -> None:
+    """One bulk write of ``$inc`` upserts. Two processes creating the same new
+    rollup at once: the loser of the unique index race is retried as an update.
+    Raises :class:`RollupWriteError` naming the rollups not written.
+    ``inline_hist``: the histogram is in the rollup document (``h``), not beside it."""
+    ops: list[tuple[B, str, UpdateOne]] = []
+    for rid, delta in deltas.items():
+        if delta.is_noop():
+            continue
+        update = _update(delta)
+        hist = delta.hist_counters()
+        if inline_hist:
+            update["$inc"].update(hist)
+            ops.append((rid, "stats", UpdateOne(rid.filter(), update, upsert=True)))
+            continue
+        ops.append((rid, "stats", UpdateOne(rid.filter(), update, upsert=True)))
+        if hist:
+            ops.append((rid, "hist", UpdateOne(rid.hist_filter(), {"$inc": hist}, upsert=True)))
+    try:
+        await bulk_upsert(collection, [op for _, _, op in ops])
+    except BulkUpsertError as exc:
+        lost: dict[Any, set[str]] = {}
+        for index in exc.failed:
+            rid, part, _ = ops[index]
+            lost.setdefault(rid, set()).add(part)
+        raise RollupWriteError(lost) from exc
+
+
+def replace_ops(
+    rid: Bucket, d: RollupDelta, stamp: str, *, inline_hist: bool = False
+) -> list[UpdateOne]:
+    """A rebuild's upserts for one rollup (and its histogram): set it to ``d``
+    exactly, stamped."""
+    doc: dict[str, Any] = {**d.counters(), "r": sorted(d.rules), "dirty": False, "rb": stamp}
+    update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
+    if d.add_min is None:
+        update["$unset"] = {"mn": "", "mx": ""}
+    else:
+        doc.update({"mn": d.add_min, "mx": d.add_max})
+    hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
+    if inline_hist:
+        doc["h"] = hist["h"]
+        return [UpdateOne(rid.filter(), update, upsert=True)]
+    return [
+        UpdateOne(rid.filter(), update, upsert=True),
+        UpdateOne(rid.hist_filter(), {"$set": hist}, upsert=True),
+    ]
+
+
+async def write_replacements(
+    collection: AsyncCollection[dict[str, Any]],
+    values: Mapping[B, RollupDelta],
+    stamp: str,
+    *,
+    inline_hist: bool = False,
+) -> None:
+    """A rebuild's upserts, a thousand per bulk write."""
+    ops = (
+        op
+        for rid, d in values.items()
+        for op in replace_ops(rid, d, stamp, inline_hist=inline_hist)
+    )
+    await write_batched(collection, ops)
+
+
+def save_extremes_update(min_score: float | None, max_score: float | None) -> dict[str, Any]:
+    update: dict[str, Any] = {"$set": {"dirty": False}}
+    if min_score is None:
+        update["$unset"] = {"mn": "", "mx": ""}
+    else:
+        update["$set"].update({"mn": min_score, "mx": max_score})
+    return update
+
+
 class FeedbackRollupStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db["feedback_rollups"]
 
     async def apply(self, deltas: dict[RollupId, RollupDelta]) -> None:
-        """One bulk write of ``$inc`` upserts (app/store/bulk_upserts.py).
-        Raises :class:`RollupWriteError` naming the rollups not written."""
-        ops: list[tuple[RollupId, str, UpdateOne]] = []
-        for rid, delta in deltas.items():
-            if delta.is_noop():
-                continue
-            ops.append((rid, "stats", UpdateOne(rid.filter(), _update(delta), upsert=True)))
-            hist = delta.hist_counters()
-            if hist:
-                op = UpdateOne(_hist_id(rid).filter(), {"$inc": hist}, upsert=True)
-                ops.append((rid, "hist", op))
-        try:
-            await bulk_upsert(self.collection, [op for _, _, op in ops])
-        except BulkUpsertError as exc:
-            lost: dict[RollupId, set[str]] = {}
-            for index in exc.failed:
-                rid, part, _ = ops[index]
-                lost.setdefault(rid, set()).add(part)
-            raise RollupWriteError(lost) from exc
+        """One bulk write of ``$inc`` upserts (see :func:`apply_deltas`)."""
+        await apply_deltas(self.collection, deltas)
 
     async def _find(
         self,
@@ -265,13 +342,9 @@ class FeedbackRollupStore:
         since it was read (its version moved). Safe against concurrent flushes:
         ``$min``/``$max`` of a score already counted here change nothing, and a
         removal flushed meanwhile sets ``dirty`` again."""
-        update: dict[str, Any] = {"$set": {"dirty": False}}
-        if min_score is None:
-            update["$unset"] = {"mn": "", "mx": ""}
-        else:
-            update["$set"].update({"mn": min_score, "mx": max_score})
         result = await self.collection.update_one(
-            {**rollup.id.filter(), "v": rollup.version}, update
+            {**rollup.id.filter(), "v": rollup.version},
+            save_extremes_update(min_score, max_score),
         )
         return result.modified_count == 1
 
@@ -289,31 +362,8 @@ class FeedbackRollupStore:
         and delete older ones that no longer have any feedback (buckets from
         ``keep_from`` on are left alone: live writes may be creating them; so are
         buckets before ``keep_before``: their raw feedback has expired)."""
-
-        def ops() -> Iterator[UpdateOne]:
-            for rid, d in values.items():
-                doc: dict[str, Any] = {
-                    **d.counters(),
-                    "r": sorted(d.rules),
-                    "dirty": False,
-                    "rb": stamp,
-                }
-                update: dict[str, Any] = {"$set": doc, "$inc": {"v": 1}}
-                if d.add_min is None:
-                    update["$unset"] = {"mn": "", "mx": ""}
-                else:
-                    doc.update({"mn": d.add_min, "mx": d.add_max})
-                yield UpdateOne(rid.filter(), update, upsert=True)
-                hist = {"h": {k: n for k, n in d.hist.items() if n}, "rb": stamp}
-                yield UpdateOne(_hist_id(rid).filter(), {"$set": hist}, upsert=True)
-
-        await replace_stamped(
-            self.collection,
-            ops(),
-            project_id=project_id,
-            key=key,
-            stamp=stamp,
-            keep_from=keep_from,
-            keep_before=keep_before,
+        await write_replacements(self.collection, values, stamp)
+        await delete_unstamped(
+            self.collection, project_id, key, stamp, keep_from=keep_from, keep_before=keep_before
         )
         return len(values)

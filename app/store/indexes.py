@@ -148,6 +148,15 @@ INDEXES: list[Index] = [
     Index("run_tallies", [("project_id", 1), ("g", 1), ("t", 1)]),
     # Saving recounted times only if the tally has not changed (its version).
     Index("run_tallies", [("project_id", 1), ("key", 1), ("g", 1), ("t", 1), ("s", 1), ("v", 1)]),
+    # Grouped rollups (app/store/feedback_group_rollups.py): one per group and
+    # bucket; read per key or for all keys; an erased user's groups found by value.
+    Index(
+        "feedback_group_rollups",
+        [("project_id", 1), ("key", 1), ("d", 1), ("g", 1), ("t", 1), ("gv", 1), ("o", 1)],
+        {"unique": True, "name": "group_rollup_id"},
+    ),
+    Index("feedback_group_rollups", [("project_id", 1), ("d", 1), ("g", 1), ("t", 1)]),
+    Index("feedback_group_rollups", [("project_id", 1), ("d", 1), ("gv", 1)]),
     # Webhooks (app/domain/webhooks/): the delivery queue and its log.
     Index("webhooks", [("project_id", 1), ("created_at", 1)]),
     Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),

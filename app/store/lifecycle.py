@@ -83,6 +83,12 @@ RULES: list[Rule] = [
         "remove, days past retention are read from raw feedback; rebuilt on load",
         dumped=False,
     ),
+    Rule(
+        "feedback_group_rollups",
+        why="aggregates per user, source, model, tag, tracing project; an erasure subtracts "
+        "the erased feedback and drops the user's groups, retention drops user groups "
+        "(app/domain/lifecycle/erasure.py, retention.py)",
+    ),
     Rule("feedback_keys", why="the project's feedback keys"),
     Rule("webhooks", why="webhook endpoints"),
     # Bodies embed feedback (comments, user ids); found by the text they contain.

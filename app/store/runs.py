@@ -83,6 +83,19 @@ class Run:
 
 
 @dataclass(frozen=True)
+class RunGroupFields:
+    """What statistics group a run's feedback by (app/domain/analytics/group_rollups.py)."""
+
+    model: str | None
+    tags: tuple[str, ...]
+    session_id: str | None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RunGroupFields:
+        return cls(doc.get("model"), tuple(doc.get("tags") or ()), doc.get("session_id"))
+
+
+@dataclass(frozen=True)
 class RunAccess:
     """The index a search walks: the project's runs, those whose ``field`` is
     ``value`` (``trace_id``, ``parent_run_id`` (None: the trace roots) or
@@ -236,6 +249,14 @@ class RunStore(ProjectRecords[Run]):
         docs = await self.collection.find({"_id": {"$in": list(set(run_ids))}}).to_list()
         by_id = {d["_id"]: Run.from_doc(d) for d in docs if d["project_id"] == project_id}
         return [by_id[i] for i in run_ids if i in by_id]
+
+    async def group_fields(self, project_id: str, run_ids: list[str]) -> dict[str, RunGroupFields]:
+        """Model, tags and session of those of these runs the project has."""
+        docs = await self.collection.find(
+            {"_id": {"$in": list(set(run_ids))}},
+            {"project_id": 1, "model": 1, "tags": 1, "session_id": 1},
+        ).to_list()
+        return {d["_id"]: RunGroupFields.from_doc(d) for d in docs if d["project_id"] == project_id}
 
     async def tracing_projects_of(self, project_id: str, run_ids: list[str]) -> dict[str, str]:
         """Each run's tracing project, for those of these runs that exist."""

@@ -3,9 +3,13 @@
 Seeds one project in steps (10k, then up to 100k, then up to 1M feedback records
 by default) spread over the last 90 days: a boolean ``thumbs`` key (70%) and a
 continuous ``quality`` key with full-precision floats (30%, the worst case for
-histograms), one run per ten records, a tenth of them with a comment. After each
-step it rebuilds the rollups with the real rebuild code and times each query end
-to end through the ASGI app (no network):
+histograms), one run per ten records (written with the real run ingestion, 500 a
+call: a model of 6, up to two of 8 tags, a session of 4), a tenth of them with a
+comment, from 300 end users (a fifth anonymous) and three sources. Feedback is
+written in bulk (``insert_many`` of 5,000 documents shaped as the write path
+stores them); after each step the real rebuild computes the rollups and grouped
+rollups from it, as the write path would have, and each query is timed end to end
+through the ASGI app (no network):
 
 - the four requests the dashboard page makes, with their text read from
   ``app/dashboard/assets/dashboard.js`` so the benchmark measures what the page
@@ -15,19 +19,24 @@ to end through the ASGI app (no network):
   to an hour);
 - a 90-day daily series of the continuous key; with p50/p90 (read from the
   rollups' histograms); and with p50/p90 over a window not aligned to hours
-  (its partial first hour is read raw).
+  (its partial first hour is read raw);
+- the dashboard's breakdowns (``BREAKDOWN_QUERY``) by each grouping it offers
+  (model, tag, user), over 30 days and over the last 24 hours.
 
     .venv/bin/python -m tests.bench.queries                          # 10k, 100k, 1M
     .venv/bin/python -m tests.bench.queries --sizes 10000,100000 --repeat 30
+    .venv/bin/python -m tests.bench.queries --only '^by |board'      # some requests
 
 Uses MONGODB_URI when set, else starts the embedded store in a temporary directory.
-Seeding 1M records into the embedded store takes about half an hour.
+Seeding 1M records into the embedded store takes about 20 minutes: it maintains
+the feedback collection's eleven indexes at about 1 ms per document, bulk or not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import statistics
@@ -47,6 +56,7 @@ from app.domain.analytics import windows
 from app.domain.analytics.rebuild import rebuild_rollups
 from app.domain.auth import create_key
 from app.domain.feedback_keys import KeyConfig, register_key
+from app.domain.runs import RunWrite, ingest_runs
 from app.main import create_app
 from app.settings import Settings
 from app.store import Stores
@@ -67,12 +77,13 @@ WITH_PERCENTILES = SERIES.replace("negativeShare }", "negativeShare p50 p90 }")
 def dashboard_queries() -> dict[str, str]:
     """The GraphQL texts the dashboard page sends, by their constant's name."""
     source = DASHBOARD_JS.read_text()
-    strings = dict(re.findall(r'const (\w+) = "([^"]*)";', source))
+    # String constants the query templates interpolate (`${NUMBERS}`).
+    strings = dict(re.findall(r'^const (\w+) = "(.*?)";$', source, re.M))
     found = {
         name: re.sub(r"\$\{(\w+)\}", lambda m: strings[m.group(1)], text)
         for name, text in re.findall(r"const (\w+_QUERY) = `(.*?)`;", source, re.S)
     }
-    for name in ("KEYS_QUERY", "BOARD_QUERY", "WORST_QUERY", "RUN_QUERY"):
+    for name in ("KEYS_QUERY", "BOARD_QUERY", "WORST_QUERY", "RUN_QUERY", "BREAKDOWN_QUERY"):
         if name not in found:
             raise SystemExit(f"{DASHBOARD_JS} no longer defines {name}; update this benchmark")
     return found
@@ -84,10 +95,19 @@ class Step:
     seed_s: float
     rebuild_s: float
     timings: dict[str, list[float]]
+    load: float = 0.0  # the 1-minute load average (the higher of before and after)
+
+
+MODELS = [f"model-{i}" for i in range(6)]
+TAGS = [f"tag-{i}" for i in range(8)]
+SESSIONS = [f"session-{i}" for i in range(4)]
+USERS = [f"user-{i}" for i in range(300)]
+SOURCES = ["api", "widget", "human"]
 
 
 class Seeder:
-    """Adds feedback records to one project, straight into the collection."""
+    """Adds runs (through the run ingestion) and feedback records (straight into
+    the collection, in bulk) to one project."""
 
     def __init__(self, stores: Stores, project_id: str) -> None:
         self.stores = stores
@@ -95,6 +115,23 @@ class Seeder:
         self.rng = random.Random(7)
         self.runs: list[str] = []
         self.count = 0
+
+    async def add_runs(self, count: int, now: datetime) -> None:
+        ids = [str(uuid.uuid4()) for _ in range(count)]
+        for at in range(0, count, 500):
+            writes = [
+                RunWrite(
+                    id=i,
+                    name="bench",
+                    model=self.rng.choice(MODELS),
+                    tags=self.rng.sample(TAGS, self.rng.randrange(3)),
+                    session_id=self.rng.choice(SESSIONS),
+                    start_time=now - timedelta(days=DAYS),
+                )
+                for i in ids[at : at + 500]
+            ]
+            await ingest_runs(self.stores, self.project_id, writes)
+        self.runs.extend(ids)
 
     def record(self, now: datetime) -> dict[str, Any]:
         at = now - timedelta(seconds=self.rng.random() * DAYS * 86400)
@@ -114,10 +151,10 @@ class Seeder:
             "run_id": self.rng.choice(self.runs),
             "key": "thumbs" if thumbs else "quality",
             **content,
-            "source_type": "api",
+            "source_type": self.rng.choice(SOURCES),
             "source_info": None,
             "source_run_id": None,
-            "user_id": None,
+            "user_id": self.rng.choice(USERS) if self.rng.random() < 0.8 else None,
             "actor": None,
             "deleted": False,
             "created_at": at,
@@ -133,7 +170,7 @@ class Seeder:
         started = time.perf_counter()
         now = datetime.now(UTC)
         adding = size - self.count
-        self.runs.extend(str(uuid.uuid4()) for _ in range(max(1, adding // 10)))
+        await self.add_runs(max(1, adding // 10), now)
         with tqdm(total=adding, desc=f"seed to {size:,}", unit="rec") as progress:
             while self.count < size:
                 batch = [self.record(now) for _ in range(min(5000, size - self.count))]
@@ -165,11 +202,23 @@ def cases(runs: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "90d series": (SERIES, {"after": quarter}),
         "+ p50/p90": (WITH_PERCENTILES, {"after": quarter}),
         "+ unaligned": (WITH_PERCENTILES, {"after": (now - timedelta(days=DAYS)).isoformat()}),
+        **grouped_cases(texts["BREAKDOWN_QUERY"], thumbs, month, day),
+    }
+
+
+def grouped_cases(
+    text: str, keys: dict[str, Any], month: str, day: str
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The dashboard's breakdown by each grouping it offers, over 30 days and 24 hours."""
+    return {
+        f"by {by.lower()} {span}": (text, {"filter": keys | {"after": after}, "by": by})
+        for span, after in (("30d", month), ("24h", day))
+        for by in ("MODEL", "TAG", "USER")
     }
 
 
 async def measure(
-    settings: Settings, secret: str, runs: list[str], repeat: int
+    settings: Settings, secret: str, runs: list[str], repeat: int, only: str = ""
 ) -> dict[str, list[float]]:
     app = create_app(settings)
     timings: dict[str, list[float]] = {}
@@ -179,7 +228,8 @@ async def measure(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://bench", headers=headers, timeout=600
         ) as client:
-            for name, (query, variables) in tqdm(cases(runs).items(), desc="queries", leave=False):
+            chosen = {n: c for n, c in cases(runs).items() if re.search(only, n)}
+            for name, (query, variables) in tqdm(chosen.items(), desc="queries", leave=False):
                 timings[name] = []
                 for i in range(repeat + 2):
                     started = time.perf_counter()
@@ -195,7 +245,7 @@ async def measure(
     return timings
 
 
-async def run(uri: str, sizes: list[int], repeat: int) -> list[Step]:
+async def run(uri: str, sizes: list[int], repeat: int, only: str = "") -> list[Step]:
     db_name = f"plaudit_bench_queries_{uuid.uuid4().hex[:6]}"
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     steps: list[Step] = []
@@ -214,8 +264,10 @@ async def run(uri: str, sizes: list[int], repeat: int) -> list[Step]:
             started = time.perf_counter()
             await rebuild_rollups(stores, project.id)
             rebuild_s = time.perf_counter() - started
-            timings = await measure(settings, secret, seeder.runs, repeat)
-            steps.append(Step(size, seed_s, rebuild_s, timings))
+            load = os.getloadavg()[0]
+            timings = await measure(settings, secret, seeder.runs, repeat, only)
+            load = max(load, os.getloadavg()[0])
+            steps.append(Step(size, seed_s, rebuild_s, timings, load))
             report(steps)  # a table after every step: the large sizes take long
         try:
             await client.drop_database(db_name)
@@ -239,6 +291,7 @@ def report(steps: list[Step]) -> None:
         print(f"{name:<18}{cells}")
     print(f"{'seed s':<18}" + "".join(f"{s.seed_s:>22.0f}" for s in steps))
     print(f"{'rollup rebuild s':<18}" + "".join(f"{s.rebuild_s:>22.1f}" for s in steps))
+    print(f"{'load average':<18}" + "".join(f"{s.load:>22.1f}" for s in steps))
     if len(steps) > 1:
         small, large = steps[0], steps[-1]
         print(f"\np50 ratio {large.size:,} / {small.size:,} records:")
@@ -251,10 +304,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="record counts")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--only", default="", help="time only the requests matching this regex")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with store() as uri:
-        asyncio.run(run(uri, sizes, args.repeat))
+        asyncio.run(run(uri, sizes, args.repeat, args.only))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ const PREVIOUS_QUERY = `query Previous($filter: FeedbackStatsFilter!, $bucket: T
 const BREAKDOWN_QUERY = `query Breakdown($filter: FeedbackStatsFilter!, $by: StatsDimension!) {
   groups: feedbackStats(filter: $filter, groupBy: [{dimension: $by}], comments: 0, limit: 50) {
     truncated
-    groups { model tag userId ${NUMBERS} }
+    groups { model tag userId other ${NUMBERS} }
   }
 }`;
 
@@ -241,6 +241,7 @@ function describeRule(key) {
 }
 
 function groupValue(by, group) {
+  if (group.other) return "(other)"; // values beyond the grouped rollups' bound
   const value = group[GROUPS[by].field];
   return value === null || value === undefined ? "(none)" : value;
 }

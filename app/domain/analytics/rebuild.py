@@ -13,15 +13,27 @@ A project with a retention period (app/domain/lifecycle/retention.py) has no raw
 feedback before it: rollups of days before the first whole day within it are left
 as they are, so statistics over time keep working for expired periods (worst
 runs read those days from the raw feedback, so their tallies are never read).
+
+Grouped rollups (app/domain/analytics/group_rollups.py) are rebuilt in a second
+pass, a day of feedback at a time (so memory holds one day's groups), with the
+thresholds the first pass settled; in each bucket the values with the most records
+get their own groups.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution, change_delta
+from app.domain.analytics.group_rollups import (
+    Attribution,
+    expand,
+    rank,
+    resolve,
+)
 from app.domain.analytics.rollup_reads import sides_from_hist
 from app.domain.analytics.rules import KeyRule, load_rules
 from app.domain.analytics.tallies import add_change, run_change
@@ -80,8 +92,47 @@ async def _rebuild(stores: Stores, project_id: str, key: str | None, *, rollups:
     )
     if not rollups:
         return written
-    return await stores.feedback_rollups.replace_scope(
+    written = await stores.feedback_rollups.replace_scope(
         project_id, key, values, stamp=stamp, keep_from=keep_from, keep_before=since
+    )
+    await _rebuild_groups(stores, project_id, key, rules | settled, since, keep_from, stamp)
+    return written
+
+
+async def _rebuild_groups(
+    stores: Stores,
+    project_id: str,
+    key: str | None,
+    rules: dict[str, KeyRule],
+    since: datetime | None,
+    keep_from: datetime,
+    stamp: str,
+) -> None:
+    first = await stores.feedback_analytics.first_live_at(project_id, key, since)
+    day = windows.floor(first, "day") if first is not None else keep_from
+    while first is not None and day <= keep_from:
+        pending: dict[Attribution, RollupDelta] = {}
+        async for row in stores.feedback_analytics.live_scores(
+            project_id, key, day, day + windows.DAY
+        ):
+            rule = rules.get(row.key) or KeyRule.of(row.key, None)
+            delta = change_delta(rule, None, Contribution(row.score, row.commented))
+            if delta is None:
+                continue
+            at = Attribution(
+                project_id,
+                row.key,
+                windows.floor(row.created_at, "hour"),
+                None if row.pending else row.run_id,
+                row.user_id,
+                row.source_type,
+            )
+            pending.setdefault(at, RollupDelta()).merge(delta)
+        values, slots = rank(expand(await resolve(stores, pending)))
+        await stores.feedback_group_rollups.write_rebuilt(values, slots, stamp)
+        day += windows.DAY
+    await stores.feedback_group_rollups.delete_unstamped(
+        project_id, key, stamp, keep_from=keep_from, keep_before=since
     )
 
 

@@ -9,21 +9,29 @@ What this trades: deltas not yet flushed are lost if the process dies (at most o
 flush interval of writes). ``plaudit rollups rebuild`` recomputes rollups from the
 raw feedback; statistics read through a process flush its buffer first, so a
 process always reads its own writes.
+
+Grouped rollups (app/domain/analytics/group_rollups.py) are batched the same way:
+deltas per record attribution in memory, runs looked up and groups placed once per
+flush.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
-from app.domain.analytics.rules import KeyRuleCache
+from app.domain.analytics.group_rollups import Attribution, attribution, grouped_deltas
+from app.domain.analytics.rules import KeyRule, KeyRuleCache
 from app.domain.analytics.tallies import add_change, run_change
 from app.domain.background import BackgroundLoop
 from app.domain.feedback_events import FeedbackChanged
 from app.store import Stores
+from app.store.feedback import Feedback
+from app.store.feedback_group_rollups import GroupRollupId
 from app.store.feedback_rollups import (
     GRAINS,
     FeedbackRollupStore,
@@ -42,12 +50,16 @@ class RollupBuffer:
     def __init__(
         self, stores: Stores, rollups: FeedbackRollupStore, flush_seconds: float = 0.25
     ) -> None:
+        self.stores = stores
         self.rollups = rollups
         self.tallies: RunTallyStore = stores.run_tallies
         self.rules = KeyRuleCache(stores)
         self.flush_seconds = flush_seconds
         self._pending: dict[RollupId, RollupDelta] = {}
         self._tally_pending: dict[TallyId, TallyDelta] = {}
+        self._groups: dict[Attribution, RollupDelta] = {}
+        # Grouped deltas already placed whose write failed: retried as they are.
+        self._placed: dict[GroupRollupId, RollupDelta] = {}
         self._lock = asyncio.Lock()
         self.background = BackgroundLoop(
             "rollup-flush",
@@ -61,11 +73,17 @@ class RollupBuffer:
 
     @property
     def pending(self) -> int:
+        """Rollups (hours and days) with changes not yet written."""
         return len(self._pending)
 
     @property
     def pending_tallies(self) -> int:
         return len(self._tally_pending)
+
+    @property
+    def pending_groups(self) -> int:
+        """Record attributions and grouped rollups with changes not yet written."""
+        return len(self._groups) + len(self._placed)
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
@@ -79,6 +97,33 @@ class RollupBuffer:
         if change is not None:
             pending = self._tally_pending
             add_change(pending, record.project_id, record.key, record.run_id, at, change)
+        old = attribution(event.before) if event.before is not None else None
+        new = attribution(event.after) if event.after is not None else None
+        if old == new:
+            if delta is not None and new is not None:
+                self._add_group(new, delta)
+            return
+        # The record's groups changed: its old contribution out, the new one in.
+        self._move(rule, event.before, event.after)
+
+    async def feedback_attached(self, records: list[Feedback]) -> None:
+        """Pending records whose runs arrived: they move from "no run" (how they
+        were counted) to their run's groups."""
+        for record in records:
+            rule = await self.rules.get(record.project_id, record.key)
+            self._move(rule, replace(record, pending=True), replace(record, pending=False))
+
+    def _move(self, rule: KeyRule, before: Feedback | None, after: Feedback | None) -> None:
+        for record, sign in ((before, -1), (after, 1)):
+            if record is None:
+                continue
+            part = contribution(record)
+            delta = change_delta(rule, part, None) if sign < 0 else change_delta(rule, None, part)
+            if delta is not None:
+                self._add_group(attribution(record), delta)
+
+    def _add_group(self, at: Attribution, delta: RollupDelta) -> None:
+        self._groups.setdefault(at, RollupDelta()).merge(delta)
 
     def add(self, project_id: str, key: str, at: datetime, delta: RollupDelta) -> None:
         for grain in GRAINS:
@@ -97,31 +142,64 @@ class RollupBuffer:
         """Write the pending deltas. On failure they go back into the buffer (only
         the failed ones, when the server says which) and the error is raised."""
         async with self._lock:
-            if not self._pending and not self._tally_pending:
+            if not (self._pending or self._tally_pending or self._groups or self._placed):
                 return
-            batch, self._pending = self._pending, {}
-            tallies, self._tally_pending = self._tally_pending, {}
-            try:
-                await self.rollups.apply(batch)
-            except RollupWriteError as exc:
-                for rid, parts in exc.failed.items():
-                    for part in parts:
-                        self._put_back({rid: batch[rid].part(part)})
-                self._put_back_tallies(tallies)
-                raise
-            except BaseException:
-                self._put_back(batch)
-                self._put_back_tallies(tallies)
-                raise
-            try:
-                await self.tallies.apply(tallies)
-            except TallyWriteError as exc:
-                self._put_back_tallies({tid: tallies[tid] for tid in exc.failed})
-                raise
-            except BaseException:
-                self._put_back_tallies(tallies)
-                raise
+            await self._flush_rollups()
+            await self._flush_tallies()
+            await self._flush_groups()
             self.flushes += 1
+
+    async def _flush_rollups(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            await self.rollups.apply(batch)
+        except RollupWriteError as exc:
+            for rid, parts in exc.failed.items():
+                for part in parts:
+                    self._put_back({rid: batch[rid].part(part)})
+            raise
+        except BaseException:
+            self._put_back(batch)
+            raise
+
+    async def _flush_tallies(self) -> None:
+        if not self._tally_pending:
+            return
+        tallies, self._tally_pending = self._tally_pending, {}
+        try:
+            await self.tallies.apply(tallies)
+        except TallyWriteError as exc:
+            self._put_back_tallies({tid: tallies[tid] for tid in exc.failed})
+            raise
+        except BaseException:
+            self._put_back_tallies(tallies)
+            raise
+
+    async def _flush_groups(self) -> None:
+        if not self._groups and not self._placed:
+            return
+        batch, self._groups = self._groups, {}
+        try:
+            placed = await grouped_deltas(self.stores, batch)
+        except BaseException:
+            for at, delta in batch.items():
+                self._add_group(at, delta)
+            raise
+        for gid, delta in self._placed.items():
+            placed.setdefault(gid, RollupDelta()).merge(delta)
+        self._placed = {}
+        try:
+            await self.stores.feedback_group_rollups.apply(placed)
+        except RollupWriteError as exc:
+            for gid, parts in exc.failed.items():
+                for part in parts:
+                    self._placed.setdefault(gid, RollupDelta()).merge(placed[gid].part(part))
+            raise
+        except BaseException:
+            self._placed = placed
+            raise
 
     def start(self) -> None:
         self.background.start()

@@ -3,9 +3,12 @@ p50/p90, positive/negative, label counts, a distribution and recent comments.
 
 Statistics filtered only by key and time, grouped only by key and time, are read
 from rollups (app/domain/analytics/rollup_reads.py): their cost does not grow with the
-number of feedback records. Anything else (users, runs, tags, models, sessions,
-sources, run metadata) is an aggregation over the feedback, starting from the
-indexed ``(project_id, key, created_at)``.
+number of feedback records. So are those grouped by key and time and ONE of user,
+source, model, tag or session (tracing project), from the grouped rollups
+(app/domain/analytics/group_reads.py; beyond a bound of values per bucket, the rest
+count in an "other" group). Anything else (a run metadata field, several of those
+groupings, any filter besides keys and time) is an aggregation over the feedback,
+starting from the indexed ``(project_id, key, created_at)``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 
 from app import clock
 from app.domain.analytics import windows
+from app.domain.analytics.group_reads import fix_group_extremes
+from app.domain.analytics.group_rollups import GROUP_DIMENSIONS
 from app.domain.analytics.partial import GroupStats, Partial, finish
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.analytics.rollup_reads import Piece, fix_extremes, needs_hist, plan, to_partial
@@ -34,6 +39,7 @@ from app.store.feedback_analytics import (
     StatsRow,
     metadata_path,
 )
+from app.store.feedback_group_rollups import GroupRollup
 from app.store.feedback_rollups import Rollup
 
 MAX_DIMENSIONS = 4
@@ -43,6 +49,8 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1000
 MAX_TIME_BUCKETS = 10_000
 ROLLUP_DIMENSIONS = ("key", "time")
+# The value of the "other" group of grouped rollups: equal to no real value.
+OTHER = ("other",)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -188,7 +196,10 @@ class _Groups:
 def _group_dict(dims: list[Dimension], values: tuple[Any, ...]) -> dict[str, object]:
     group: dict[str, object] = {}
     for dim, value in zip(dims, values, strict=True):
-        if dim.kind == "metadata":
+        if value == OTHER:
+            group[dim.kind] = None
+            group["other"] = True
+        elif dim.kind == "metadata":
             metadata = group.setdefault("metadata", {})
             assert isinstance(metadata, dict)
             metadata[dim.field or ""] = jsonsafe.unescape(value)
@@ -275,6 +286,58 @@ async def _from_rollups(
             )
 
 
+def _group_values(dims: list[Dimension], found: GroupRollup) -> tuple[Any, ...]:
+    values: list[Any] = []
+    for dim in dims:
+        if dim.kind == "key":
+            values.append(found.id.key)
+        elif dim.kind == "time":
+            values.append(windows.floor(found.id.start, dim.unit or "day"))
+        else:
+            values.append(OTHER if found.id.other else found.id.value)
+    return tuple(values)
+
+
+async def _from_group_rollups(
+    stores: Stores,
+    project_id: str,
+    request: StatsRequest,
+    rules: dict[str, KeyRule],
+    groups: _Groups,
+    dim: Dimension,
+) -> None:
+    f = request.filter
+    hourly = any(d.kind == "time" and d.unit == "hour" for d in request.dims)
+    for piece in plan(f.since, f.until, hourly=hourly):
+        if piece.source == "raw":
+            await _from_raw(stores, project_id, request, rules, groups, piece)
+            continue
+
+        found = await stores.feedback_group_rollups.fetch(
+            project_id,
+            f.keys,
+            dim.kind,
+            piece.source,
+            piece.since,
+            piece.until,
+            with_hist=request.with_hist,
+        )
+        if not request.with_hist and any(
+            needs_hist(_rule(rules, g.id.key), g.rollup) for g in found
+        ):
+            found = await stores.feedback_group_rollups.fetch(
+                project_id, f.keys, dim.kind, piece.source, piece.since, piece.until, with_hist=True
+            )
+        # A group whose records all went (deleted, retracted) keeps a document of zeros.
+        found = [g for g in found if g.rollup.count]
+        extremes = await fix_group_extremes(stores, found)
+        for g in found:
+            rule = _rule(rules, g.id.key)
+            groups.add(
+                _group_values(request.dims, g), to_partial(rule, g.rollup, extremes.get(g.id))
+            )
+
+
 async def _from_raw(
     stores: Stores,
     project_id: str,
@@ -303,6 +366,17 @@ def uses_rollups(request: StatsRequest) -> bool:
     )
 
 
+def grouped_dimension(request: StatsRequest) -> Dimension | None:
+    """The grouping a request is answered by grouped rollups for, if any."""
+    if not request.filter.only_keys_and_time():
+        return None
+    grouped = [d for d in request.dims if d.kind in GROUP_DIMENSIONS]
+    rest = [d for d in request.dims if d.kind not in GROUP_DIMENSIONS]
+    if len(grouped) != 1 or any(d.kind not in ROLLUP_DIMENSIONS for d in rest):
+        return None
+    return grouped[0]
+
+
 async def feedback_stats(
     stores: Stores, project_id: str, request: StatsRequest, buffer: RollupBuffer | None = None
 ) -> StatsResult:
@@ -311,8 +385,12 @@ async def feedback_stats(
         await buffer.flush()  # this process reads its own writes (and key kinds)
     rules = await load_rules(stores, project_id, request.filter.keys)
     groups = _Groups(request.dims)
+    grouped = grouped_dimension(request)
     if uses_rollups(request):
         await _from_rollups(stores, project_id, request, rules, groups)
+        source = "rollups"
+    elif grouped is not None:
+        await _from_group_rollups(stores, project_id, request, rules, groups, grouped)
         source = "rollups"
     else:
         await _from_raw(stores, project_id, request, rules, groups)

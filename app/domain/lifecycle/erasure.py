@@ -51,6 +51,8 @@ async def erase_end_user(
         needles |= {json.dumps(i) for i in removed.feedback_ids}
         removed.feedback = []
         deletion.removed.merge(removed)
+    # Their feedback is out of the rollups; their id goes from the grouped ones.
+    await stores.feedback_group_rollups.forget_value(project_id, "user", user_id)
     deletion.scrubbed_deliveries += await stores.lifecycle.scrub_deliveries(
         project_id, needles, BATCH
     )

@@ -5,7 +5,9 @@ everything that names them, see app/store/lifecycle.py).
 
 Statistics over time keep working for expired periods: rollups are aggregates and
 are left as they are (nothing is subtracted), and a rollup rebuild leaves the days
-before the retention horizon alone (app/domain/analytics/rebuild.py).
+before the retention horizon alone (app/domain/analytics/rebuild.py). Rollups
+grouped by end user are the exception: they go with the days retention has passed,
+so that no end user's id outlives their feedback.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ async def sweep_project(stores: Stores, project: Project, now: datetime, batch: 
         stores.runs.forget(project.id, run_ids)
         removed += gone.total
     removed += (await stores.lifecycle.expire(project.id, before, batch)).total
+    # End users' ids are kept no longer than their feedback: the rollups grouped by
+    # user go with the days retention has passed (totals and other groupings stay).
+    horizon = windows.floor(before, "day")
+    await stores.feedback_group_rollups.drop_before(project.id, "user", horizon)
     return removed
 
 

@@ -56,9 +56,11 @@ async def delete_run_batches(
     deletion = Deletion()
     needles: set[str] = set()
     while run_ids := await next_batch():
+        # Their feedback leaves the groups it was counted in: read them first.
+        fields = await stores.runs.group_fields(project_id, run_ids)
         removed = await stores.lifecycle.delete_runs(project_id, run_ids, RUN_BATCH)
         stores.runs.forget(project_id, run_ids)
-        await subtract_feedback(stores, removed.feedback)
+        await subtract_feedback(stores, removed.feedback, fields)
         needles |= {json.dumps(i) for i in [*run_ids, *removed.feedback_ids]}
         if len(needles) >= SCRUB_EVERY:
             deletion.scrubbed_deliveries += await _scrub(stores, project_id, needles)

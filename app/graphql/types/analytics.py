@@ -81,6 +81,12 @@ class StatsGroup:
     metadata: JSON | None = strawberry.field(
         description="With groupBy METADATA: {field: the run's metadata value}."
     )
+    other: bool = strawberry.field(
+        description=(
+            "The records of values beyond the grouped rollups' bound of values per key, "
+            "grouping and hour or day (README, Statistics); the grouping's field is null."
+        )
+    )
     count: int = strawberry.field(description="Live feedback records.")
     scored: int = strawberry.field(description="... of which with a score.")
     commented: int = strawberry.field(description="... of which with a comment.")
@@ -117,6 +123,7 @@ class StatsGroup:
             tag=g.get("tag"),  # type: ignore[arg-type]
             source_type=g.get("source"),  # type: ignore[arg-type]
             metadata=g.get("metadata"),  # type: ignore[arg-type]
+            other=bool(g.get("other")),
             count=s.count,
             scored=s.scored,
             commented=s.commented,
