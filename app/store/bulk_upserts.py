@@ -1,10 +1,12 @@
-"""Writes shared by the aggregate collections (rollups, grouped rollups, run tallies): one unordered
+"""Reads and writes shared by the aggregate collections (rollups, grouped rollups,
+run tallies): the documents of some keys and a grain in a window; one unordered
 bulk write of upserts, with the unique-index race handled (two processes creating
 the same new document at once: the loser is retried as an update), and a
 rebuild's stamped replacement of a project's documents."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,32 @@ class BulkUpsertError(Exception):
     def __init__(self, failed: list[int]) -> None:
         super().__init__(f"{len(failed)} upserts failed")
         self.failed = failed
+
+
+async def find_buckets(
+    collection: AsyncCollection[dict[str, Any]],
+    project_id: str,
+    keys: list[str] | None,
+    grain: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[dict[str, Any]]:
+    """The documents of ``grain`` (``g``) starting (``t``) in ``[since, until)``,
+    for ``keys`` (None: every key)."""
+    if keys is not None and len(keys) > 1:
+        # One query per key: each uses the (project_id, key, g, t) index on every store.
+        found = await asyncio.gather(
+            *(find_buckets(collection, project_id, [k], grain, since, until) for k in keys)
+        )
+        return [doc for docs in found for doc in docs]
+    query: dict[str, Any] = {"project_id": project_id}
+    if keys is not None:
+        query["key"] = keys[0]
+    query["g"] = grain
+    span = time_range(since, until)
+    if span:
+        query["t"] = span
+    return await collection.find(query).to_list()
 
 
 async def bulk_upsert(collection: AsyncCollection[dict[str, Any]], ops: list[UpdateOne]) -> None:

@@ -29,8 +29,13 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, delete_unstamped, write_batched
-from app.store.ranges import time_range
+from app.store.bulk_upserts import (
+    BulkUpsertError,
+    bulk_upsert,
+    delete_unstamped,
+    find_buckets,
+    write_batched,
+)
 from app.store.score_sums import SUMMED, ScoreSums, sums_from_doc
 
 GRAINS = ("hour", "day")
@@ -271,20 +276,7 @@ class FeedbackRollupStore:
         since: datetime | None,
         until: datetime | None,
     ) -> list[dict[str, Any]]:
-        if keys is not None and len(keys) > 1:
-            # One query per key: each uses the rollup index on every store.
-            found = await asyncio.gather(
-                *(self._find(project_id, [k], grain, since, until) for k in keys)
-            )
-            return [doc for docs in found for doc in docs]
-        query: dict[str, Any] = {"project_id": project_id}
-        if keys is not None:
-            query["key"] = keys[0]
-        query["g"] = grain
-        span = time_range(since, until)
-        if span:
-            query["t"] = span
-        return await self.collection.find(query).to_list()
+        return await find_buckets(self.collection, project_id, keys, grain, since, until)
 
     async def fetch(
         self,

@@ -18,7 +18,6 @@ key and hour with feedback, plus eight per day. Short field names:
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +28,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store import jsonsafe
-from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, replace_stamped
-from app.store.ranges import time_range
+from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, find_buckets, replace_stamped
 
 GRAINS = ("hour", "day")
 SHARDS = {"hour": 1, "day": 8}
@@ -189,20 +187,8 @@ class RunTallyStore:
         until: datetime | None,
     ) -> list[Tally]:
         """The tallies of ``grain`` starting in ``[since, until)``."""
-        if keys is not None and len(keys) > 1:
-            # One query per key: each uses the tally index on every store.
-            found = await asyncio.gather(
-                *(self.fetch(project_id, [k], grain, since, until) for k in keys)
-            )
-            return [t for tallies in found for t in tallies]
-        query: dict[str, Any] = {"project_id": project_id}
-        if keys is not None:
-            query["key"] = keys[0]
-        query["g"] = grain
-        span = time_range(since, until)
-        if span:
-            query["t"] = span
-        return [_from_doc(d) for d in await self.collection.find(query).to_list()]
+        docs = await find_buckets(self.collection, project_id, keys, grain, since, until)
+        return [_from_doc(d) for d in docs]
 
     async def thresholds_counted(self, project_id: str, key: str) -> set[str]:
         """Every threshold the key's tallies were counted against."""
