@@ -35,23 +35,39 @@ async def find_buckets(
     grain: str,
     since: datetime | None,
     until: datetime | None,
+    *,
+    where: dict[str, Any] | None = None,
+    projection: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The documents of ``grain`` (``g``) starting (``t``) in ``[since, until)``,
-    for ``keys`` (None: every key)."""
+    for ``keys`` (None: every key) and the equalities in ``where`` (a grouping)."""
     if keys is not None and len(keys) > 1:
-        # One query per key: each uses the (project_id, key, g, t) index on every store.
+        # One query per key: each uses the (project_id, key, ..., g, t) index on every store.
         found = await asyncio.gather(
-            *(find_buckets(collection, project_id, [k], grain, since, until) for k in keys)
+            *(
+                find_buckets(
+                    collection,
+                    project_id,
+                    [k],
+                    grain,
+                    since,
+                    until,
+                    where=where,
+                    projection=projection,
+                )
+                for k in keys
+            )
         )
         return [doc for docs in found for doc in docs]
     query: dict[str, Any] = {"project_id": project_id}
     if keys is not None:
         query["key"] = keys[0]
+    query.update(where or {})
     query["g"] = grain
     span = time_range(since, until)
     if span:
         query["t"] = span
-    return await collection.find(query).to_list()
+    return await collection.find(query, projection).to_list()
 
 
 async def bulk_upsert(collection: AsyncCollection[dict[str, Any]], ops: list[UpdateOne]) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.bulk_upserts import delete_unstamped
+from app.store.bulk_upserts import delete_unstamped, find_buckets
 from app.store.feedback_rollups import (
     HIST,
     Rollup,
@@ -208,22 +208,16 @@ class FeedbackGroupRollupStore:
         *,
         with_hist: bool,
     ) -> list[dict[str, Any]]:
-        if keys is not None and len(keys) > 1:
-            found = await asyncio.gather(
-                *(
-                    self._find(project_id, [k], dim, grain, since, until, with_hist=with_hist)
-                    for k in keys
-                )
-            )
-            return [doc for docs in found for doc in docs]
-        query: dict[str, Any] = {"project_id": project_id}
-        if keys is not None:
-            query["key"] = keys[0]
-        query.update({"d": dim, "g": grain})
-        span = time_range(since, until)
-        if span:
-            query["t"] = span
-        return await self.collection.find(query, None if with_hist else {"h": 0}).to_list()
+        return await find_buckets(
+            self.collection,
+            project_id,
+            keys,
+            grain,
+            since,
+            until,
+            where={"d": dim},
+            projection=None if with_hist else {"h": 0},
+        )
 
     async def save_extremes(
         self, group: GroupRollup, min_score: float | None, max_score: float | None
