@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -130,3 +131,56 @@ async def test_a_dataset_run_score_is_the_experiments_summary(
         "/api/public/scores", json={**score, "datasetRunId": plain.id}, headers=pair.basic()
     )
     assert refused.status_code == 400 and "not an experiment" in refused.json()["message"]
+
+
+async def test_malformed_batches_are_clear_refusals(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    """What a broken client or an attacker sends: never a 500, each bad event named."""
+    pair = await key_pair(gql)
+    auth = pair.basic()
+    for body in ({"batch": None}, {"batch": "x"}, [], None, {"batch": [1] * 501}):
+        response = await http.post(INGESTION, json=body, headers=auth)
+        assert 400 <= response.status_code < 500, (str(body)[:40], response.text)
+        assert response.json()["message"]
+    response = await http.post(INGESTION, content=b"{not json", headers=auth)
+    assert 400 <= response.status_code < 500 and response.json()["message"]
+
+    def score(event_id: str, **body: Any) -> dict[str, Any]:
+        return {"id": event_id, "type": "score-create", "body": body}
+
+    # An event whose envelope is wrong (not an object, a type not a string): the
+    # batch is refused, naming it.
+    for bad in (
+        None,
+        "event",
+        {"id": "n5", "type": ["score-create"], "body": {}},
+        {"id": None, "type": "score-create", "body": {}},
+    ):
+        response = await http.post(INGESTION, json={"batch": [bad]}, headers=auth)
+        assert response.status_code == 400, response.text
+        assert response.json()["field"].startswith("body.batch[0]")
+    # Objects with bad contents: each event answered on its own.
+    odd = [
+        {"id": "n0", "type": "score-create", "body": None},
+        score("n1", traceId=None, name="q", value=1),
+        score("n2", traceId=TRACE, name="q", value=None),
+        score("n4", traceId="x" * 10_000, name="q", value=1),
+    ]
+    response = await http.post(INGESTION, json={"batch": odd}, headers=auth)
+    assert response.status_code == 207, response.text
+    answer = response.json()
+    assert answer["successes"] == []
+    assert len(answer["errors"]) == len(odd)
+    assert all(400 <= e["status"] < 500 and e["message"] for e in answer["errors"])
+    assert (await gql.ok(FEEDBACK, {"k": "q"}))["feedback"]["nodes"] == []
+    # A number no float holds (1e400 parses to infinity): the whole request is
+    # refused by the shared decoder, naming the field.
+    text = json.dumps({"batch": [score("n3", traceId=TRACE, name="q", value="INF")]})
+    headers = {**auth, "content-type": "application/json"}
+    response = await http.post(
+        INGESTION, content=text.replace('"INF"', "1e400").encode(), headers=headers
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "number_out_of_range"
+    assert response.json()["field"] == "batch[0].body.value"
