@@ -22,7 +22,7 @@ from app.store.client import make_client
 from app.store.embedded.server import EmbeddedMongo
 from app.store.errors import UNREACHABLE, DuplicateKeyError
 from app.store.feedback import ChangeMeta
-from app.store.group_commit import MAX_DOCUMENT_BYTES, GroupInserts
+from app.store.group_commit import MAX_DOCUMENT_BYTES, GroupInserts, GroupReads
 from app.store.indexes import ensure_indexes
 from tests.commands import CommandRecorder
 
@@ -278,3 +278,26 @@ async def test_drain_writes_what_callers_gave_up_on(client: Client, db_name: str
     assert not inserts._bulks and not inserts._waiting
     stored = {d["_id"] for d in await collection.find({}).to_list()}
     assert stored == set(ids)
+
+
+async def test_concurrent_reads_by_id_go_together_each_answered(
+    client: Client, db_name: str, recorder: CommandRecorder
+) -> None:
+    """GroupReads: concurrent reads by _id (present, absent, one id asked twice)
+    go in fewer finds than callers; each caller gets its own document or None,
+    and a read asked after a write was acknowledged sees it."""
+    collection = client[db_name]["read_probe"]
+    await collection.insert_many([{"_id": f"t-{n}", "n": n} for n in range(CALLERS)])
+    reads = GroupReads(collection)
+    wanted = [f"t-{n}" for n in range(CALLERS)] + ["t-3", "absent"]
+    recorder.clear()
+    found = await asyncio.gather(*(reads.find_one(i) for i in wanted))
+    assert [f["n"] if f else None for f in found] == [*range(CALLERS), 3, None]
+    # The two answers for t-3 are separate dicts: one caller's change is its own.
+    assert found[3] is not found[CALLERS]
+    finds = recorder.on("read_probe", "find")
+    assert 1 <= len(finds) < len(wanted)
+    assert reads.operations_sent == len(wanted)
+    await collection.update_one({"_id": "t-0"}, {"$set": {"n": 100}})
+    again = await asyncio.gather(*(reads.find_one(i) for i in ("t-0", "t-1")))
+    assert [a["n"] if a else None for a in again] == [100, 1]

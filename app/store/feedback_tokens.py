@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from app.errors import Conflict
+from app.store.group_commit import GroupReads
 from app.store.pagination import Page, fetch_page
 
 
@@ -75,6 +76,7 @@ def _legacy_url_id(doc: dict[str, Any]) -> str | None:
 class FeedbackTokenStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
         self.collection = db["feedback_tokens"]
+        self.reads = GroupReads(self.collection)
         # Tokens without a use limit are checked from a short-lived cache on the
         # widget's hot path: revoking one takes effect at once in this process and
         # within the TTL in others (as for API keys). Limited tokens always take
@@ -113,7 +115,8 @@ class FeedbackTokenStore:
         return [FeedbackToken.from_doc(d) for d in docs]
 
     async def get(self, token_id: str) -> FeedbackToken | None:
-        doc = await self.collection.find_one({"_id": token_id})
+        # Grouped with the other reads of the moment: every first vote reads its token.
+        doc = await self.reads.find_one(token_id)
         return FeedbackToken.from_doc(doc) if doc else None
 
     async def get_by_url_id(self, url_id: str) -> FeedbackToken | None:

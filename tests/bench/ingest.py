@@ -1,6 +1,12 @@
 """Feedback ingest throughput: the service against the raw driver ceiling.
 
     .venv/bin/python -m tests.bench.ingest [--seconds 10] [--concurrency 1,4,16,64]
+    .venv/bin/python -m tests.bench.ingest --concurrency 16 --profile /tmp/prof
+
+``--profile DIR`` samples the server process with py-spy during each of the
+service's phases and prints where its CPU went (the functions with the most
+samples, on top of the stack and anywhere in it); the raw stacks are kept in DIR
+(flamegraph.pl or speedscope read them).
 
 The server runs as its own process (`plaudit serve`); this process generates the
 load. The ceiling is the same number of acknowledged writes (one insert per
@@ -19,12 +25,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
+import signal
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import psutil
@@ -266,6 +278,52 @@ async def widget(name: str, url: str, pid: int, tokens: list[str], c: int, s: fl
     return Result(name, c, n, errors, took, lat, cpu, proc.memory_info().rss / 2**20)
 
 
+@contextmanager
+def profiled(pid: int, out: Path | None) -> Iterator[None]:
+    """py-spy sampling process ``pid`` (and its workers) into ``out`` while the block
+    runs; nothing when ``out`` is None."""
+    if out is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    sampler = subprocess.Popen(
+        [
+            *(spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "250"),
+            *("--format", "raw", "--output", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(60)
+
+
+def profile_summary(path: Path, top: int = 25) -> str:
+    """The functions with the most samples in py-spy's raw stacks: on top of the
+    stack (where the CPU was) and anywhere in it (what it was for)."""
+    self_samples: Counter[str] = Counter()
+    total_samples: Counter[str] = Counter()
+    samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        samples += n
+        self_samples[frames[-1]] += n
+        for frame in set(frames):
+            total_samples[frame] += n
+    lines = [f"{path.name}: {samples} samples", "  top of stack:"]
+    lines += [f"  {n * 100 / samples:5.1f}%  {f}" for f, n in self_samples.most_common(top)]
+    lines.append("  anywhere in the stack:")
+    lines += [f"  {n * 100 / samples:5.1f}%  {f}" for f, n in total_samples.most_common(top)]
+    return "\n".join(lines)
+
+
 def table(results: list[Result], ceilings: dict[int, float]) -> str:
     head = (
         f"{'path':<30}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
@@ -295,7 +353,7 @@ def table(results: list[Result], ceilings: dict[int, float]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(seconds: float, levels: list[int], workers: int) -> None:
+async def main_async(seconds: float, levels: list[int], workers: int, profile: Path | None) -> None:
     db_name = f"bench_{uuid.uuid4().hex[:8]}"
     with store() as uri:
         project_id, secret, runs = await setup(uri, db_name)
@@ -309,12 +367,22 @@ async def main_async(seconds: float, levels: list[int], workers: int) -> None:
                 results.append(base)
                 if c > 1:
                     results.append(await batch_ceiling(uri, db_name, project_id, runs, c, seconds))
-                results.append(await graphql(url, pid, secret, runs, c, seconds))
+                with profiled(pid, spy_file(profile, "graphql", c)):
+                    results.append(await graphql(url, pid, secret, runs, c, seconds))
                 # Enough new tokens that no post repeats one (a first vote each).
                 fresh = await make_tokens(url, secret, runs, int(seconds * 400), f"first{c}")
-                results.append(await widget(FIRST_VOTE, url, pid, fresh, c, seconds))
-                results.append(await widget(CHANGED_VOTE, url, pid, changing, c, seconds))
+                with profiled(pid, spy_file(profile, "first-vote", c)):
+                    results.append(await widget(FIRST_VOTE, url, pid, fresh, c, seconds))
+                with profiled(pid, spy_file(profile, "changed-vote", c)):
+                    results.append(await widget(CHANGED_VOTE, url, pid, changing, c, seconds))
         print(table(results, ceilings))
+
+
+def spy_file(profile: Path | None, phase: str, concurrency: int) -> Path | None:
+    if profile is None:
+        return None
+    profile.mkdir(parents=True, exist_ok=True)
+    return profile / f"{phase}-c{concurrency}.txt"
 
 
 def main() -> None:
@@ -322,9 +390,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", default="1,4,16,64")
     parser.add_argument("--workers", type=int, default=1, help="plaudit serve --workers")
+    parser.add_argument("--profile", type=Path, help="sample the server with py-spy into DIR")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
-    asyncio.run(main_async(args.seconds, levels, args.workers))
+    asyncio.run(main_async(args.seconds, levels, args.workers, args.profile))
+    if args.profile is not None:
+        for path in sorted(args.profile.glob("*.txt")):
+            print("\n" + profile_summary(path))
 
 
 if __name__ == "__main__":
