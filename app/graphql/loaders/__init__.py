@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -15,21 +15,33 @@ from app.store.runs import Run
 from app.store.tracing_projects import TracingProject
 
 
-@dataclass(frozen=True)
 class Loaders:
-    runs: DataLoader[str, Run | None]
-    feedback_by_run: DataLoader[str, list[Feedback]]
-    feedback_stats: DataLoader[str, list[KeyStatsRow]]
-    tracing_projects: DataLoader[str, TracingProject | None]
+    """A request's DataLoaders, each built on first use: most requests (a vote, a
+    mutation) need none, and building all four cost about 3% of a createFeedback's
+    CPU."""
+
+    def __init__(self, stores: Stores, project_id: str | None) -> None:
+        self._stores = stores
+        # Without a principal the loaders are never reached: every field that leads
+        # to them checks permission first. An empty project id matches nothing.
+        self._project_id = project_id or ""
 
     @classmethod
     def build(cls, stores: Stores, project_id: str | None) -> Loaders:
-        # Without a principal the loaders are never reached: every field that leads
-        # to them checks permission first. An empty project id matches nothing.
-        pid = project_id or ""
-        return cls(
-            runs=run_loader(stores, pid),
-            feedback_by_run=feedback_by_run_loader(stores, pid),
-            feedback_stats=feedback_stats_loader(stores, pid),
-            tracing_projects=tracing_project_loader(stores, pid),
-        )
+        return cls(stores, project_id)
+
+    @cached_property
+    def runs(self) -> DataLoader[str, Run | None]:
+        return run_loader(self._stores, self._project_id)
+
+    @cached_property
+    def feedback_by_run(self) -> DataLoader[str, list[Feedback]]:
+        return feedback_by_run_loader(self._stores, self._project_id)
+
+    @cached_property
+    def feedback_stats(self) -> DataLoader[str, list[KeyStatsRow]]:
+        return feedback_stats_loader(self._stores, self._project_id)
+
+    @cached_property
+    def tracing_projects(self) -> DataLoader[str, TracingProject | None]:
+        return tracing_project_loader(self._stores, self._project_id)
