@@ -93,22 +93,27 @@ async def test_invalid_score_variable_is_bad_request(gql: GraphQLClient) -> None
 async def test_depth_limit(gql: GraphQLClient) -> None:
     nested = "feedback { run { " * 4 + "id" + " } }" * 4
     deep = "{ runs { edges { node { " + nested + " } } } }"
-    error = await gql.error(deep)
-    assert error["extensions"]["code"] == "BAD_REQUEST"
-    assert "depth" in error["message"]
+    # Twice: the second answer comes from the cache of validated documents.
+    for _ in range(2):
+        error = await gql.error(deep)
+        assert error["extensions"]["code"] == "BAD_REQUEST"
+        assert "depth" in error["message"]
 
 
 async def test_alias_limit(gql: GraphQLClient) -> None:
     aliases = " ".join(f"a{i}: project {{ name }}" for i in range(40))
-    error = await gql.error("{ " + aliases + " }")
-    assert error["extensions"]["code"] == "BAD_REQUEST"
-    assert "aliases" in error["message"]
+    for _ in range(2):
+        error = await gql.error("{ " + aliases + " }")
+        assert error["extensions"]["code"] == "BAD_REQUEST"
+        assert "aliases" in error["message"]
 
 
 async def test_token_limit(gql: GraphQLClient) -> None:
     fields = " ".join("name" for _ in range(6000))
-    error = await gql.error("{ project { " + fields + " } }")
-    assert error["extensions"]["code"] == "BAD_REQUEST"
+    for _ in range(2):
+        error = await gql.error("{ project { " + fields + " } }")
+        assert error["extensions"]["code"] == "BAD_REQUEST"
+        assert "token" in error["message"].lower()
 
 
 async def test_malformed_json_body(gql: GraphQLClient) -> None:
