@@ -26,13 +26,19 @@ def percentile(values: list[float], p: float) -> float:
 
 
 @contextmanager
-def store() -> Iterator[str]:
-    """MONGODB_URI if set, else a fresh embedded store in a temporary directory."""
+def store(data_dir: Path | None = None) -> Iterator[str]:
+    """MONGODB_URI if set, else an embedded store: in ``data_dir`` (kept, so a later
+    run can reuse what this one wrote) or in a temporary directory."""
     uri = os.environ.get("MONGODB_URI")
     if uri:
         yield uri
         return
-    with tempfile.TemporaryDirectory() as data_dir, EmbeddedMongo(Path(data_dir)) as embedded:
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with EmbeddedMongo(data_dir) as embedded:
+            yield embedded.uri
+        return
+    with tempfile.TemporaryDirectory() as temporary, EmbeddedMongo(Path(temporary)) as embedded:
         yield embedded.uri
 
 

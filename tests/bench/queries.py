@@ -27,7 +27,12 @@ through the ASGI app (no network):
     .venv/bin/python -m tests.bench.queries --sizes 10000,100000 --repeat 30
     .venv/bin/python -m tests.bench.queries --only '^by |board'      # some requests
 
-Uses MONGODB_URI when set, else starts the embedded store in a temporary directory.
+Uses MONGODB_URI when set, else starts the embedded store in a temporary directory,
+or in ``--data-dir DIR``, kept afterwards: a later run with the same directory (and
+code changed meanwhile) reuses the records seeded there and seeds only what its
+sizes add; ``--seed-only`` seeds without rebuilding or timing, e.g. the slow 1M
+seeding ahead of a measurement (windows are relative to the time of seeding: a
+measurement hours later finds its last hours empty).
 Seeding 1M records into the embedded store takes about 20 minutes: it maintains
 the feedback collection's eleven indexes at about 1 ms per document, bulk or not.
 """
@@ -65,6 +70,7 @@ from tests.bench.common import percentile, store
 
 DASHBOARD_JS = Path(__file__).parents[2] / "app" / "dashboard" / "assets" / "dashboard.js"
 DAYS = 90
+KEPT_DB = "plaudit_bench_queries"
 SERIES = """query($after: DateTime!) {
   feedbackStats(filter: {keys: ["quality"], after: $after},
                 groupBy: [{dimension: TIME, bucket: DAY}]) {
@@ -166,6 +172,16 @@ class Seeder:
             ],
         }
 
+    async def resume(self) -> None:
+        """Take up the records an earlier run seeded into this project."""
+        runs = self.stores.db["runs"].find({"project_id": self.project_id}, {"_id": 1})
+        self.runs = sorted([doc["_id"] async for doc in runs])
+        self.count = await self.stores.db["feedback"].count_documents(
+            {"project_id": self.project_id}
+        )
+        # Not the same records as an unbroken run would add next, but the same shape.
+        self.rng = random.Random(self.count)
+
     async def grow_to(self, size: int) -> float:
         started = time.perf_counter()
         now = datetime.now(UTC)
@@ -245,22 +261,42 @@ async def measure(
     return timings
 
 
-async def run(uri: str, sizes: list[int], repeat: int, only: str = "") -> list[Step]:
-    db_name = f"plaudit_bench_queries_{uuid.uuid4().hex[:6]}"
+async def run(
+    uri: str,
+    sizes: list[int],
+    repeat: int,
+    only: str = "",
+    *,
+    keep: bool = False,
+    seed_only: bool = False,
+) -> list[Step]:
+    # Kept data lives under a fixed name, so that the next run finds it.
+    db_name = KEPT_DB if keep else f"plaudit_bench_queries_{uuid.uuid4().hex[:6]}"
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     steps: list[Step] = []
     try:
         stores = Stores.open(client[db_name])
         await ensure_indexes(stores.db)
-        project = await stores.projects.create("bench-queries")
+        project = await stores.projects.by_name("bench-queries")
+        if project is None:
+            project = await stores.projects.create("bench-queries")
+            await register_key(stores, project.id, "thumbs", KeyConfig(kind="boolean"))
+            quality = KeyConfig(kind="continuous", min=0, max=1)
+            await register_key(stores, project.id, "quality", quality)
         _, secret = await create_key(stores, project.id, "read")
-        await register_key(stores, project.id, "thumbs", KeyConfig(kind="boolean"))
-        quality = KeyConfig(kind="continuous", min=0, max=1)
-        await register_key(stores, project.id, "quality", quality)
         settings = Settings(mongodb_uri=uri, db_name=db_name, secret_keys=("bench-" + "x" * 40,))
         seeder = Seeder(stores, project.id)
+        await seeder.resume()
+        if seeder.count:
+            print(f"reusing {seeder.count:,} records and {len(seeder.runs):,} runs in {db_name}")
         for size in sorted(sizes):
+            if size < seeder.count:
+                print(f"skipping {size:,}: {seeder.count:,} records are there already")
+                continue
             seed_s = await seeder.grow_to(size)
+            if seed_only:
+                print(f"seeded to {size:,} records in {seed_s:.0f} s")
+                continue
             started = time.perf_counter()
             await rebuild_rollups(stores, project.id)
             rebuild_s = time.perf_counter() - started
@@ -269,10 +305,11 @@ async def run(uri: str, sizes: list[int], repeat: int, only: str = "") -> list[S
             load = max(load, os.getloadavg()[0])
             steps.append(Step(size, seed_s, rebuild_s, timings, load))
             report(steps)  # a table after every step: the large sizes take long
-        try:
-            await client.drop_database(db_name)
-        except PyMongoError as exc:  # the embedded store's files go with its directory
-            print(f"could not drop {db_name}: {exc}")
+        if not keep:
+            try:
+                await client.drop_database(db_name)
+            except PyMongoError as exc:  # the embedded store's files go with its directory
+                print(f"could not drop {db_name}: {exc}")
     finally:
         await client.close()
     return steps
@@ -305,10 +342,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="record counts")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", default="", help="time only the requests matching this regex")
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the embedded store here; reuse what it holds"
+    )
+    parser.add_argument("--seed-only", action="store_true", help="seed, do not time")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with store() as uri:
-        asyncio.run(run(uri, sizes, args.repeat, args.only))
+    keep = args.data_dir is not None
+    with store(args.data_dir) as uri:
+        asyncio.run(run(uri, sizes, args.repeat, args.only, keep=keep, seed_only=args.seed_only))
 
 
 if __name__ == "__main__":
