@@ -205,3 +205,33 @@ async def test_grouped_statistics_use_an_index(
     reads += [c for c in recorder.on("runs", "find") if "model" in json.dumps(c, default=str)]
     assert len(reads) >= 16
     assert explain_scans(sync_db, reads) == []
+
+
+async def test_saving_recounted_rollup_extremes_uses_an_index(
+    app: Any, gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
+) -> None:
+    """A removed score leaves a rollup's min/max to recount when read; the recount
+    is saved only if the rollup's version has not moved: that conditional update
+    must find its rollup through an index, not by scanning every rollup."""
+    run_id = await make_run(gql)
+    await give_feedback(gql, runId=run_id, key="stars", score=4, userId="alice")
+    await give_feedback(gql, runId=run_id, key="stars", score=2, userId="bob")
+    await give_feedback(gql, runId=run_id, key="stars", retract=True, userId="bob")
+    await app.state.services.pipelines.rollups.flush()
+    recorder.clear()
+    for bucket in ("HOUR", "DAY"):
+        data = await gql.ok(
+            'query { feedbackStats(filter: {keys: ["stars"]}, '
+            f"groupBy: [{{dimension: TIME, bucket: {bucket}}}]) "
+            "{ source groups { min max } } }"
+        )
+        assert data["feedbackStats"]["source"] == "ROLLUPS"
+        assert data["feedbackStats"]["groups"][0]["min"] == 4
+    saves = [
+        {"find": "feedback_rollups", "filter": update["q"]}
+        for command in recorder.on("feedback_rollups", "update")
+        for update in command["updates"]
+        if "v" in update["q"]
+    ]
+    assert saves
+    assert explain_scans(sync_db, saves) == []

@@ -139,6 +139,10 @@ INDEXES: list[Index] = [
         {"unique": True, "name": "rollup_id"},
     ),
     Index("feedback_rollups", [("project_id", 1), ("g", 1), ("t", 1)]),
+    # Saving recounted min/max only if the rollup has not changed (its version):
+    # the embedded store scans the collection for a filter with a field its
+    # index lacks.
+    Index("feedback_rollups", [("project_id", 1), ("key", 1), ("g", 1), ("t", 1), ("v", 1)]),
     # Worst runs read a key's tallies over a window (app/store/run_tallies.py).
     Index(
         "run_tallies",
