@@ -67,16 +67,16 @@ def _snapshot(db: Any) -> dict[str, list[dict[str, Any]]]:
                 ({k: v for k, v in d.items() if k not in ROLLUP_BOOKKEEPING} for d in docs),
                 key=lambda d: (d["key"], d["g"], d["t"]),
             )
-        if rule.collection == "feedback_group_rollups":
+        if rule.collection == "feedback_group_buckets":
             # Rebuilt on load: the same groups; slots list the same values (a
             # rebuild lists them by count, the write path as they came).
             docs = sorted(
                 (
                     {k: v for k, v in d.items() if k not in ROLLUP_BOOKKEEPING}
-                    | ({"vals": sorted(d["vals"], key=str)} if "vals" in d else {})
+                    | ({"ids": sorted(d["ids"])} if "ids" in d else {})
                     for d in docs
                 ),
-                key=lambda d: (d["key"], d["d"], d["g"], d["t"], str(d["gv"]), d["o"]),
+                key=lambda d: (d["key"], d["d"], d["g"], d["t"]),
             )
         snap[rule.collection] = docs
     return snap

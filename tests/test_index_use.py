@@ -201,7 +201,7 @@ async def test_grouped_statistics_use_an_index(
                 f"groupBy: [{{dimension: {dimension}}}]) {{ source groups {{ count }} }} }}"
             )
             assert data["feedbackStats"]["source"] == "ROLLUPS"
-    reads = recorder.on("feedback_group_rollups", "find", "aggregate")
+    reads = recorder.on("feedback_group_buckets", "find", "aggregate")
     reads += [c for c in recorder.on("runs", "find") if "model" in json.dumps(c, default=str)]
     assert len(reads) >= 16
     assert explain_scans(sync_db, reads) == []
