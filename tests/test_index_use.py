@@ -225,12 +225,13 @@ async def test_grouped_statistics_use_an_index(
     await sweep(stores)
     reads = recorder.on("feedback_group_buckets", "find", "aggregate")
     reads += [c for c in recorder.on("runs", "find") if "model" in json.dumps(c, default=str)]
-    writes = [
-        {"find": "feedback_group_buckets", "filter": statement["q"]}
+    statements = [
+        statement
         for command in recorder.on("feedback_group_buckets", "update", "delete")
         for statement in command.get("updates", []) + command.get("deletes", [])
     ]
-    saves = [w for w in writes if "v" in w["filter"]]
-    erasures = [w for w in writes if "ids" in w["filter"]]
+    writes = [{"find": "feedback_group_buckets", "filter": s["q"]} for s in statements]
+    saves = [s for s in statements if isinstance(s.get("u"), list)]  # version checked inside
+    erasures = [s for s in statements if "$pull" in s.get("u", {})]
     assert len(reads) >= 16 and saves and erasures and len(writes) >= 10
     assert explain_scans(sync_db, reads + writes) == []

@@ -10,7 +10,8 @@ touches, whatever number of values it adds to, and a rebuild one document:
          q, hi, lo, bt, bf, mn, mx, r, dirty), and ``gv``, the value itself
     hs   group id -> the group's histogram (bin -> count), apart from ``gs`` so
          reads without percentiles leave histograms out
-    ids  the group ids of the values that own a group in this bucket
+    ids  the group ids of the values that own a group in this bucket (not
+         indexed: see ``forget_value``)
     n    how many values were ever given a group here (the bound is checked
          against it, so an erased value's slot is not handed out again)
     v    version, +1 on every change (guards the saving of recounted min/max)
@@ -41,7 +42,7 @@ from app.store.bulk_upserts import (
     find_buckets,
     write_batched,
 )
-from app.store.feedback_rollups import GRAINS, Rollup, RollupDelta, save_extremes_update
+from app.store.feedback_rollups import GRAINS, Rollup, RollupDelta
 from app.store.ranges import MS, time_range
 
 COLLECTION = "feedback_group_buckets"
@@ -304,17 +305,23 @@ class FeedbackGroupBucketStore:
     ) -> bool:
         """Store recounted min and max of some groups of ONE bucket and clear their
         ``dirty``, unless the bucket changed since it was read (its version moved;
-        see FeedbackRollupStore.save_extremes)."""
+        see FeedbackRollupStore.save_extremes). The check is inside the update (a
+        pipeline: each field keeps its value unless the version is still the one
+        read), so the filter is the bucket's unique key and no index on the version
+        is kept up to date by every write."""
         if not saves:
             return True
-        update: dict[str, Any] = {}
+        unchanged = {"$eq": ["$v", version]}
+        fields: dict[str, Any] = {}
         for gid, (low, high) in saves.items():
-            for operator, fields in save_extremes_update(low, high).items():
-                update.setdefault(operator, {}).update(
-                    {f"gs.{gid.ref}.{name}": value for name, value in fields.items()}
-                )
+            at = f"gs.{gid.ref}"
+            found: dict[str, Any] = {"mn": low, "mx": high, "dirty": False}
+            if low is None:  # no score left: the fields go
+                found.update(mn="$$REMOVE", mx="$$REMOVE")
+            for name, value in found.items():
+                fields[f"{at}.{name}"] = {"$cond": [unchanged, value, f"${at}.{name}"]}
         bucket = next(iter(saves)).bucket
-        result = await self.collection.update_one({**bucket.filter(), "v": version}, update)
+        result = await self.collection.update_one(bucket.filter(), [{"$set": fields}])
         return result.modified_count == 1
 
     async def write_rebuilt(
@@ -349,13 +356,27 @@ class FeedbackGroupBucketStore:
 
     async def forget_value(self, project_id: str, dim: str, value: str) -> None:
         """Drop a value's groups from every bucket that holds them (an erased end
-        user: its counts are already subtracted), found by its id in ``ids``. Its
-        slots are not given out again (``n`` stays)."""
+        user: its counts are already subtracted). Its slots are not given out again
+        (``n`` stays). The buckets are found by reading the grouping's ``ids`` (an
+        indexed read of the project's buckets of that grouping, as many as its keys
+        times its hours, whatever the number of records): a multikey index on
+        ``ids`` would cost every write a dozen milliseconds on the embedded store."""
         vid = value_id(value)
-        await self.collection.update_many(
-            {"project_id": project_id, "d": dim, "ids": vid},
-            {"$unset": {f"gs.{vid}": "", f"hs.{vid}": ""}, "$pull": {"ids": vid}, "$inc": {"v": 1}},
-        )
+        holding: list[Any] = []
+        for grain in GRAINS:
+            query = {"project_id": project_id, "d": dim, "g": grain}
+            async for doc in self.collection.find(query, {"ids": 1}, batch_size=1000):
+                if vid in (doc.get("ids") or ()):
+                    holding.append(doc["_id"])
+        for at in range(0, len(holding), 1000):
+            await self.collection.update_many(
+                {"_id": {"$in": holding[at : at + 1000]}},
+                {
+                    "$unset": {f"gs.{vid}": "", f"hs.{vid}": ""},
+                    "$pull": {"ids": vid},
+                    "$inc": {"v": 1},
+                },
+            )
 
     async def drop_before(self, project_id: str, dim: str, before: datetime) -> int:
         """Delete a grouping's buckets starting before ``before`` (retention)."""

@@ -217,3 +217,36 @@ async def test_one_flush_writes_one_update_per_bucket(
     assert per_grouping == dict.fromkeys(GROUP_DIMENSIONS, 3)
     day = sync_db.feedback_group_buckets.find_one({"project_id": pid, "d": "user", "g": "day"})
     assert {g["gv"]: g["c"] for g in day["gs"].values()} == {f"u{i}": 2 for i in range(6)}
+
+
+async def test_recounted_extremes_are_saved_only_if_the_bucket_did_not_change(
+    app: Starlette,
+) -> None:
+    stores = services(app).stores
+    store = stores.feedback_group_buckets
+    bucket = BucketId("p", "stars", "user", "hour", BASE)
+
+    async def read() -> dict[Any, Any]:
+        found = await store.fetch("p", ["stars"], "user", "hour", BASE, None, with_hist=False)
+        return {g.id.value: g for g in found}
+
+    added = RollupDelta(count=2, scored=2, total=6.0, add_min=1.0, add_max=5.0)
+    await write_values(stores, {(bucket, "ann"): added, (bucket, "bob"): added})
+    await write_values(stores, {(bucket, "ann"): RollupDelta(count=-1, scored=-1, dirty=True)})
+    before = await read()
+    assert before["ann"].rollup.dirty and not before["bob"].rollup.dirty
+    version = before["ann"].rollup.version
+
+    # Another flush wrote to the bucket meanwhile: the recount is not saved.
+    await write_values(stores, {(bucket, "bob"): RollupDelta(count=1, scored=1, total=4.0)})
+    assert not await store.save_extremes({before["ann"].id: (2.0, 4.0)}, version)
+    assert (await read())["ann"].rollup.dirty
+
+    current = await read()
+    saved = {current["ann"].id: (2.0, 4.0), current["bob"].id: (None, None)}
+    assert await store.save_extremes(saved, current["ann"].rollup.version)
+    after = await read()
+    assert (after["ann"].rollup.min_score, after["ann"].rollup.max_score) == (2.0, 4.0)
+    assert not after["ann"].rollup.dirty
+    assert (after["bob"].rollup.min_score, after["bob"].rollup.max_score) == (None, None)
+    assert after["bob"].rollup.count == 3  # sums untouched
