@@ -20,7 +20,7 @@ from app.domain.analytics.group_rollups import GROUP_DIMENSIONS, MAX_GROUPS, wri
 from app.domain.lifecycle.erasure import erase_end_user
 from app.domain.runs import RunWrite, ingest_runs
 from app.settings import Settings
-from app.store.feedback_group_buckets import BucketId, value_id
+from app.store.feedback_group_buckets import BucketId, GroupBucketWriteError, value_id
 from app.store.feedback_rollups import RollupDelta
 from tests.analytics.test_group_rollups import BASE, flush, make_run
 from tests.analytics.test_stats import both
@@ -250,3 +250,42 @@ async def test_recounted_extremes_are_saved_only_if_the_bucket_did_not_change(
     assert not after["ann"].rollup.dirty
     assert (after["bob"].rollup.min_score, after["bob"].rollup.max_score) == (None, None)
     assert after["bob"].rollup.count == 3  # sums untouched
+
+
+async def test_a_bucket_not_written_is_placed_again_on_the_next_flush(
+    app: Starlette,
+    gql: GraphQLClient,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+    sync_db: Any,
+) -> None:
+    """One bucket's update fails (its document is broken): the other buckets are
+    written, its deltas stay in the buffer, new slots included, and land exactly
+    once the next flush can write it."""
+    pid = keys.project_id
+    buffer = services(app).pipelines.rollups
+    rng = random.Random(10)
+    run_id, second = await make_run(app, pid, rng), await make_run(app, pid, rng)
+    at = BASE + timedelta(minutes=50)
+    with written_at(monkeypatch, at):
+        await give(app, pid, run_id, "thumbs", True, user_id="ann")
+    await flush(app)
+    hour = {"project_id": pid, "key": "thumbs", "d": "user", "g": "hour"}
+    sync_db.feedback_group_buckets.update_one(hour, {"$set": {"gs": "broken"}})
+    with written_at(monkeypatch, at):
+        await give(app, pid, second, "thumbs", True, user_id="ann")
+        await give(app, pid, run_id, "thumbs", False, user_id="bob")
+    with pytest.raises(GroupBucketWriteError) as failed:
+        await flush(app)
+    assert [(b.dim, b.grain) for b in failed.value.failed] == [("user", "hour")]
+    assert buffer.pending_groups == 2  # ann's and bob's deltas in that hour
+    day = sync_db.feedback_group_buckets.find_one({**hour, "g": "day"})
+    assert {g["gv"]: g["c"] for g in day["gs"].values()} == {"ann": 2, "bob": 1}
+
+    sync_db.feedback_group_buckets.update_one(hour, {"$set": {"gs": {}, "ids": [], "n": 0}})
+    await flush(app)
+    assert buffer.pending_groups == 0
+    doc = sync_db.feedback_group_buckets.find_one(hour)
+    assert {g["gv"]: g["c"] for g in doc["gs"].values()} == {"ann": 1, "bob": 1}
+    assert sorted(doc["ids"]) == sorted([value_id("ann"), value_id("bob")])
+    assert doc["n"] == 2
