@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
@@ -19,7 +20,7 @@ from app.cli import main
 from app.domain.analytics.rebuild import rebuild_rollups
 from app.domain.lifecycle import transfer
 from app.settings import Settings
-from app.store import Stores
+from app.store import Stores, dump
 from app.store.client import make_client, open_stores
 from app.store.lifecycle import RULES
 from tests.conftest import GraphQLClient
@@ -67,16 +68,16 @@ def _snapshot(db: Any) -> dict[str, list[dict[str, Any]]]:
                 ({k: v for k, v in d.items() if k not in ROLLUP_BOOKKEEPING} for d in docs),
                 key=lambda d: (d["key"], d["g"], d["t"]),
             )
-        if rule.collection == "feedback_group_rollups":
+        if rule.collection == "feedback_group_buckets":
             # Rebuilt on load: the same groups; slots list the same values (a
             # rebuild lists them by count, the write path as they came).
             docs = sorted(
                 (
                     {k: v for k, v in d.items() if k not in ROLLUP_BOOKKEEPING}
-                    | ({"vals": sorted(d["vals"], key=str)} if "vals" in d else {})
+                    | ({"ids": sorted(d["ids"])} if "ids" in d else {})
                     for d in docs
                 ),
-                key=lambda d: (d["key"], d["d"], d["g"], d["t"], str(d["gv"]), d["o"]),
+                key=lambda d: (d["key"], d["d"], d["g"], d["t"]),
             )
         snap[rule.collection] = docs
     return snap
@@ -217,3 +218,29 @@ async def test_a_bad_dump_is_a_clear_error(
     await asyncio.to_thread(run_cli, target_settings, "projects", "create", "acme")
     error = await asyncio.to_thread(_run_failing, target_settings, "load", str(file))
     assert "a different project named 'acme' exists here" in error
+
+
+async def test_a_dump_with_a_retired_collection_loads(
+    app: Starlette,
+    gql: GraphQLClient,
+    settings: Settings,
+    sync_db: Any,
+    target: tuple[Settings, Any],
+    tmp_path: Path,
+) -> None:
+    """A dump made by the version that kept grouped rollups a document per value:
+    those lines are passed over, and the load rebuilds the grouped buckets."""
+    await _seed(app, gql)
+    file = tmp_path / "acme.jsonl"
+    await asyncio.to_thread(
+        run_cli, settings, "dump", "--project", "acme", str(file), "--no-progress"
+    )
+    header, *lines = file.read_text().splitlines(keepends=True)
+    project_id = json.loads(header)["project"]
+    old = {"_id": ObjectId(), "project_id": project_id, "d": "user", "gv": "someone"}
+    file.write_text(header + dump.encode("feedback_group_rollups", old) + "\n" + "".join(lines))
+    target_settings, target_db = target
+    out = await asyncio.to_thread(run_cli, target_settings, "load", str(file), "--no-progress")
+    assert out.strip() == f"project 'acme' loaded from {file}; rollups rebuilt"
+    assert "feedback_group_rollups" not in target_db.list_collection_names()
+    assert _snapshot(target_db) == _snapshot(sync_db)

@@ -107,7 +107,7 @@ async def test_erasure_leaves_nothing_of_the_user(
     assert reached == {  # the seeding reached everywhere a user id can go
         "runs",
         "feedback",
-        "feedback_group_rollups",  # statistics grouped by user
+        "feedback_group_buckets",  # statistics grouped by user
         "signals",
         "preferences",
         "task_submissions",

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from app.domain.feedback import delete_feedback
+from app.domain.lifecycle.erasure import erase_end_user
+from app.domain.lifecycle.retention import sweep
 from tests.commands import CommandRecorder
 from tests.compat.langfuse.helpers import key_pair, send_trace
 from tests.conftest import GraphQLClient, Keys
 from tests.helpers import give_feedback, make_run
+from tests.pipelines_support import CHANGE, give, written_at
 
 pytestmark = pytest.mark.record_commands
 
@@ -186,25 +191,50 @@ async def test_worst_runs_read_run_tallies_through_an_index(
 
 
 async def test_grouped_statistics_use_an_index(
-    app: Any, gql: GraphQLClient, recorder: CommandRecorder, sync_db: Any
+    app: Any,
+    gql: GraphQLClient,
+    keys: Keys,
+    recorder: CommandRecorder,
+    sync_db: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Grouped rollups: the flush's slot reads and the reads of every grouping,
-    for one key, several and all, and the run lookup of a flush."""
+    """Grouped rollups: the flush's slot reads and bucket updates, the reads of
+    every grouping, for one key, several and all, the run lookup of a flush, the
+    version-checked save of recounted min/max, an erasure's update of the user's
+    buckets and retention's deletes."""
+    stores = app.state.services.stores
+    pid = keys.project_id
     run_id = await make_run(gql)
-    await give_feedback(gql, runId=run_id, key="thumbs", score=True, userId="alice")
-    await give_feedback(gql, runId=run_id, key="stars", score=4, userId="bob")
+    with written_at(monkeypatch, datetime(2025, 1, 1, 10, tzinfo=UTC)):
+        await give(app, pid, run_id, "thumbs", True, user_id="alice")
+        await give(app, pid, run_id, "stars", 4, user_id="bob")
+        doomed = await give(app, pid, run_id, "stars", 2, user_id="cy")
     await app.state.services.pipelines.rollups.flush()
+    # A removed score: its groups' min/max are recounted when read, and saved.
+    await delete_feedback(stores, pid, doomed.id, CHANGE)
+    window = '{after: "2025-01-01T00:00:00Z", before: "2025-01-03T00:00:00Z"'
     for dimension in ("USER", "SOURCE", "MODEL", "TAG", "SESSION"):
-        for keys in ('["thumbs"]', '["thumbs", "stars"]', "null"):
+        for keys_filter in ('["thumbs"]', '["thumbs", "stars"]', "null"):
             data = await gql.ok(
-                f"query {{ feedbackStats(filter: {{keys: {keys}}}, "
+                f"query {{ feedbackStats(filter: {window}, keys: {keys_filter}}}, "
                 f"groupBy: [{{dimension: {dimension}}}]) {{ source groups {{ count }} }} }}"
             )
             assert data["feedbackStats"]["source"] == "ROLLUPS"
-    reads = recorder.on("feedback_group_rollups", "find", "aggregate")
+    await erase_end_user(stores, pid, "alice", include_runs=False, by="test")
+    await stores.projects.update(pid, {"retention_days": 30})
+    await sweep(stores)
+    reads = recorder.on("feedback_group_buckets", "find", "aggregate")
     reads += [c for c in recorder.on("runs", "find") if "model" in json.dumps(c, default=str)]
-    assert len(reads) >= 16
-    assert explain_scans(sync_db, reads) == []
+    statements = [
+        statement
+        for command in recorder.on("feedback_group_buckets", "update", "delete")
+        for statement in command.get("updates", []) + command.get("deletes", [])
+    ]
+    writes = [{"find": "feedback_group_buckets", "filter": s["q"]} for s in statements]
+    saves = [s for s in statements if isinstance(s.get("u"), list)]  # version checked inside
+    erasures = [s for s in statements if "$pull" in s.get("u", {})]
+    assert len(reads) >= 16 and saves and erasures and len(writes) >= 10
+    assert explain_scans(sync_db, reads + writes) == []
 
 
 async def test_saving_recounted_rollup_extremes_uses_an_index(

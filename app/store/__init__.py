@@ -22,7 +22,7 @@ from app.store.export_queries import ExportQueries
 from app.store.feedback import FeedbackStore
 from app.store.feedback_analytics import FeedbackAnalyticsStore
 from app.store.feedback_changes import FeedbackChanges
-from app.store.feedback_group_rollups import FeedbackGroupRollupStore
+from app.store.feedback_group_buckets import FeedbackGroupBucketStore
 from app.store.feedback_keys import FeedbackKeyStore
 from app.store.feedback_rollups import FeedbackRollupStore
 from app.store.feedback_tasks import FeedbackTaskStore
@@ -57,7 +57,7 @@ class Stores:
     comparative_experiments: ComparativeExperimentStore
     pairwise_scores: PairwiseScoreStore
     feedback_rollups: FeedbackRollupStore
-    feedback_group_rollups: FeedbackGroupRollupStore
+    feedback_group_buckets: FeedbackGroupBucketStore
     feedback_analytics: FeedbackAnalyticsStore
     # Per-run tallies of high/low scores, for worst runs (run_tallies.py).
     run_tallies: RunTallyStore
@@ -105,7 +105,7 @@ class Stores:
             comparative_experiments=ComparativeExperimentStore(db),
             pairwise_scores=PairwiseScoreStore(db),
             feedback_rollups=FeedbackRollupStore(db),
-            feedback_group_rollups=FeedbackGroupRollupStore(db),
+            feedback_group_buckets=FeedbackGroupBucketStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             run_tallies=RunTallyStore(db),
             webhooks=WebhookStore(db),

@@ -7,7 +7,9 @@ The first line is a header (format version, the project's id and name); then one
 line per document, ``{"c": collection, "d": document}``, collection by collection
 in ``RULES`` order and by ``_id`` within each, so a dump cut short can go on after
 its last whole line. Loading replaces each document by ``_id`` (inserting it when
-new): loading a file twice changes nothing.
+new): loading a file twice changes nothing. Lines of collections an earlier version
+dumped and this one retired (derived data, app/store/indexes.py ``RETIRED``) are
+passed over: the load rebuilds what replaced them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from app.errors import BadRequest, Conflict
+from app.store.indexes import RETIRED
 from app.store.lifecycle import RULES, Rule
 
 FORMAT = "plaudit-dump"
@@ -83,7 +86,7 @@ def decode(line: str, number: int) -> tuple[str, dict[str, Any]]:
         collection, doc = item["c"], item["d"]
     except (ValueError, TypeError, KeyError):
         raise BadRequest(f"line {number} of the dump is not a document line") from None
-    if collection not in BY_NAME:
+    if collection not in BY_NAME and collection not in RETIRED:
         raise BadRequest(f"line {number}: unknown collection {collection!r}")
     if not isinstance(doc, dict) or "_id" not in doc:
         raise BadRequest(f"line {number}: a document without an _id")
@@ -129,6 +132,8 @@ class DumpStore:
         """Replace (or insert) each document by its ``_id``."""
         by_collection: dict[str, list[ReplaceOne[dict[str, Any]]]] = {}
         for collection, doc in items:
+            if collection in RETIRED:
+                continue
             by_collection.setdefault(collection, []).append(
                 ReplaceOne({"_id": doc["_id"]}, doc, upsert=True)
             )

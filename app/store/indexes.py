@@ -2,7 +2,9 @@
 
 ``ensure_indexes`` creates, and drops only the indexes Plaudit itself created
 in earlier versions and no longer uses (``SUPERSEDED``, by name): an index added
-by an operator by hand survives a deploy.
+by an operator by hand survives a deploy. It also drops the collections of derived
+data earlier versions kept in another layout (``RETIRED``; ``plaudit rollups
+rebuild`` computes their successors).
 """
 
 from __future__ import annotations
@@ -152,15 +154,16 @@ INDEXES: list[Index] = [
     Index("run_tallies", [("project_id", 1), ("g", 1), ("t", 1)]),
     # Saving recounted times only if the tally has not changed (its version).
     Index("run_tallies", [("project_id", 1), ("key", 1), ("g", 1), ("t", 1), ("s", 1), ("v", 1)]),
-    # Grouped rollups (app/store/feedback_group_rollups.py): one per group and
-    # bucket; read per key or for all keys; an erased user's groups found by value.
+    # Grouped rollups (app/store/feedback_group_buckets.py): one document per key,
+    # grouping and bucket; read (and their slots) per key, or for all keys (and
+    # dropped by retention, and read for an erased user's groups). Few on purpose:
+    # the embedded store's cost of writing a bucket grows with each index.
     Index(
-        "feedback_group_rollups",
-        [("project_id", 1), ("key", 1), ("d", 1), ("g", 1), ("t", 1), ("gv", 1), ("o", 1)],
-        {"unique": True, "name": "group_rollup_id"},
+        "feedback_group_buckets",
+        [("project_id", 1), ("key", 1), ("d", 1), ("g", 1), ("t", 1)],
+        {"unique": True, "name": "group_bucket_id"},
     ),
-    Index("feedback_group_rollups", [("project_id", 1), ("d", 1), ("g", 1), ("t", 1)]),
-    Index("feedback_group_rollups", [("project_id", 1), ("d", 1), ("gv", 1)]),
+    Index("feedback_group_buckets", [("project_id", 1), ("d", 1), ("g", 1), ("t", 1)]),
     # Webhooks (app/domain/webhooks/): the delivery queue and its log.
     Index("webhooks", [("project_id", 1), ("created_at", 1)]),
     Index("webhook_deliveries", [("status", 1), ("next_at", 1)]),
@@ -254,6 +257,12 @@ SUPERSEDED: list[tuple[str, str]] = [
     ("runs", "project_id_1_trace_id_1"),
 ]
 
+# Collections of derived data earlier versions wrote, replaced by another layout.
+RETIRED: list[str] = [
+    # Grouped rollups, a document per value: now one per bucket (feedback_group_buckets).
+    "feedback_group_rollups",
+]
+
 
 async def ensure_indexes(
     db: AsyncDatabase[dict[str, Any]], indexes: list[Index] | None = None
@@ -271,3 +280,7 @@ async def ensure_indexes(
                 # Another process starting at the same moment may drop it first.
                 with contextlib.suppress(OperationFailure):
                     await db[collection].drop_index(index_name)
+        existing = set(await db.list_collection_names())
+        for retired in RETIRED:
+            if retired in existing:
+                await db.drop_collection(retired)

@@ -84,9 +84,9 @@ RULES: list[Rule] = [
         dumped=False,
     ),
     Rule(
-        "feedback_group_rollups",
+        "feedback_group_buckets",
         why="aggregates per user, source, model, tag, tracing project; an erasure subtracts "
-        "the erased feedback and drops the user's groups, retention drops user groups "
+        "the erased feedback and drops the user's groups, retention drops user buckets "
         "(app/domain/lifecycle/erasure.py, retention.py)",
     ),
     Rule("feedback_keys", why="the project's feedback keys"),

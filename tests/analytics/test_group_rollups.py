@@ -22,6 +22,7 @@ from app.domain.lifecycle.retention import sweep
 from app.domain.lifecycle.runs import delete_runs
 from app.domain.runs import RunWrite, ingest_runs
 from app.settings import Settings
+from app.store.feedback_group_buckets import value_id
 from tests.analytics.test_stats import ALL_SOURCES, both, register, stats
 from tests.conftest import GraphQLClient, Keys
 from tests.pipelines_support import CHANGE, give, services, written_at
@@ -143,7 +144,15 @@ async def test_grouped_rollups_equal_the_aggregation_through_random_changes(
 
 
 async def sync_clear(app: Starlette) -> None:
-    await services(app).stores.feedback_group_rollups.collection.delete_many({})
+    await services(app).stores.feedback_group_buckets.collection.delete_many({})
+
+
+def user_buckets(sync_db: Any, user_id: str) -> int:
+    """How many user buckets hold the user: a group of theirs, or a slot."""
+    vid = value_id(user_id)
+    return sync_db.feedback_group_buckets.count_documents(
+        {"d": "user", "$or": [{"ids": vid}, {f"gs.{vid}": {"$exists": True}}]}
+    )
 
 
 async def test_erasure_run_deletion_and_retention_keep_groups_exact(
@@ -161,11 +170,10 @@ async def test_erasure_run_deletion_and_retention_keep_groups_exact(
     whole = {"after": BASE.isoformat(), "before": (BASE + timedelta(days=4)).isoformat()}
 
     erased = next(r.user_id for r in records if r.user_id is not None)
-    assert sync_db.feedback_group_rollups.count_documents({"d": "user", "gv": erased}) > 0
+    assert user_buckets(sync_db, erased) > 0
     await erase_end_user(stores, pid, erased, include_runs=False, by="test")
     await all_agree(gql, whole)
-    assert sync_db.feedback_group_rollups.count_documents({"gv": erased, "d": "user"}) == 0
-    assert not sync_db.feedback_group_rollups.count_documents({"vals": erased})
+    assert user_buckets(sync_db, erased) == 0
 
     doomed = sorted({r.run_id for r in records})[:4]
     deletion = await delete_runs(stores, pid, ids=doomed)
@@ -178,7 +186,7 @@ async def test_erasure_run_deletion_and_retention_keep_groups_exact(
     assert horizon > BASE + timedelta(days=4)
     while await sweep(stores):
         pass
-    assert sync_db.feedback_group_rollups.count_documents({"project_id": pid, "d": "user"}) == 0
+    assert sync_db.feedback_group_buckets.count_documents({"project_id": pid, "d": "user"}) == 0
     by_model = await stats(gql, whole, [{"dimension": "MODEL"}])
     assert by_model["source"] == "ROLLUPS"
     assert sum(g["count"] for g in by_model["groups"]) > 0  # counted, raw gone

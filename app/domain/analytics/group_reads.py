@@ -16,7 +16,7 @@ from app.domain.analytics.rollup_reads import Extremes
 from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
 from app.store.feedback_analytics import Dimension, StatsFilter
-from app.store.feedback_group_rollups import GroupRollup, GroupRollupId, SlotsId
+from app.store.feedback_group_buckets import BucketId, GroupRollup, GroupRollupId, value_id
 
 
 async def fix_group_extremes(
@@ -24,7 +24,9 @@ async def fix_group_extremes(
 ) -> dict[GroupRollupId, Extremes]:
     """As rollup_reads.fix_extremes, for grouped rollups: min/max of dirty ones
     recounted from raw feedback grouped by value and bucket ("other": over the
-    values without a group of their own in that bucket)."""
+    values without a group of their own in that bucket), and saved unless the
+    bucket changed since it was read (its version: a value id path is no field
+    an index can name, and one write saves every group of a bucket)."""
     stale = [g for g in found if g.rollup.dirty and g.rollup.scored > 0]
     if not stale:
         return {}
@@ -47,23 +49,23 @@ async def fix_group_extremes(
             default_threshold=0.0,
             with_hist=False,
         )
-        slots = await stores.feedback_group_rollups.slots(
-            {SlotsId(project_id, key, dim, grain, g.id.start) for g in group if g.id.other}
-        )
-        saves = []
+        per_bucket: dict[BucketId, dict[GroupRollupId, Extremes]] = {}
+        versions: dict[BucketId, int] = {}
         for g in group:
-            own = slots[g.id.slots].values if g.id.other and g.id.slots in slots else None
             lows, highs = [], []
             for row in rows:
                 if windows.as_utc(row.dims[1]) != g.id.start or row.min_score is None:
                     continue
                 value = row.dims[0]
-                if (value not in own) if own is not None else (value == g.id.value):
+                if (value_id(value) not in g.owners) if g.id.other else (value == g.id.value):
                     lows.append(row.min_score)
                     highs.append(row.max_score)
             low = min(lows) if lows else None
             high = max(h for h in highs if h is not None) if lows else None
             fixed[g.id] = (low, high)
-            saves.append(stores.feedback_group_rollups.save_extremes(g, low, high))
-        await asyncio.gather(*saves)
+            per_bucket.setdefault(g.id.bucket, {})[g.id] = (low, high)
+            versions[g.id.bucket] = g.rollup.version
+        # One version-checked update per bucket saves all its recounted groups.
+        store = stores.feedback_group_buckets
+        await asyncio.gather(*(store.save_extremes(s, versions[b]) for b, s in per_bucket.items()))
     return fixed

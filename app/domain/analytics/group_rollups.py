@@ -1,8 +1,9 @@
 """Grouped rollups: what one feedback record adds to the rollups of its user,
-source, model, tags and tracing project (app/store/feedback_group_rollups.py).
+source, model, tags and tracing project (app/store/feedback_group_buckets.py).
 
 A record's groups come from the record (user, source) and from its run (model,
-tags, session), read when its change is flushed. Pending feedback (its run has not
+tags, session), read when its change is flushed; a flush writes one update per
+bucket (key, grouping, hour or day) it touches. Pending feedback (its run has not
 arrived) counts as having no run, as the raw aggregation counts it; when the run
 arrives, the record moves to its run's groups (``attached``).
 
@@ -23,7 +24,7 @@ from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time
 from app.store import Stores
 from app.store.feedback import Feedback
-from app.store.feedback_group_rollups import GroupRollupId, Slots, SlotsId
+from app.store.feedback_group_buckets import BucketId, GroupRollupId, Slots
 from app.store.feedback_rollups import GRAINS, RollupDelta
 from app.store.runs import RunGroupFields
 
@@ -81,7 +82,7 @@ class Combo:
         return list(self.run.tags) or [None]
 
 
-ValueDeltas = dict[tuple[SlotsId, str | None], RollupDelta]
+ValueDeltas = dict[tuple[BucketId, str | None], RollupDelta]
 
 
 def expand(combos: Mapping[Combo, RollupDelta]) -> ValueDeltas:
@@ -91,26 +92,26 @@ def expand(combos: Mapping[Combo, RollupDelta]) -> ValueDeltas:
         for grain in GRAINS:
             start = windows.floor(combo.hour, grain)
             for dim in GROUP_DIMENSIONS:
-                sid = SlotsId(combo.project_id, combo.key, dim, grain, start)
+                sid = BucketId(combo.project_id, combo.key, dim, grain, start)
                 for value in combo.values(dim):
                     out.setdefault((sid, value), RollupDelta()).merge(delta)
     return out
 
 
 def place(
-    values: ValueDeltas, slots: dict[SlotsId, Slots]
-) -> tuple[dict[GroupRollupId, RollupDelta], dict[SlotsId, list[str | None]]]:
+    values: ValueDeltas, slots: dict[BucketId, Slots]
+) -> tuple[dict[GroupRollupId, RollupDelta], dict[BucketId, list[str | None]]]:
     """Each value's delta goes to its own group, or to "other" when its bucket's
     groups are all given out; returns the deltas and the newly given slots. Only
     a delta that adds records is given a slot: a value without one had its
     records counted in "other", where their removal must land."""
-    given: dict[SlotsId, list[str | None]] = {}
+    given: dict[BucketId, list[str | None]] = {}
     out: dict[GroupRollupId, RollupDelta] = {}
     # Larger deltas first: within one flush, the busiest values get the slots.
     for (sid, value), delta in sorted(values.items(), key=lambda item: -item[1].count):
         known = slots.get(sid, Slots(frozenset(), 0))
         new = given.setdefault(sid, [])
-        own = value in known.values or value in new
+        own = known.owns(value) or value in new
         if not own and delta.count > 0 and known.given + len(new) < MAX_GROUPS:
             new.append(value)
             own = True
@@ -120,14 +121,14 @@ def place(
 
 def rank(
     values: ValueDeltas,
-) -> tuple[dict[GroupRollupId, RollupDelta], dict[SlotsId, list[str | None]]]:
+) -> tuple[dict[GroupRollupId, RollupDelta], dict[BucketId, list[str | None]]]:
     """A rebuild's placement: in each bucket the values with the most records
     (ties: by value) get their own groups, the rest count in "other"."""
-    by_bucket: dict[SlotsId, list[tuple[str | None, RollupDelta]]] = {}
+    by_bucket: dict[BucketId, list[tuple[str | None, RollupDelta]]] = {}
     for (sid, value), delta in values.items():
         by_bucket.setdefault(sid, []).append((value, delta))
     out: dict[GroupRollupId, RollupDelta] = {}
-    slots: dict[SlotsId, list[str | None]] = {}
+    slots: dict[BucketId, list[str | None]] = {}
     for sid, entries in by_bucket.items():
         entries.sort(key=lambda e: (-e[1].count, e[0] is None, e[0] or ""))
         slots[sid] = [value for value, _ in entries[:MAX_GROUPS]]
@@ -158,16 +159,22 @@ async def resolve(
     return combos
 
 
-async def grouped_deltas(
+async def grouped_values(
     stores: Stores,
     pending: Mapping[Attribution, RollupDelta],
     runs: Mapping[str, RunGroupFields] | None = None,
-) -> dict[GroupRollupId, RollupDelta]:
-    """The grouped rollup changes of these deltas, with new slots recorded first."""
-    values = expand(await resolve(stores, pending, runs))
+) -> ValueDeltas:
+    """The grouped changes of these deltas, per bucket and value (not placed yet)."""
+    return expand(await resolve(stores, pending, runs))
+
+
+async def write_values(stores: Stores, values: ValueDeltas) -> None:
+    """Place each value's delta (its group, or "other") against the buckets'
+    current slots and write them: one update per bucket, new slots given in it.
+    Raises GroupBucketWriteError naming the buckets not written (nothing of them
+    was: their deltas can be placed again)."""
     if not values:
-        return {}
-    slots = await stores.feedback_group_rollups.slots({sid for sid, _ in values})
-    deltas, given = place(values, slots)
-    await stores.feedback_group_rollups.give_slots(given)
-    return deltas
+        return
+    store = stores.feedback_group_buckets
+    deltas, given = place(values, await store.slots({sid for sid, _ in values}))
+    await store.apply(deltas, given)

@@ -17,7 +17,7 @@ runs read those days from the raw feedback, so their tallies are never read).
 Grouped rollups (app/domain/analytics/group_rollups.py) are rebuilt in a second
 pass, a day of feedback at a time (so memory holds one day's groups), with the
 thresholds the first pass settled; in each bucket the values with the most records
-get their own groups.
+get their own groups, and each bucket is written as one document.
 """
 
 from __future__ import annotations
@@ -129,9 +129,9 @@ async def _rebuild_groups(
             )
             pending.setdefault(at, RollupDelta()).merge(delta)
         values, slots = rank(expand(await resolve(stores, pending)))
-        await stores.feedback_group_rollups.write_rebuilt(values, slots, stamp)
+        await stores.feedback_group_buckets.write_rebuilt(values, slots, stamp)
         day += windows.DAY
-    await stores.feedback_group_rollups.delete_unstamped(
+    await stores.feedback_group_buckets.delete_unstamped(
         project_id, key, stamp, keep_from=keep_from, keep_before=since
     )
 

@@ -18,7 +18,12 @@ from collections.abc import Mapping
 from app.domain import feedback_events
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
-from app.domain.analytics.group_rollups import Attribution, attribution, grouped_deltas
+from app.domain.analytics.group_rollups import (
+    Attribution,
+    attribution,
+    grouped_values,
+    write_values,
+)
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.analytics.rules import KeyRuleCache
 from app.domain.analytics.tallies import add_change, run_change
@@ -64,5 +69,4 @@ async def subtract_feedback(
     if tallies:
         await stores.run_tallies.apply(tallies)
     if grouped:
-        placed = await grouped_deltas(stores, grouped, runs)
-        await stores.feedback_group_rollups.apply(placed)
+        await write_values(stores, await grouped_values(stores, grouped, runs))

@@ -12,7 +12,7 @@ process always reads its own writes.
 
 Grouped rollups (app/domain/analytics/group_rollups.py) are batched the same way:
 deltas per record attribution in memory, runs looked up and groups placed once per
-flush.
+flush, one update per bucket (key, grouping, hour or day) touched.
 """
 
 from __future__ import annotations
@@ -24,14 +24,20 @@ from datetime import datetime
 
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import bucket_time, change_delta, contribution
-from app.domain.analytics.group_rollups import Attribution, attribution, grouped_deltas
+from app.domain.analytics.group_rollups import (
+    Attribution,
+    ValueDeltas,
+    attribution,
+    grouped_values,
+    write_values,
+)
 from app.domain.analytics.rules import KeyRule, KeyRuleCache
 from app.domain.analytics.tallies import add_change, run_change
 from app.domain.background import BackgroundLoop
 from app.domain.feedback_events import FeedbackChanged
 from app.store import Stores
 from app.store.feedback import Feedback
-from app.store.feedback_group_rollups import GroupRollupId
+from app.store.feedback_group_buckets import GroupBucketWriteError
 from app.store.feedback_rollups import (
     GRAINS,
     FeedbackRollupStore,
@@ -58,8 +64,9 @@ class RollupBuffer:
         self._pending: dict[RollupId, RollupDelta] = {}
         self._tally_pending: dict[TallyId, TallyDelta] = {}
         self._groups: dict[Attribution, RollupDelta] = {}
-        # Grouped deltas already placed whose write failed: retried as they are.
-        self._placed: dict[GroupRollupId, RollupDelta] = {}
+        # Grouped deltas whose buckets were not written: placed again next flush
+        # (a bucket's update is all or nothing, its new slots included).
+        self._unwritten: ValueDeltas = {}
         self._lock = asyncio.Lock()
         self.background = BackgroundLoop(
             "rollup-flush",
@@ -83,7 +90,7 @@ class RollupBuffer:
     @property
     def pending_groups(self) -> int:
         """Record attributions and grouped rollups with changes not yet written."""
-        return len(self._groups) + len(self._placed)
+        return len(self._groups) + len(self._unwritten)
 
     async def feedback_changed(self, event: FeedbackChanged) -> None:
         record = event.record
@@ -142,7 +149,7 @@ class RollupBuffer:
         """Write the pending deltas. On failure they go back into the buffer (only
         the failed ones, when the server says which) and the error is raised."""
         async with self._lock:
-            if not (self._pending or self._tally_pending or self._groups or self._placed):
+            if not (self._pending or self._tally_pending or self._groups or self._unwritten):
                 return
             await self._flush_rollups()
             await self._flush_tallies()
@@ -178,27 +185,25 @@ class RollupBuffer:
             raise
 
     async def _flush_groups(self) -> None:
-        if not self._groups and not self._placed:
+        if not self._groups and not self._unwritten:
             return
         batch, self._groups = self._groups, {}
         try:
-            placed = await grouped_deltas(self.stores, batch)
+            values = await grouped_values(self.stores, batch)
         except BaseException:
             for at, delta in batch.items():
                 self._add_group(at, delta)
             raise
-        for gid, delta in self._placed.items():
-            placed.setdefault(gid, RollupDelta()).merge(delta)
-        self._placed = {}
+        for sid_value, delta in self._unwritten.items():
+            values.setdefault(sid_value, RollupDelta()).merge(delta)
+        self._unwritten = {}
         try:
-            await self.stores.feedback_group_rollups.apply(placed)
-        except RollupWriteError as exc:
-            for gid, parts in exc.failed.items():
-                for part in parts:
-                    self._placed.setdefault(gid, RollupDelta()).merge(placed[gid].part(part))
+            await write_values(self.stores, values)
+        except GroupBucketWriteError as exc:
+            self._unwritten = {k: d for k, d in values.items() if k[0] in exc.failed}
             raise
         except BaseException:
-            self._placed = placed
+            self._unwritten = values
             raise
 
     def start(self) -> None:

@@ -39,7 +39,7 @@ from app.store.feedback_analytics import (
     StatsRow,
     metadata_path,
 )
-from app.store.feedback_group_rollups import GroupRollup
+from app.store.feedback_group_buckets import GroupRollup
 from app.store.feedback_rollups import Rollup
 
 MAX_DIMENSIONS = 4
@@ -313,7 +313,7 @@ async def _from_group_rollups(
             await _from_raw(stores, project_id, request, rules, groups, piece)
             continue
 
-        found = await stores.feedback_group_rollups.fetch(
+        found = await stores.feedback_group_buckets.fetch(
             project_id,
             f.keys,
             dim.kind,
@@ -325,7 +325,7 @@ async def _from_group_rollups(
         if not request.with_hist and any(
             needs_hist(_rule(rules, g.id.key), g.rollup) for g in found
         ):
-            found = await stores.feedback_group_rollups.fetch(
+            found = await stores.feedback_group_buckets.fetch(
                 project_id, f.keys, dim.kind, piece.source, piece.since, piece.until, with_hist=True
             )
         # A group whose records all went (deleted, retracted) keeps a document of zeros.

@@ -52,7 +52,7 @@ async def erase_end_user(
         removed.feedback = []
         deletion.removed.merge(removed)
     # Their feedback is out of the rollups; their id goes from the grouped ones.
-    await stores.feedback_group_rollups.forget_value(project_id, "user", user_id)
+    await stores.feedback_group_buckets.forget_value(project_id, "user", user_id)
     deletion.scrubbed_deliveries += await stores.lifecycle.scrub_deliveries(
         project_id, needles, BATCH
     )

@@ -54,7 +54,7 @@ async def sweep_project(stores: Stores, project: Project, now: datetime, batch: 
     # End users' ids are kept no longer than their feedback: the rollups grouped by
     # user go with the days retention has passed (totals and other groupings stay).
     horizon = windows.floor(before, "day")
-    await stores.feedback_group_rollups.drop_before(project.id, "user", horizon)
+    await stores.feedback_group_buckets.drop_before(project.id, "user", horizon)
     return removed
 
 
