@@ -489,6 +489,33 @@ class FeedbackAnalyticsStore:
         found = await asyncio.gather(*(one(r) for r in run_ids))
         return {r: records for r, records in zip(run_ids, found, strict=True) if records}
 
+    async def scores_of_runs(
+        self, project_id: str, keys: list[str], run_ids: list[str]
+    ) -> list[ScoreRow]:
+        """The live scores of some runs on some keys (through the natural key's
+        index): worst runs recount a run whose newest times a removal left stale."""
+        query = {
+            "project_id": project_id,
+            "run_id": {"$in": run_ids},
+            "key": {"$in": keys},
+            "deleted": False,
+            "retracted": False,
+            "score": {"$ne": None},
+        }
+        docs = await self.collection.find(
+            query, {"key": 1, "score": 1, "created_at": 1, "run_id": 1}
+        ).to_list()
+        return [
+            ScoreRow(
+                key=d["key"],
+                score=d["score"],
+                commented=False,
+                created_at=d["created_at"],
+                run_id=d["run_id"],
+            )
+            for d in docs
+        ]
+
     # -- rebuilds ----------------------------------------------------------------
 
     async def first_live_at(

@@ -25,6 +25,7 @@ from app.domain.analytics.tallies import add_change, run_change
 from app.store import Stores
 from app.store.feedback import Feedback
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId
+from app.store.run_days import from_tallies
 from app.store.run_tallies import TallyDelta, TallyId
 from app.store.runs import RunGroupFields
 
@@ -63,6 +64,7 @@ async def subtract_feedback(
         await stores.feedback_rollups.apply(deltas)
     if tallies:
         await stores.run_tallies.apply(tallies)
+        await stores.run_days.apply(from_tallies(tallies))
     if grouped:
         placed = await grouped_deltas(stores, grouped, runs)
         await stores.feedback_group_rollups.apply(placed)
