@@ -48,6 +48,7 @@ from app.domain.feedback_keys import KeyConfig, register_key
 from app.store import Stores
 from app.store.bulk_upserts import find_buckets
 from app.store.indexes import ensure_indexes
+from app.store.run_days import RunDayWalk, from_tallies
 from app.store.run_tallies import TallyDelta, TallyId, _from_doc
 from tests.bench.common import percentile, store
 
@@ -153,6 +154,10 @@ async def seed(
     items = list(deltas.items())
     for at in range(0, len(items), 200):
         await stores.run_tallies.apply(dict(items[at : at + 200]))
+    days = list(from_tallies(deltas).items())
+    fresh = {(project_id, key) for key in KEYS}  # counted from the first record
+    for at in range(0, len(days), 2000):
+        await stores.run_days.apply(dict(days[at : at + 2000]), fresh)
     raw = [feedback_doc(project_id, r) for r in records if r.at >= raw_since]
     for at in range(0, len(raw), 5000):
         await stores.db["feedback"].insert_many(raw[at : at + 5000], ordered=False)
@@ -164,6 +169,20 @@ def windows_of(now: datetime) -> dict[str, tuple[datetime, None]]:
         "24h": (windows.floor(now, "hour") - timedelta(hours=23), None),
         "now-24h": (now - timedelta(hours=24), None),
     }
+
+
+WALKED = [0]  # run days documents the walks returned
+
+
+def count_walked() -> None:
+    walked = RunDayWalk.next
+
+    async def counting(self: RunDayWalk, count: int) -> Any:
+        found = await walked(self, count)
+        WALKED[0] += len(found)
+        return found
+
+    RunDayWalk.next = counting  # type: ignore[method-assign]
 
 
 async def measure(
@@ -181,6 +200,8 @@ async def measure(
                 )
                 if i:
                     timings[label].append((time.perf_counter() - started) * 1000)
+            timings[f"  run days walked, {label}"] = [WALKED[0] / (repeat + 1)]
+            WALKED[0] = 0
     return timings
 
 
@@ -189,8 +210,8 @@ async def breakdown(stores: Stores, project_id: str, now: datetime) -> dict[str,
     since = windows.floor(now, "day") - timedelta(days=29)
     until = windows.floor(now, "day")
     collection = stores.run_tallies.collection
-    query = {"project_id": project_id, "key": "thumbs", "g": "day", "t": {"$gte": since}}
-    query["t"]["$lt"] = until
+    span = {"$gte": since, "$lt": until}
+    query = {"project_id": project_id, "key": "thumbs", "g": "day", "t": span}
     parts: dict[str, list[float]] = {}
 
     def lap(name: str, started: float) -> float:
@@ -199,7 +220,7 @@ async def breakdown(stores: Stores, project_id: str, now: datetime) -> dict[str,
 
     for _ in range(5):
         started = time.perf_counter()
-        batches = await collection.find_raw_batches(query).to_list()
+        batches: list[Any] = await collection.find_raw_batches(query).to_list()
         started = lap("server + transfer (raw batches)", started)
         docs = [d for b in batches for d in bson.decode_all(b)]
         started = lap("BSON decoding", started)
@@ -287,6 +308,7 @@ def main() -> None:
     parser.add_argument("--shape", choices=("local", "spread"), default="local")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    count_walked()
     with store() as uri:
         asyncio.run(run(uri, sizes, args.repeat, args.shape))
 

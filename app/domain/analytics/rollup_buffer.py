@@ -160,10 +160,8 @@ class RollupBuffer:
                 or self._placed
             ):
                 return
-            fresh = await self._fresh_keys()  # before their tallies are written
             await self._flush_rollups()
-            await self._flush_tallies()
-            await self._flush_days(fresh)
+            await self._flush_runs()
             await self._flush_groups()
             self.flushes += 1
 
@@ -182,10 +180,28 @@ class RollupBuffer:
             self._put_back(batch)
             raise
 
-    async def _flush_tallies(self) -> None:
-        if not self._tally_pending:
-            return
+    async def _flush_runs(self) -> None:
+        """The run tallies, then the run days of the same records (one snapshot:
+        whether a key's run days count it from its first score is decided before
+        its first tallies are written)."""
         tallies, self._tally_pending = self._tally_pending, {}
+        days, self._days_pending = self._days_pending, {}
+        try:
+            fresh = await self._fresh_keys(days)
+        except BaseException:
+            self._put_back_tallies(tallies)
+            self._put_back_days(days)
+            raise
+        try:
+            await self._flush_tallies(tallies)
+        except BaseException:
+            self._put_back_days(days)
+            raise
+        await self._flush_days(days, fresh)
+
+    async def _flush_tallies(self, tallies: dict[TallyId, TallyDelta]) -> None:
+        if not tallies:
+            return
         try:
             await self.tallies.apply(tallies)
         except TallyWriteError as exc:
@@ -195,10 +211,10 @@ class RollupBuffer:
             self._put_back_tallies(tallies)
             raise
 
-    async def _fresh_keys(self) -> set[tuple[str, str]]:
-        """The keys about to get their first run days: those with no run tallies
-        yet (their run days will count every score) are returned."""
-        new = {(rid.project_id, rid.key) for rid in self._days_pending} - self._days_keys
+    async def _fresh_keys(self, days: dict[RunDayId, RunDaysDelta]) -> set[tuple[str, str]]:
+        """Of the keys about to get their first run days, those with no run tallies
+        yet (their run days count every score)."""
+        new = {(rid.project_id, rid.key) for rid in days} - self._days_keys
         self._days_keys |= await self.stores.run_days.known(new)
         return {
             (project_id, key)
@@ -206,10 +222,11 @@ class RollupBuffer:
             if not await self.tallies.has_key(project_id, key)
         }
 
-    async def _flush_days(self, fresh: set[tuple[str, str]]) -> None:
-        if not self._days_pending:
+    async def _flush_days(
+        self, days: dict[RunDayId, RunDaysDelta], fresh: set[tuple[str, str]]
+    ) -> None:
+        if not days:
             return
-        days, self._days_pending = self._days_pending, {}
         try:
             await self.stores.run_days.apply(days, fresh)
             self._days_keys |= {(rid.project_id, rid.key) for rid in days}
