@@ -4,11 +4,10 @@ from the same day deltas as the run tallies (app/store/run_tallies.py), in one
 more bulk write per flush.
 
 The lifetime numbers are indexed (one index per side, since the direction is
-applied when reading), so a long window walks the runs by their number of
-high (or low) scores, newest first, instead of reading every run with feedback in
-it (app/domain/analytics/run_day_reads.py). A run's count in a window never
-exceeds its lifetime count, and its newest feedback there is never newer than its
-lifetime newest (``last``): that is what bounds the walk. Short field names:
+applied when reading), so a long window reads the runs with the most high (or
+low) scores first, a count at a time, instead of reading every run with feedback
+in it (app/domain/analytics/run_day_reads.py). A run's count in a window never
+exceeds its lifetime count: that is what bounds the reading. Short field names:
 
     hi/lo/n   lifetime scores above/below the key's threshold, all scores
     last      the newest scored record's created_at (never lowered by a removal)
@@ -28,13 +27,13 @@ complete with ``plaudit rollups rebuild``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, write_batched
@@ -167,25 +166,6 @@ def _update(delta: RunDaysDelta) -> dict[str, Any] | None:
     return update
 
 
-class RunDayWalk:
-    """The runs of a key with a score on one side, most first, then newest first."""
-
-    def __init__(self, cursor: AsyncCursor[dict[str, Any]]) -> None:
-        self.cursor = cursor
-        self.done = False
-
-    async def next(self, count: int) -> list[RunDays]:
-        if self.done:
-            return []
-        docs = await self.cursor.to_list(count)
-        if len(docs) < count:
-            self.done = True
-        return [_from_doc(d) for d in docs]
-
-    async def close(self) -> None:
-        await self.cursor.close()
-
-
 class RunDayStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db[COLLECTION]
@@ -234,45 +214,85 @@ class RunDayStore:
     async def states(self, project_id: str, keys: list[str]) -> dict[str, KeyState]:
         """Per key with documents: the thresholds they were counted against, and
         whether a rebuild wrote them all."""
-        docs = await self.collection.find(
-            {"project_id": project_id, "key": {"$in": keys}, "run_id": THRESHOLDS},
-            {"key": 1, "r": 1, "complete": 1},
-        ).to_list()
-        return {d["key"]: KeyState(list(d.get("r") or []), bool(d.get("complete"))) for d in docs}
+        fields = {"key": 1, "r": 1, "complete": 1}
+        found = await asyncio.gather(
+            *(
+                self.collection.find_one(RunDayId(project_id, key, THRESHOLDS).filter(), fields)
+                for key in keys
+            )
+        )
+        return {
+            d["key"]: KeyState(list(d.get("r") or []), bool(d.get("complete")))
+            for d in found
+            if d is not None
+        }
 
-    def walk(
+    def _window(
         self,
         project_id: str,
         key: str,
         side: str,
+        count: dict[str, int] | int,
         since: datetime | None,
         until: datetime | None,
-        batch: int,
-    ) -> RunDayWalk:
-        """The key's runs with a ``side`` (hi | lo) score and feedback in
-        ``[since, until)`` (by ``first`` and ``last``: some have none there), by that
-        side's lifetime count, then newest first, then by run id."""
-        query: dict[str, Any] = {
-            "project_id": project_id,
-            "key": key,
-            side: {"$gt": 0},
-        }
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {"project_id": project_id, "key": key, side: count}
         if since is not None:
             query["last"] = {"$gte": since}
         if until is not None:
             query["first"] = {"$lt": until}
-        cursor = self.collection.find(
-            query, sort=[(side, -1), ("last", -1), ("run_id", 1)], batch_size=batch
+        return query
+
+    async def tier(
+        self,
+        project_id: str,
+        key: str,
+        side: str,
+        count: int,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[RunDays]:
+        """The key's runs with ``count`` lifetime scores on ``side`` (hi | lo) and
+        feedback in ``[since, until)`` (by ``last`` and ``first``: some have none
+        there). Unsorted: the embedded store would sort all that match in memory."""
+        docs = await self.collection.find(
+            self._window(project_id, key, side, count, since, until), hint=f"run_days_{side}"
+        ).to_list()
+        return [_from_doc(d) for d in docs]
+
+    async def any_between(
+        self,
+        project_id: str,
+        key: str,
+        side: str,
+        low: int,
+        high: int,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> bool:
+        """Whether a run has a lifetime count on ``side`` in ``[low, high)`` (and
+        feedback in the window, as :meth:`tier`)."""
+        span = {"$gte": low, "$lt": high}
+        found = await self.collection.find_one(
+            self._window(project_id, key, side, span, since, until),
+            {"_id": 1},
+            hint=f"run_days_{side}",  # the embedded store scans for two ranges otherwise
         )
-        return RunDayWalk(cursor)
+        return found is not None
 
     async def of_runs(self, project_id: str, keys: list[str], run_ids: list[str]) -> list[RunDays]:
         if not run_ids:
             return []
-        docs = await self.collection.find(
-            {"project_id": project_id, "key": {"$in": keys}, "run_id": {"$in": run_ids}}
-        ).to_list()
-        return [_from_doc(d) for d in docs]
+        # One query per key: the embedded store scans for an $in before the last field.
+        found = await asyncio.gather(
+            *(
+                self.collection.find(
+                    {"project_id": project_id, "key": key, "run_id": {"$in": run_ids}}
+                ).to_list()
+                for key in keys
+            )
+        )
+        return [_from_doc(d) for docs in found for d in docs]
 
     async def save_times(self, found: RunDays, at: dict[str, datetime]) -> bool:
         """Store a dirty document's recounted newest times (``at``: per day with a

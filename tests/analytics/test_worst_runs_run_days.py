@@ -24,7 +24,6 @@ from app.domain.feedback_keys import KeyConfig, register_key
 from app.domain.lifecycle.erasure import erase_end_user
 from app.domain.lifecycle.runs import delete_runs
 from app.errors import NotFound
-from app.store.run_days import RunDayWalk
 from tests.analytics.test_rollups import random_score, setup_keys
 from tests.analytics.test_worst_runs_tallies import Row, oracle, tallied
 from tests.commands import CommandRecorder
@@ -50,28 +49,24 @@ def spans() -> list[tuple[datetime | None, datetime | None]]:
     ]
 
 
-EARLY: list[bool] = []  # per walk closed: whether it stopped before its end
+EARLY: list[bool] = []  # per read of run days: whether it stopped before the last run
 
 
 @pytest.fixture(autouse=True)
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Walks read two runs, then four at a time: with a few dozen runs they stop
-    early, so the bound that stops them is what these tests check."""
-    monkeypatch.setattr(run_day_reads, "FIRST_BATCH", 2)
-    monkeypatch.setattr(run_day_reads, "MAX_BATCH", 4)
-    close = RunDayWalk.close
+def stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    walk = run_day_reads._Ranking.walk
 
-    async def closing(self: RunDayWalk) -> None:
-        EARLY.append(not self.done)
-        await close(self)
+    async def walking(self: run_day_reads._Ranking) -> None:
+        await walk(self)
+        EARLY.append(self.stopped_early)
 
-    monkeypatch.setattr(RunDayWalk, "close", closing)
+    monkeypatch.setattr(run_day_reads._Ranking, "walk", walking)
     EARLY.clear()
 
 
 def walked(recorder: CommandRecorder) -> bool:
-    """Whether a read walked run days (a sorted find), not only the run tallies."""
-    return any("sort" in c for c in recorder.on("run_days", "find"))
+    """Whether a read counted runs from their run days, not the run tallies."""
+    return any({"lo", "hi"} & set(c["filter"]) for c in recorder.on("run_days", "find"))
 
 
 async def compare_all(
@@ -209,7 +204,7 @@ async def test_run_days_rank_like_the_aggregation_for_every_first(
 
     seen = await compare_all(app, pid, recorder)
     assert seen["rows"] > 300
-    assert sum(EARLY) > len(EARLY) / 2  # most walks stopped early
+    assert sum(EARLY) > len(EARLY) / 2  # most reads stopped early
     # Every window has at least three whole days; the unregistered key was counted
     # against two thresholds (boolean until its first number was flushed), so it
     # and all keys read the run tallies.
@@ -228,7 +223,7 @@ async def test_run_days_rank_like_the_aggregation_for_every_first(
     await compare_all(app, pid, recorder, [None, ["rating", "cat"]], (1, 5))
     recorder.clear()
     await tallied(app, pid, ["rating"], None, None, 3)
-    walks = [c for c in recorder.on("run_days", "find") if "sort" in c]
+    walks = [c for c in recorder.on("run_days", "find") if {"lo", "hi"} & set(c["filter"])]
     assert walks and all("hi" in c["filter"] for c in walks)
 
     # A moved threshold: the run tallies (recounted) until the background rebuild.

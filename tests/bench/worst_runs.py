@@ -48,7 +48,7 @@ from app.domain.feedback_keys import KeyConfig, register_key
 from app.store import Stores
 from app.store.bulk_upserts import find_buckets
 from app.store.indexes import ensure_indexes
-from app.store.run_days import RunDayWalk, from_tallies
+from app.store.run_days import RunDays, RunDayStore, from_tallies
 from app.store.run_tallies import TallyDelta, TallyId, _from_doc
 from tests.bench.common import percentile, store
 
@@ -171,18 +171,18 @@ def windows_of(now: datetime) -> dict[str, tuple[datetime, None]]:
     }
 
 
-WALKED = [0]  # run days documents the walks returned
+READ = [0]  # run days documents read by counts
 
 
-def count_walked() -> None:
-    walked = RunDayWalk.next
+def count_read() -> None:
+    tier = RunDayStore.tier
 
-    async def counting(self: RunDayWalk, count: int) -> Any:
-        found = await walked(self, count)
-        WALKED[0] += len(found)
+    async def counting(self: RunDayStore, *args: Any) -> list[RunDays]:
+        found = await tier(self, *args)
+        READ[0] += len(found)
         return found
 
-    RunDayWalk.next = counting  # type: ignore[method-assign]
+    RunDayStore.tier = counting  # type: ignore[method-assign]
 
 
 async def measure(
@@ -200,8 +200,8 @@ async def measure(
                 )
                 if i:
                     timings[label].append((time.perf_counter() - started) * 1000)
-            timings[f"  run days walked, {label}"] = [WALKED[0] / (repeat + 1)]
-            WALKED[0] = 0
+            timings[f"  run days read, {label}"] = [READ[0] / (repeat + 1)]
+            READ[0] = 0
     return timings
 
 
@@ -308,7 +308,7 @@ def main() -> None:
     parser.add_argument("--shape", choices=("local", "spread"), default="local")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    count_walked()
+    count_read()
     with store() as uri:
         asyncio.run(run(uri, sizes, args.repeat, args.shape))
 

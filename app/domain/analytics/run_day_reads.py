@@ -1,27 +1,28 @@
 """Worst runs over a long window without reading every run in it: the runs' day
-tallies (app/store/run_days.py), walked by their lifetime number of negative
-scores.
+tallies (app/store/run_days.py), read by their lifetime number of negative scores.
 
 The window is split as for the run tallies (:func:`tally_reads.pieces`). Its edges
 (partial hours, whole hours, days before a retention horizon) are read as there,
-for every run. Its whole days are read per run: each key's runs are walked by
-their lifetime count on the key's negative side, then their newest feedback,
-then run id (an index each), in growing batches; a run seen is counted exactly
-(its days in the window, plus its edges). The walk stops once the ``first``-th
-best run counted so far ranks ahead of anything a run not yet seen could reach:
-a run's negatives in a window never exceed its lifetime count, nor is its newest
-feedback there newer than its lifetime newest. With several keys the bound is the
-sum of the keys' next counts. With one key, runs with negatives at the edges are
-counted from the edges alone (their whole days hold none, or they are bounded like
-the rest) and read exactly if they make the list; with several, they are read
-exactly first.
+for every run. Its whole days are read per run, most negatives first: each key's
+runs with feedback in the window (by their first and last feedback) one lifetime
+count at a time (the largest left, found with a few indexed probes), each run
+counted exactly (its days in the window, plus its edges). A run's negatives in a
+window never exceed its lifetime count, so once the ``first``-th best run counted
+has more negatives than the sum over the keys of the largest lifetime count not
+read yet, no run left can rank ahead of it, nor tie with it (a tie goes to the
+newest feedback, then the run id). Runs with negatives at the edges are counted
+from the edges alone until read: with one key, those that make the list have
+none in the whole days (or they would have been read first); with several keys,
+they are read exactly before the rest. Counts are read whole and unsorted: the
+embedded store sorts in memory whatever a query matches.
 
 Used only when the keys' run days are complete and were all counted against the
 key's current threshold: otherwise this returns None and the caller reads the run
 tallies, which recount (a moved threshold starts a rebuild of the key's tallies
-and run days in the background, app/domain/analytics/recounts.py). A run whose newest times a
-removal left stale (``dirty``) is counted from its raw feedback (and its times
-stored). Short windows read their few tally documents instead (``MIN_DAYS``).
+and run days in the background, app/domain/analytics/recounts.py). A run whose
+newest times a removal left stale (``dirty``) is counted from its raw feedback
+(and its times stored). Short windows read their few tally documents instead
+(``MIN_DAYS``).
 """
 
 from __future__ import annotations
@@ -37,13 +38,12 @@ from app.domain.analytics.rules import KeyRule
 from app.domain.analytics.tally_reads import NEVER, RunTotal, _Reader, pieces
 from app.store import Stores
 from app.store.feedback_analytics import ScoreRow
-from app.store.run_days import RunDays, RunDayWalk, day_field
+from app.store.run_days import RunDays, day_field
 
 # Windows whose whole days span fewer days read the run tallies (a few hundred
 # documents at most).
 MIN_DAYS = 3
-FIRST_BATCH = 100
-MAX_BATCH = 2000
+UNBOUNDED = 2**62
 
 Rank = tuple[int, float, str]
 _Sums = list[Any]  # [negative, positive, scored, last]
@@ -89,8 +89,7 @@ class _Ranking:
             run_id: list(sums) for run_id, sums in edges.items() if sums[0] > 0
         }
         self.exact: set[str] = set()
-        self.walks: dict[str, RunDayWalk] = {}
-        self.frontier: dict[str, tuple[int, datetime | None, str]] = {}
+        self.stopped_early = False  # some runs with negatives were never read
 
     def _in_window(self, day: str) -> bool:
         return (self.low is None or day >= self.low) and (self.high is None or day < self.high)
@@ -167,20 +166,51 @@ class _Ranking:
             self.first, self.found.items(), key=lambda item: _rank(item[0], item[1])
         )
 
-    def settled(self, top: list[tuple[str, _Sums]]) -> bool:
-        """Whether no run not seen yet can rank ahead of the ``first``-th."""
-        open_walks = [k for k, w in self.walks.items() if not w.done]
-        if not open_walks:
+    def settled(self, bound: int) -> bool:
+        """Whether no run not read yet (at most ``bound`` negatives) can rank ahead
+        of the ``first``-th."""
+        if bound == 0:
             return True
-        if len(top) < self.first:
-            return False
-        worst = _rank(*top[-1])
-        if len(self.walks) == 1:
-            count, last, run_id = self.frontier[open_walks[0]]
-            return worst <= (-count, -_time(last), run_id)
-        bound = sum(self.frontier[k][0] for k in open_walks)
-        newest = max(_time(self.frontier[k][1]) for k in open_walks)
-        return worst[:2] < (-bound, -newest)
+        top = self.top()
+        return len(top) >= self.first and top[-1][1][0] > bound
+
+    def _side(self, key: str) -> str:
+        return "lo" if self.rules[key].higher_is_better else "hi"
+
+    async def _next_count(self, key: str, below: int | None) -> int:
+        """The largest lifetime negative count under ``below`` (None: any) of the
+        key's runs with feedback in the window; 0: none."""
+
+        async def exists(low: int, high: int) -> bool:
+            return await self.stores.run_days.any_between(
+                self.project_id, key, self._side(key), low, high, self.start, self.end
+            )
+
+        ceiling = below if below is not None else UNBOUNDED
+        if below is None:
+            if not await exists(1, ceiling):
+                return 0
+            low = 1
+            while await exists(low * 2, ceiling):
+                low *= 2
+            high = low * 2
+        else:
+            step = 1
+            while True:
+                low = max(1, below - step)
+                if await exists(low, below):
+                    break
+                if low == 1:
+                    return 0
+                step *= 2
+            high = below
+        while high - low > 1:  # exists(low, ceiling); nothing from high on
+            middle = (low + high) // 2
+            if await exists(middle, ceiling):
+                low = middle
+            else:
+                high = middle
+        return low
 
     async def walk(self) -> None:
         if len(self.rules) > 1:
@@ -192,38 +222,23 @@ class _Ranking:
                 await self.stores.run_days.of_runs(self.project_id, list(self.rules), edge_runs),
                 edge_runs,
             )
-        for key, rule in self.rules.items():
-            side = "lo" if rule.higher_is_better else "hi"
-            self.walks[key] = self.stores.run_days.walk(
-                self.project_id, key, side, self.start, self.end, MAX_BATCH
+        # Per key: the largest lifetime count of its runs not read yet.
+        unread = {key: await self._next_count(key, None) for key in self.rules}
+        while not self.settled(sum(unread.values())):
+            key = max(unread, key=lambda k: unread[k])
+            docs = await self.stores.run_days.tier(
+                self.project_id, key, self._side(key), unread[key], self.start, self.end
             )
-        batch = FIRST_BATCH
-        try:
-            while True:
-                seen: dict[str, list[RunDays]] = {}
-                for key, walk in self.walks.items():
-                    if walk.done:
-                        continue
-                    docs = await walk.next(batch)
-                    for doc in docs:
-                        count = doc.low if self.rules[key].higher_is_better else doc.high
-                        self.frontier[key] = (count, doc.last, doc.id.run_id)
-                        if doc.id.run_id not in self.exact:
-                            seen.setdefault(doc.id.run_id, []).append(doc)
-                    if not docs:
-                        self.frontier[key] = (0, None, "")
-                if seen:
-                    await self.count(await self._all_keys(seen), seen)
-                if self.settled(self.top()):
-                    return
-                batch = min(batch * 2, MAX_BATCH)
-        finally:
-            await asyncio.gather(*(w.close() for w in self.walks.values()))
-
-    async def _all_keys(self, seen: dict[str, list[RunDays]]) -> list[RunDays]:
-        if len(self.rules) == 1:
-            return [doc for docs in seen.values() for doc in docs]
-        return await self.stores.run_days.of_runs(self.project_id, list(self.rules), list(seen))
+            runs = {d.id.run_id for d in docs} - self.exact
+            if len(self.rules) == 1:
+                await self.count([d for d in docs if d.id.run_id in runs], runs)
+            elif runs:
+                keys = list(self.rules)
+                await self.count(
+                    await self.stores.run_days.of_runs(self.project_id, keys, list(runs)), runs
+                )
+            unread[key] = await self._next_count(key, unread[key])
+        self.stopped_early = sum(unread.values()) > 0
 
     async def resolve(self) -> list[tuple[str, _Sums]]:
         """The top runs, each counted exactly (those known from edges alone are read:
