@@ -11,7 +11,6 @@ exceeds its lifetime count: that is what bounds the reading. Short field names:
 
     hi/lo/n   lifetime scores above/below the key's threshold, all scores
     last      the newest scored record's created_at (never lowered by a removal)
-    first     the start of the first day the run had a score (never raised)
     d.<YYYYMMDD>   that day's hi/lo/n and ``at`` (its newest created_at)
     v  version, +1 on every change;  dirty  a score was removed since every
     ``at`` was last exact;  rb  stamp of the rebuild that last set the document
@@ -142,7 +141,6 @@ def _from_doc(doc: dict[str, Any]) -> RunDays:
 def _update(delta: RunDaysDelta) -> dict[str, Any] | None:
     inc: dict[str, int] = {}
     latest: dict[str, datetime] = {}
-    earliest: dict[str, datetime] = {}
     dirty = False
     for day, count in delta.days.items():
         for short, value in (("hi", count.high), ("lo", count.low), ("n", count.scored)):
@@ -152,7 +150,6 @@ def _update(delta: RunDaysDelta) -> dict[str, Any] | None:
         if count.last is not None:
             latest[f"d.{day}.at"] = count.last
             latest["last"] = max(count.last, latest.get("last", count.last))
-            earliest["first"] = min(field_day(day), earliest.get("first", field_day(day)))
         dirty = dirty or count.dirty
     inc = {name: value for name, value in inc.items() if value}
     if not (inc or latest or dirty):
@@ -160,7 +157,6 @@ def _update(delta: RunDaysDelta) -> dict[str, Any] | None:
     update: dict[str, Any] = {"$inc": {**inc, "v": 1}}
     if latest:
         update["$max"] = latest
-        update["$min"] = earliest
     if dirty:
         update["$set"] = {"dirty": True}
     return update
@@ -227,58 +223,23 @@ class RunDayStore:
             if d is not None
         }
 
-    def _window(
-        self,
-        project_id: str,
-        key: str,
-        side: str,
-        count: dict[str, int] | int,
-        since: datetime | None,
-        until: datetime | None,
-    ) -> dict[str, Any]:
+    async def tier(
+        self, project_id: str, key: str, side: str, count: int, since: datetime | None
+    ) -> list[RunDays]:
+        """The key's runs with ``count`` lifetime scores on ``side`` (hi | lo) and
+        feedback since ``since`` (by ``last``). Unsorted, and no other condition:
+        the embedded store sorts whatever matches in memory, and scans the whole
+        collection for a third condition."""
         query: dict[str, Any] = {"project_id": project_id, "key": key, side: count}
         if since is not None:
             query["last"] = {"$gte": since}
-        if until is not None:
-            query["first"] = {"$lt": until}
-        return query
-
-    async def tier(
-        self,
-        project_id: str,
-        key: str,
-        side: str,
-        count: int,
-        since: datetime | None,
-        until: datetime | None,
-    ) -> list[RunDays]:
-        """The key's runs with ``count`` lifetime scores on ``side`` (hi | lo) and
-        feedback in ``[since, until)`` (by ``last`` and ``first``: some have none
-        there). Unsorted: the embedded store would sort all that match in memory."""
-        docs = await self.collection.find(
-            self._window(project_id, key, side, count, since, until), hint=f"run_days_{side}"
-        ).to_list()
+        docs = await self.collection.find(query).to_list()
         return [_from_doc(d) for d in docs]
 
-    async def any_between(
-        self,
-        project_id: str,
-        key: str,
-        side: str,
-        low: int,
-        high: int,
-        since: datetime | None,
-        until: datetime | None,
-    ) -> bool:
-        """Whether a run has a lifetime count on ``side`` in ``[low, high)`` (and
-        feedback in the window, as :meth:`tier`)."""
-        span = {"$gte": low, "$lt": high}
-        found = await self.collection.find_one(
-            self._window(project_id, key, side, span, since, until),
-            {"_id": 1},
-            hint=f"run_days_{side}",  # the embedded store scans for two ranges otherwise
-        )
-        return found is not None
+    async def any_between(self, project_id: str, key: str, side: str, low: int, high: int) -> bool:
+        """Whether a run of the key has a lifetime count on ``side`` in ``[low, high)``."""
+        query = {"project_id": project_id, "key": key, side: {"$gte": low, "$lt": high}}
+        return await self.collection.find_one(query, {"_id": 1}) is not None
 
     async def of_runs(self, project_id: str, keys: list[str], run_ids: list[str]) -> list[RunDays]:
         if not run_ids:
@@ -348,7 +309,6 @@ class RunDayStore:
                     "hi": sum(c.high for c in counts),
                     "lo": sum(c.low for c in counts),
                     "n": sum(c.scored for c in counts),
-                    "first": field_day(min(days)),
                     "last": max(times),
                     "dirty": False,
                     "rb": stamp,

@@ -32,13 +32,16 @@ import random
 import statistics
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import bson
 from pymongo import AsyncMongoClient
 
+import app.domain.analytics.worst_runs as worst_runs_module
 from app.domain.analytics import windows
 from app.domain.analytics.contributions import Contribution
 from app.domain.analytics.rules import load_rules
@@ -139,28 +142,36 @@ def feedback_doc(project_id: str, r: Synthetic) -> dict[str, Any]:
     }
 
 
-async def seed(
-    stores: Stores, project_id: str, records: list[Synthetic], raw_since: datetime
-) -> None:
-    """Through the write path's tally code, applied in flush-sized bulk writes; the
-    records from ``raw_since`` on (a rolling window's first partial hour and on) as
-    feedback documents too."""
-    rules = await load_rules(stores, project_id, KEYS)
-    deltas: dict[TallyId, TallyDelta] = {}
-    for r in records:
-        change = run_change(rules[r.key], None, Contribution(r.score, False), r.at)
-        if change is not None:
-            add_change(deltas, project_id, r.key, r.run_id, r.at, change)
-    items = list(deltas.items())
-    for at in range(0, len(items), 200):
-        await stores.run_tallies.apply(dict(items[at : at + 200]))
-    days = list(from_tallies(deltas).items())
-    fresh = {(project_id, key) for key in KEYS}  # counted from the first record
-    for at in range(0, len(days), 2000):
-        await stores.run_days.apply(dict(days[at : at + 2000]), fresh)
-    raw = [feedback_doc(project_id, r) for r in records if r.at >= raw_since]
-    for at in range(0, len(raw), 5000):
-        await stores.db["feedback"].insert_many(raw[at : at + 5000], ordered=False)
+class Seeder:
+    """Turns records into tally updates with the write path's code
+    (app/domain/analytics/tallies.py), keeps them summed over the steps, and
+    writes them as a rebuild does (every document set at once: ``$inc`` into
+    documents of a thousand runs is far slower on the embedded store)."""
+
+    def __init__(self, stores: Stores, project_id: str) -> None:
+        self.stores = stores
+        self.project_id = project_id
+        self.deltas: dict[TallyId, TallyDelta] = {}
+
+    async def add(self, records: list[Synthetic], raw_since: datetime) -> None:
+        """Count ``records``, rewrite the tallies and run days, and insert the
+        records from ``raw_since`` on as feedback documents."""
+        rules = await load_rules(self.stores, self.project_id, KEYS)
+        for r in records:
+            change = run_change(rules[r.key], None, Contribution(r.score, False), r.at)
+            if change is not None:
+                add_change(self.deltas, self.project_id, r.key, r.run_id, r.at, change)
+        stamp = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        await self.stores.run_days.replace_scope(
+            self.project_id, None, from_tallies(self.deltas), keys=KEYS, stamp=stamp, started=now
+        )
+        await self.stores.run_tallies.replace_scope(
+            self.project_id, None, self.deltas, stamp=stamp, keep_from=now + timedelta(days=1)
+        )
+        raw = [feedback_doc(self.project_id, r) for r in records if r.at >= raw_since]
+        for at in range(0, len(raw), 5000):
+            await self.stores.db["feedback"].insert_many(raw[at : at + 5000], ordered=False)
 
 
 def windows_of(now: datetime) -> dict[str, tuple[datetime, None]]:
@@ -182,27 +193,45 @@ def count_read() -> None:
         READ[0] += len(found)
         return found
 
-    RunDayStore.tier = counting  # type: ignore[method-assign]
+    RunDayStore.tier = counting  # type: ignore[method-assign, assignment]
 
 
 async def measure(
     stores: Stores, project_id: str, now: datetime, repeat: int
 ) -> dict[str, list[float]]:
+    """Each window read through the run days and (as before them) the run tallies;
+    both must give the same runs."""
     timings: dict[str, list[float]] = {}
     for name, (since, until) in windows_of(now).items():
         for keys in (["thumbs"], None):
-            label = f"{name} {'thumbs' if keys else 'all keys'}"
-            timings[label] = []
-            for i in range(repeat + 1):
-                started = time.perf_counter()
-                await worst_runs(
-                    stores, project_id, keys=keys, since=since, until=until, first=10, comments=2
-                )
-                if i:
-                    timings[label].append((time.perf_counter() - started) * 1000)
-            timings[f"  run days read, {label}"] = [READ[0] / (repeat + 1)]
-            READ[0] = 0
+            answers = []
+            for path in ("run days", "tallies"):
+                label = f"{name} {'thumbs' if keys else 'all keys'}, {path}"
+                timings[label] = []
+                with tallies_only(path == "tallies"):
+                    for i in range(repeat + 1):
+                        started = time.perf_counter()
+                        found = await worst_runs(
+                            stores, project_id, keys=keys, since=since, until=until, comments=2
+                        )
+                        if i:
+                            timings[label].append((time.perf_counter() - started) * 1000)
+                answers.append([(w.run_id, w.negative, w.positive, w.scored) for w in found])
+                if path == "run days":
+                    timings[f"  run days read, {label}"] = [READ[0] / (repeat + 1)]
+                READ[0] = 0
+            if answers[0] != answers[1]:
+                raise SystemExit(f"{name} {keys}: run days and tallies disagree")
     return timings
+
+
+def tallies_only(on: bool) -> AbstractContextManager[Any]:
+    """Worst runs read as before run days (the run tallies only)."""
+
+    async def none(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    return patch.object(worst_runs_module, "ranked_by_run_days", none) if on else nullcontext()
 
 
 async def breakdown(stores: Stores, project_id: str, now: datetime) -> dict[str, float]:
@@ -260,10 +289,11 @@ async def run(uri: str, sizes: list[int], repeat: int, shape: str) -> list[Step]
             stores, project.id, "quality", KeyConfig(kind="continuous", min=0, max=1)
         )
         generator = Generator(shape, now)
+        seeder = Seeder(stores, project.id)
         raw_since = windows.floor(now - timedelta(hours=24), "hour")
         for size in sorted(sizes):
             started = time.perf_counter()
-            await seed(stores, project.id, generator.grow(size), raw_since)
+            await seeder.add(generator.grow(size), raw_since)
             seed_s = time.perf_counter() - started
             load = os.getloadavg()[0]
             timings = await measure(stores, project.id, now, repeat)

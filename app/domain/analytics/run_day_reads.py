@@ -4,15 +4,15 @@ tallies (app/store/run_days.py), read by their lifetime number of negative score
 The window is split as for the run tallies (:func:`tally_reads.pieces`). Its edges
 (partial hours, whole hours, days before a retention horizon) are read as there,
 for every run. Its whole days are read per run, most negatives first: each key's
-runs with feedback in the window (by their first and last feedback) one lifetime
-count at a time (the largest left, found with a few indexed probes), each run
-counted exactly (its days in the window, plus its edges). A run's negatives in a
+runs with feedback since the window's start (by their newest) one lifetime count
+at a time (the largest left, found with a few indexed probes), each run counted
+exactly (its days in the window, plus its edges). A run's negatives in a
 window never exceed its lifetime count, so once the ``first``-th best run counted
 has more negatives than the sum over the keys of the largest lifetime count not
 read yet, no run left can rank ahead of it, nor tie with it (a tie goes to the
 newest feedback, then the run id). Runs with negatives at the edges are counted
 from the edges alone until read: with one key, those that make the list have
-none in the whole days (or they would have been read first); with several keys,
+none in its whole days (or they would have been read first); with several keys,
 they are read exactly before the rest. Counts are read whole and unsorted: the
 embedded store sorts in memory whatever a query matches.
 
@@ -43,7 +43,8 @@ from app.store.run_days import RunDays, day_field
 # Windows whose whole days span fewer days read the run tallies (a few hundred
 # documents at most).
 MIN_DAYS = 3
-UNBOUNDED = 2**62
+UNBOUNDED = 1 << 62
+TOP_POWER = 40  # counts are probed from 2**40 down
 
 Rank = tuple[int, float, str]
 _Sums = list[Any]  # [negative, positive, scored, last]
@@ -179,21 +180,21 @@ class _Ranking:
 
     async def _next_count(self, key: str, below: int | None) -> int:
         """The largest lifetime negative count under ``below`` (None: any) of the
-        key's runs with feedback in the window; 0: none."""
+        key's runs (in the window or not: a probe has one condition); 0: none.
+        Probes go from high counts down: one matching many runs costs many."""
 
         async def exists(low: int, high: int) -> bool:
             return await self.stores.run_days.any_between(
-                self.project_id, key, self._side(key), low, high, self.start, self.end
+                self.project_id, key, self._side(key), low, high
             )
 
-        ceiling = below if below is not None else UNBOUNDED
         if below is None:
-            if not await exists(1, ceiling):
+            power = TOP_POWER
+            while power >= 0 and not await exists(1 << power, UNBOUNDED):
+                power -= 1
+            if power < 0:
                 return 0
-            low = 1
-            while await exists(low * 2, ceiling):
-                low *= 2
-            high = low * 2
+            low, high, ceiling = 1 << power, 2 << power, UNBOUNDED
         else:
             step = 1
             while True:
@@ -203,7 +204,7 @@ class _Ranking:
                 if low == 1:
                     return 0
                 step *= 2
-            high = below
+            high = ceiling = below
         while high - low > 1:  # exists(low, ceiling); nothing from high on
             middle = (low + high) // 2
             if await exists(middle, ceiling):
@@ -227,7 +228,7 @@ class _Ranking:
         while not self.settled(sum(unread.values())):
             key = max(unread, key=lambda k: unread[k])
             docs = await self.stores.run_days.tier(
-                self.project_id, key, self._side(key), unread[key], self.start, self.end
+                self.project_id, key, self._side(key), unread[key], self.start
             )
             runs = {d.id.run_id for d in docs} - self.exact
             if len(self.rules) == 1:
@@ -237,7 +238,9 @@ class _Ranking:
                 await self.count(
                     await self.stores.run_days.of_runs(self.project_id, keys, list(runs)), runs
                 )
-            unread[key] = await self._next_count(key, unread[key])
+            # After a count with runs, the next is read without probing (a bound
+            # need not be reached); after an empty one, probes skip the gap.
+            unread[key] = unread[key] - 1 if docs else await self._next_count(key, unread[key])
         self.stopped_early = sum(unread.values()) > 0
 
     async def resolve(self) -> list[tuple[str, _Sums]]:
