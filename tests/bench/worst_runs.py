@@ -327,8 +327,10 @@ def report(steps: list[Step]) -> None:
         small, large = steps[0], steps[-1]
         print(f"\np50 ratio {large.size:,} / {small.size:,} records:")
         for name in names:
-            ratio = statistics.median(large.timings[name]) / statistics.median(small.timings[name])
-            print(f"  {name:<20}{ratio:>8.2f}")
+            base = statistics.median(small.timings[name])
+            if base:
+                ratio = statistics.median(large.timings[name]) / base
+                print(f"  {name:<20}{ratio:>8.2f}")
 
 
 def main() -> None:

@@ -44,7 +44,6 @@ from app.store.run_days import RunDays, day_field
 # documents at most).
 MIN_DAYS = 3
 UNBOUNDED = 1 << 62
-TOP_POWER = 40  # counts are probed from 2**40 down
 
 Rank = tuple[int, float, str]
 _Sums = list[Any]  # [negative, positive, scored, last]
@@ -181,7 +180,8 @@ class _Ranking:
     async def _next_count(self, key: str, below: int | None) -> int:
         """The largest lifetime negative count under ``below`` (None: any) of the
         key's runs (in the window or not: a probe has one condition); 0: none.
-        Probes go from high counts down: one matching many runs costs many."""
+        A probe matching many runs costs as much as reading them: count 1 is
+        never probed (1 is returned as a bound)."""
 
         async def exists(low: int, high: int) -> bool:
             return await self.stores.run_days.any_between(
@@ -189,20 +189,22 @@ class _Ranking:
             )
 
         if below is None:
-            power = TOP_POWER
-            while power >= 0 and not await exists(1 << power, UNBOUNDED):
-                power -= 1
-            if power < 0:
-                return 0
-            low, high, ceiling = 1 << power, 2 << power, UNBOUNDED
+            if not await exists(2, UNBOUNDED):
+                return 1  # a bound: count 1 is read (empty or not) without a probe
+            low = 2
+            while await exists(low * 2, UNBOUNDED):
+                low *= 2
+            high, ceiling = low * 2, UNBOUNDED
         else:
+            if below <= 2:
+                return below - 1
             step = 1
             while True:
-                low = max(1, below - step)
+                low = max(2, below - step)
                 if await exists(low, below):
                     break
-                if low == 1:
-                    return 0
+                if low == 2:
+                    return 1
                 step *= 2
             high = ceiling = below
         while high - low > 1:  # exists(low, ceiling); nothing from high on
