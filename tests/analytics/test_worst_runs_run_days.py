@@ -33,7 +33,7 @@ from tests.pipelines_support import CHANGE, make_runs, services, written_at
 pytestmark = pytest.mark.record_commands
 
 DAY0 = datetime(2025, 6, 1, tzinfo=UTC)
-KEY_SETS: list[list[str] | None] = [None, ["thumbs"], ["rating", "cat"], ["free"]]
+KEY_SETS: list[list[str] | None] = [None, ["thumbs"], ["rating", "cat"], ["cat"], ["free"]]
 FIRSTS = (1, 3, 10)
 
 
@@ -78,7 +78,7 @@ async def compare_all(
 ) -> dict[str, int]:
     """Every window, key set and ``first`` against the oracle; how many read run days
     and how many rows were compared."""
-    seen = {"walked": 0, "reads": 0, "rows": 0}
+    seen = {"walked": 0, "reads": 0, "rows": 0, "one key": 0}
     for since, until in spans():
         for keys in key_sets:
             for first in firsts:
@@ -86,6 +86,7 @@ async def compare_all(
                 got = await tallied(app, pid, keys, since, until, first)
                 seen["walked"] += walked(recorder)
                 seen["reads"] += 1
+                seen["one key"] += keys is not None and len(keys) == 1
                 want: list[Row] = await oracle(app, pid, keys, since, until, first)
                 assert got == want, (keys, since, until, first)
                 seen["rows"] += len(got)
@@ -204,23 +205,23 @@ async def test_run_days_rank_like_the_aggregation_for_every_first(
 
     seen = await compare_all(app, pid, recorder)
     assert seen["rows"] > 300
-    assert sum(EARLY) > len(EARLY) / 2  # most reads stopped early
-    # Every window has at least three whole days; the unregistered key was counted
-    # against two thresholds (boolean until its first number was flushed), so it
-    # and all keys read the run tallies.
-    assert seen["walked"] == len(FIRSTS) * 2 * 6
+    assert sum(EARLY) >= 10  # reads that stopped before the last run: the bound decided
+    # Every window has at least three whole days; several keys read the run
+    # tallies, and so does the unregistered key: it was counted against two
+    # thresholds (boolean until its first number was flushed).
+    assert seen["walked"] == len(FIRSTS) * 6 * 2  # thumbs, cat
     assert_run_days_match(sync_db, pid)  # recounted times stored, still exact
 
     # A rebuild settles the unregistered key's threshold: every key walks.
     await rebuild_rollups(stores, pid)
     assert_run_days_match(sync_db, pid)
     seen = await compare_all(app, pid, recorder)
-    assert seen["walked"] == seen["reads"]
+    assert seen["walked"] == seen["one key"] > 0
 
     # The direction is applied when reading: the other side's index is walked.
     rating = KeyConfig(kind="continuous", min=1, max=5, higher_is_better=False)
     await register_key(stores, pid, "rating", rating)
-    await compare_all(app, pid, recorder, [None, ["rating", "cat"]], (1, 5))
+    await compare_all(app, pid, recorder, [["rating"], ["rating", "cat"]], (1, 5))
     recorder.clear()
     await tallied(app, pid, ["rating"], None, None, 3)
     walks = [c for c in recorder.on("run_days", "find") if {"lo", "hi"} & set(c["filter"])]
@@ -236,7 +237,7 @@ async def test_run_days_rank_like_the_aggregation_for_every_first(
     await recounts.wait()
     assert_run_days_match(sync_db, pid)
     seen = await compare_all(app, pid, recorder, [None, ["rating"]], (1, 5))
-    assert seen["walked"] == seen["reads"]
+    assert seen["walked"] == seen["one key"] > 0
 
 
 async def test_removals_and_rebuilds_keep_run_days_exact(
@@ -264,7 +265,7 @@ async def test_removals_and_rebuilds_keep_run_days_exact(
         == 0
     )
     seen = await compare_all(app, pid, recorder)
-    assert seen["walked"] == seen["reads"] and seen["rows"] > 250
+    assert seen["walked"] == seen["one key"] > 0 and seen["rows"] > 250
 
     # Written before run days existed (an upgrade): the run tallies are read until
     # a rebuild writes them all.
@@ -274,7 +275,7 @@ async def test_removals_and_rebuilds_keep_run_days_exact(
     await rebuild_rollups(stores, pid)
     assert_run_days_match(sync_db, pid)
     seen = await compare_all(app, pid, recorder, [None, ["thumbs"]], (3,))
-    assert seen["walked"] == seen["reads"]
+    assert seen["walked"] == seen["one key"] > 0
 
 
 async def test_a_new_key_is_walked_from_its_first_write_and_an_old_one_is_not(

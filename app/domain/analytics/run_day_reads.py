@@ -3,18 +3,18 @@ tallies (app/store/run_days.py), read by their lifetime number of negative score
 
 The window is split as for the run tallies (:func:`tally_reads.pieces`). Its edges
 (partial hours, whole hours, days before a retention horizon) are read as there,
-for every run. Its whole days are read per run, most negatives first: each key's
+for every run. Its whole days are read per run, most negatives first: the key's
 runs with feedback since the window's start (by their newest) one lifetime count
 at a time (the largest left, found with a few indexed probes), each run counted
 exactly (its days in the window, plus its edges). A run's negatives in a
 window never exceed its lifetime count, so once the ``first``-th best run counted
-has more negatives than the sum over the keys of the largest lifetime count not
-read yet, no run left can rank ahead of it, nor tie with it (a tie goes to the
-newest feedback, then the run id). Runs with negatives at the edges are counted
-from the edges alone until read: with one key, those that make the list have
-none in its whole days (or they would have been read first); with several keys,
-they are read exactly before the rest. Counts are read whole and unsorted: the
-embedded store sorts in memory whatever a query matches.
+has more negatives than the largest lifetime count not read yet, no run left can
+rank ahead of it, nor tie with it (a tie goes to the newest feedback, then the
+run id). Runs with negatives at the edges are counted
+from the edges alone until read: those that make the list have none in its whole
+days (or they would have been read first). Counts are read whole and unsorted:
+the embedded store sorts in memory whatever a query matches. One key only: with
+several, each run read would need its other keys read too.
 
 Used only when the keys' run days are complete and were all counted against the
 key's current threshold: otherwise this returns None and the caller reads the run
@@ -189,12 +189,15 @@ class _Ranking:
             )
 
         if below is None:
-            if not await exists(2, UNBOUNDED):
+            # Halving from above: the first hit matches only the runs with the most.
+            power = 6
+            while await exists(1 << power, UNBOUNDED):
+                power += 1
+            while power > 1 and not await exists(1 << (power - 1), UNBOUNDED):
+                power -= 1
+            if power == 1:
                 return 1  # a bound: count 1 is read (empty or not) without a probe
-            low = 2
-            while await exists(low * 2, UNBOUNDED):
-                low *= 2
-            high, ceiling = low * 2, UNBOUNDED
+            low, high, ceiling = 1 << (power - 1), 1 << power, UNBOUNDED
         else:
             if below <= 2:
                 return below - 1
@@ -216,34 +219,18 @@ class _Ranking:
         return low
 
     async def walk(self) -> None:
-        if len(self.rules) > 1:
-            # A run known from its edges alone could have negatives on another key's
-            # days beyond that key's bound: count them all first (few: the edges'
-            # runs with negatives).
-            edge_runs = [run_id for run_id in self.found if run_id not in self.exact]
-            await self.count(
-                await self.stores.run_days.of_runs(self.project_id, list(self.rules), edge_runs),
-                edge_runs,
-            )
-        # Per key: the largest lifetime count of its runs not read yet.
-        unread = {key: await self._next_count(key, None) for key in self.rules}
-        while not self.settled(sum(unread.values())):
-            key = max(unread, key=lambda k: unread[k])
+        (key,) = self.rules
+        unread = await self._next_count(key, None)  # the largest count not read yet
+        while not self.settled(unread):
             docs = await self.stores.run_days.tier(
-                self.project_id, key, self._side(key), unread[key], self.start
+                self.project_id, key, self._side(key), unread, self.start
             )
             runs = {d.id.run_id for d in docs} - self.exact
-            if len(self.rules) == 1:
-                await self.count([d for d in docs if d.id.run_id in runs], runs)
-            elif runs:
-                keys = list(self.rules)
-                await self.count(
-                    await self.stores.run_days.of_runs(self.project_id, keys, list(runs)), runs
-                )
+            await self.count([d for d in docs if d.id.run_id in runs], runs)
             # After a count with runs, the next is read without probing (a bound
             # need not be reached); after an empty one, probes skip the gap.
-            unread[key] = unread[key] - 1 if docs else await self._next_count(key, unread[key])
-        self.stopped_early = sum(unread.values()) > 0
+            unread = unread - 1 if docs else await self._next_count(key, unread)
+        self.stopped_early = unread > 0
 
     async def resolve(self) -> list[tuple[str, _Sums]]:
         """The top runs, each counted exactly (those known from edges alone are read:
@@ -275,9 +262,11 @@ async def ranked_by_run_days(
     start, end = days[0].since, days[0].until
     if start is not None and (end or clock.now()) - start < timedelta(days=MIN_DAYS):
         return None
-    names = list(keys) if keys is not None else sorted(rules)
-    if not names:
+    if keys is None or len(keys) != 1:
+        # Several keys would need each run's other keys read for every run read
+        # (an $in per key: slower than the tallies on the embedded store).
         return None
+    names = list(keys)
     ranked = {k: rules.get(k) or KeyRule.of(k, None) for k in names}
     counted = await stores.run_days.states(project_id, names)
     for key, rule in ranked.items():
