@@ -35,6 +35,7 @@ from app.store.projects import ProjectStore
 from app.store.rate_limits import RateLimitCounters
 from app.store.review_states import ReviewStateStore
 from app.store.reviewer_links import ReviewerLinkStore
+from app.store.run_days import RunDayStore
 from app.store.run_tallies import RunTallyStore
 from app.store.runs import RunStore
 from app.store.signals import SignalStore
@@ -61,6 +62,8 @@ class Stores:
     feedback_analytics: FeedbackAnalyticsStore
     # Per-run tallies of high/low scores, for worst runs (run_tallies.py).
     run_tallies: RunTallyStore
+    # The same per run, with lifetime counts to walk (run_days.py).
+    run_days: RunDayStore
     webhooks: WebhookStore
     webhook_deliveries: WebhookDeliveryStore
     feedback: FeedbackStore
@@ -108,6 +111,7 @@ class Stores:
             feedback_group_buckets=FeedbackGroupBucketStore(db),
             feedback_analytics=FeedbackAnalyticsStore(db),
             run_tallies=RunTallyStore(db),
+            run_days=RunDayStore(db),
             webhooks=WebhookStore(db),
             webhook_deliveries=WebhookDeliveryStore(db),
             feedback=FeedbackStore(db),

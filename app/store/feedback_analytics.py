@@ -489,6 +489,27 @@ class FeedbackAnalyticsStore:
         found = await asyncio.gather(*(one(r) for r in run_ids))
         return {r: records for r, records in zip(run_ids, found, strict=True) if records}
 
+    async def scores_of_runs(
+        self, project_id: str, keys: list[str], run_ids: list[str]
+    ) -> list[ScoreRow]:
+        """The live scores of some runs on some keys (one query per run and key,
+        through the natural key's index): worst runs recount a run whose newest
+        times a removal left stale."""
+
+        async def one(run_id: str, key: str) -> list[dict[str, Any]]:
+            query = {"project_id": project_id, "run_id": run_id, "key": key, "deleted": False}
+            fields = {"score": 1, "created_at": 1, "retracted": 1}
+            return await self.collection.find(query, fields).to_list()
+
+        pairs = [(r, k) for r in run_ids for k in keys]
+        found = await asyncio.gather(*(one(r, k) for r, k in pairs))
+        return [
+            ScoreRow(key=k, score=d["score"], commented=False, created_at=d["created_at"], run_id=r)
+            for (r, k), docs in zip(pairs, found, strict=True)
+            for d in docs
+            if not d.get("retracted") and d.get("score") is not None
+        ]
+
     # -- rebuilds ----------------------------------------------------------------
 
     async def first_live_at(

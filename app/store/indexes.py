@@ -154,6 +154,18 @@ INDEXES: list[Index] = [
     Index("run_tallies", [("project_id", 1), ("g", 1), ("t", 1)]),
     # Saving recounted times only if the tally has not changed (its version).
     Index("run_tallies", [("project_id", 1), ("key", 1), ("g", 1), ("t", 1), ("s", 1), ("v", 1)]),
+    # Run days (app/store/run_days.py): one per project, key and run; worst runs
+    # read a key's runs by their lifetime count on either side.
+    Index(
+        "run_days",
+        [("project_id", 1), ("key", 1), ("run_id", 1)],
+        {"unique": True, "name": "run_days_id"},
+    ),
+    # Ascending: the embedded store gets range bounds wrong on a descending field.
+    Index("run_days", [("project_id", 1), ("key", 1), ("lo", 1), ("last", 1)]),
+    Index("run_days", [("project_id", 1), ("key", 1), ("hi", 1), ("last", 1)]),
+    # Saving recounted times only if the document has not changed (its version).
+    Index("run_days", [("project_id", 1), ("key", 1), ("run_id", 1), ("v", 1)]),
     # Grouped rollups (app/store/feedback_group_buckets.py): one document per key,
     # grouping and bucket; read (and their slots) per key, or for all keys (and
     # dropped by retention, and read for an erased user's groups). Few on purpose:

@@ -84,6 +84,12 @@ RULES: list[Rule] = [
         dumped=False,
     ),
     Rule(
+        "run_days",
+        why="aggregates per run id, as run_tallies: erasure and run deletion subtract "
+        "what they remove; rebuilt on load",
+        dumped=False,
+    ),
+    Rule(
         "feedback_group_buckets",
         why="aggregates per user, source, model, tag, tracing project; an erasure subtracts "
         "the erased feedback and drops the user's groups, retention drops user buckets "

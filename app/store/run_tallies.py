@@ -190,6 +190,10 @@ class RunTallyStore:
         docs = await find_buckets(self.collection, project_id, keys, grain, since, until)
         return [_from_doc(d) for d in docs]
 
+    async def has_key(self, project_id: str, key: str) -> bool:
+        found = await self.collection.find_one({"project_id": project_id, "key": key}, {"_id": 1})
+        return found is not None
+
     async def thresholds_counted(self, project_id: str, key: str) -> set[str]:
         """Every threshold the key's tallies were counted against."""
         found = await self.collection.distinct("r", {"project_id": project_id, "key": key})

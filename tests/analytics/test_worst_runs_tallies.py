@@ -47,6 +47,7 @@ async def oracle(
     keys: list[str] | None,
     since: datetime | None,
     until: datetime | None,
+    first: int = 100,
 ) -> list[Row]:
     """The aggregation over raw feedback that worst runs used before tallies."""
     stores = services(app).stores
@@ -56,7 +57,7 @@ async def oracle(
         StatsFilter(keys=keys, since=since, until=until),
         thresholds(rules),
         {k: r.higher_is_better for k, r in rules.items()},
-        100,
+        first,
         default_threshold=UNSEEN_THRESHOLD,
     )
     return [(r.run_id, r.negative, r.positive, r.scored, windows.as_utc(r.last_at)) for r in rows]
@@ -68,6 +69,7 @@ async def tallied(
     keys: list[str] | None,
     since: datetime | None,
     until: datetime | None,
+    first: int = 100,
 ) -> list[Row]:
     found = await worst_runs(
         services(app).stores,
@@ -75,7 +77,7 @@ async def tallied(
         keys=keys,
         since=since,
         until=until,
-        first=100,
+        first=first,
         comments=0,
         buffer=services(app).pipelines.rollups,
     )

@@ -41,6 +41,7 @@ from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
 from app.store.feedback_analytics import ScoreRow
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId, binary_hist
+from app.store.run_days import from_tallies
 from app.store.run_tallies import TallyDelta, TallyId
 
 # The two rules an unregistered key can turn out to have once all its scores are
@@ -66,12 +67,14 @@ async def _rebuild(stores: Stores, project_id: str, key: str | None, *, rollups:
     rules: dict[str, KeyRule] = await load_rules(stores, project_id, None)
     values: dict[RollupId, RollupDelta] = {}
     tallies = _TallyCounts()
-    async for row in stores.feedback_analytics.live_scores(project_id, key, since):
+    # From the oldest record still kept: run days count every live score (a run's
+    # lifetime bounds its count in any window, app/domain/analytics/run_day_reads.py).
+    async for row in stores.feedback_analytics.live_scores(project_id, key, None):
         rule = rules.get(row.key)
         if rule is None:  # no rollups yet: settled below, once its scores are known
             rule = rules[row.key] = KeyRule.of(row.key, None)
         tallies.add(project_id, rule, row)
-        if not rollups:
+        if not rollups or (since is not None and row.created_at < since):
             continue
         delta = change_delta(rule, None, Contribution(row.score, row.commented))
         if delta is None:
@@ -82,10 +85,19 @@ async def _rebuild(stores: Stores, project_id: str, key: str | None, *, rollups:
     settled = _settle_unregistered(values, rules) if rollups else {}
     keep_from = windows.floor(started, "day")
     stamp = uuid.uuid4().hex
+    counted = tallies.result(rules, settled)
+    await stores.run_days.replace_scope(
+        project_id,
+        key,
+        from_tallies(counted),
+        keys=[key] if key is not None else sorted(rules),
+        stamp=stamp,
+        started=started,
+    )
     written = await stores.run_tallies.replace_scope(
         project_id,
         key,
-        tallies.result(rules, settled),
+        {tid: delta for tid, delta in counted.items() if since is None or tid.start >= since},
         stamp=stamp,
         keep_from=keep_from,
         keep_before=since,

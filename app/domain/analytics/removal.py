@@ -30,6 +30,7 @@ from app.domain.analytics.tallies import add_change, run_change
 from app.store import Stores
 from app.store.feedback import Feedback
 from app.store.feedback_rollups import GRAINS, RollupDelta, RollupId
+from app.store.run_days import from_tallies
 from app.store.run_tallies import TallyDelta, TallyId
 from app.store.runs import RunGroupFields
 
@@ -68,5 +69,6 @@ async def subtract_feedback(
         await stores.feedback_rollups.apply(deltas)
     if tallies:
         await stores.run_tallies.apply(tallies)
+        await stores.run_days.apply(from_tallies(tallies))
     if grouped:
         await write_values(stores, await grouped_values(stores, grouped, runs))

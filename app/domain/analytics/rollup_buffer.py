@@ -3,7 +3,8 @@ task flushes every few hundred milliseconds with one bulk write of ``$inc`` upse
 so a burst of feedback on one key costs two upserts (its hour and its day) per
 flush, not two per feedback. The runs' tallies for worst runs
 (app/domain/analytics/tallies.py) ride along: one more bulk write per flush, an
-upsert per key, grain, bucket and shard touched.
+upsert per key, grain, bucket and shard touched; and their days per run
+(app/store/run_days.py): one more, an upsert per key and run touched.
 
 What this trades: deltas not yet flushed are lost if the process dies (at most one
 flush interval of writes). ``plaudit rollups rebuild`` recomputes rollups from the
@@ -45,6 +46,7 @@ from app.store.feedback_rollups import (
     RollupId,
     RollupWriteError,
 )
+from app.store.run_days import RunDayId, RunDaysDelta, RunDayWriteError, from_tallies
 from app.store.run_tallies import RunTallyStore, TallyDelta, TallyId, TallyWriteError
 
 log = logging.getLogger("plaudit.rollups")
@@ -63,6 +65,8 @@ class RollupBuffer:
         self.flush_seconds = flush_seconds
         self._pending: dict[RollupId, RollupDelta] = {}
         self._tally_pending: dict[TallyId, TallyDelta] = {}
+        self._days_pending: dict[RunDayId, RunDaysDelta] = {}
+        self._days_keys: set[tuple[str, str]] = set()  # (project, key) with run days
         self._groups: dict[Attribution, RollupDelta] = {}
         # Grouped deltas whose buckets were not written: placed again next flush
         # (a bucket's update is all or nothing, its new slots included).
@@ -102,8 +106,10 @@ class RollupBuffer:
             self.add(record.project_id, record.key, at, delta)
         change = run_change(rule, before, after, at)
         if change is not None:
-            pending = self._tally_pending
-            add_change(pending, record.project_id, record.key, record.run_id, at, change)
+            tallies: dict[TallyId, TallyDelta] = {}
+            add_change(tallies, record.project_id, record.key, record.run_id, at, change)
+            self._put_back_tallies(tallies)
+            self._put_back_days(from_tallies(tallies))
         old = attribution(event.before) if event.before is not None else None
         new = attribution(event.after) if event.after is not None else None
         if old == new:
@@ -145,14 +151,24 @@ class RollupBuffer:
         for tid, delta in deltas.items():
             self._tally_pending.setdefault(tid, TallyDelta()).merge(delta)
 
+    def _put_back_days(self, deltas: dict[RunDayId, RunDaysDelta]) -> None:
+        for rid, delta in deltas.items():
+            self._days_pending.setdefault(rid, RunDaysDelta()).merge(delta)
+
     async def flush(self) -> None:
         """Write the pending deltas. On failure they go back into the buffer (only
         the failed ones, when the server says which) and the error is raised."""
         async with self._lock:
-            if not (self._pending or self._tally_pending or self._groups or self._unwritten):
+            if not (
+                self._pending
+                or self._tally_pending
+                or self._days_pending
+                or self._groups
+                or self._unwritten
+            ):
                 return
             await self._flush_rollups()
-            await self._flush_tallies()
+            await self._flush_runs()
             await self._flush_groups()
             self.flushes += 1
 
@@ -171,10 +187,28 @@ class RollupBuffer:
             self._put_back(batch)
             raise
 
-    async def _flush_tallies(self) -> None:
-        if not self._tally_pending:
-            return
+    async def _flush_runs(self) -> None:
+        """The run tallies, then the run days of the same records (one snapshot:
+        whether a key's run days count it from its first score is decided before
+        its first tallies are written)."""
         tallies, self._tally_pending = self._tally_pending, {}
+        days, self._days_pending = self._days_pending, {}
+        try:
+            fresh = await self._fresh_keys(days)
+        except BaseException:
+            self._put_back_tallies(tallies)
+            self._put_back_days(days)
+            raise
+        try:
+            await self._flush_tallies(tallies)
+        except BaseException:
+            self._put_back_days(days)
+            raise
+        await self._flush_days(days, fresh)
+
+    async def _flush_tallies(self, tallies: dict[TallyId, TallyDelta]) -> None:
+        if not tallies:
+            return
         try:
             await self.tallies.apply(tallies)
         except TallyWriteError as exc:
@@ -182,6 +216,32 @@ class RollupBuffer:
             raise
         except BaseException:
             self._put_back_tallies(tallies)
+            raise
+
+    async def _fresh_keys(self, days: dict[RunDayId, RunDaysDelta]) -> set[tuple[str, str]]:
+        """Of the keys about to get their first run days, those with no run tallies
+        yet (their run days count every score)."""
+        new = {(rid.project_id, rid.key) for rid in days} - self._days_keys
+        self._days_keys |= await self.stores.run_days.known(new)
+        return {
+            (project_id, key)
+            for project_id, key in new - self._days_keys
+            if not await self.tallies.has_key(project_id, key)
+        }
+
+    async def _flush_days(
+        self, days: dict[RunDayId, RunDaysDelta], fresh: set[tuple[str, str]]
+    ) -> None:
+        if not days:
+            return
+        try:
+            await self.stores.run_days.apply(days, fresh)
+            self._days_keys |= {(rid.project_id, rid.key) for rid in days}
+        except RunDayWriteError as exc:
+            self._put_back_days({rid: days[rid] for rid in exc.failed if rid in days})
+            raise
+        except BaseException:
+            self._put_back_days(days)
             raise
 
     async def _flush_groups(self) -> None:

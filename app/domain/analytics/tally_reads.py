@@ -30,11 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.rollup_reads import Piece, plan
 from app.domain.analytics.rules import UNSEEN_THRESHOLD, KeyRule, thresholds
-from app.domain.lifecycle.retention import retained_since
 from app.store import Stores
 from app.store.feedback_analytics import RunTally, StatsFilter
 from app.store.run_tallies import Tally, shard_of
@@ -159,9 +157,10 @@ async def negative_runs(
     since: datetime | None,
     until: datetime | None,
     rules: dict[str, KeyRule],
+    horizon: datetime | None,
 ) -> dict[str, RunTotal]:
-    """Every run with a negative score in the window, with its numbers there."""
-    horizon = await retained_since(stores, project_id, clock.now())
+    """Every run with a negative score in the window, with its numbers there
+    (``horizon``: the project's retention horizon)."""
     reader = _Reader(stores, project_id, keys, rules)
     for piece in pieces(since, until, horizon):
         await reader.read(piece)

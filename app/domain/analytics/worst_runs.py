@@ -1,5 +1,6 @@
 """Worst runs: the runs with the most negative feedback in a window, read from the
-runs' tallies (app/domain/analytics/tally_reads.py)."""
+runs' days over long windows (app/domain/analytics/run_day_reads.py), else from
+the runs' tallies (app/domain/analytics/tally_reads.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
+from app import clock
 from app.domain.analytics import windows
 from app.domain.analytics.rollup_buffer import RollupBuffer
 from app.domain.analytics.rules import load_rules
+from app.domain.analytics.run_day_reads import ranked_by_run_days
 from app.domain.analytics.stats import EARLIEST, LATEST
 from app.domain.analytics.tally_reads import negative_runs
+from app.domain.lifecycle.retention import retained_since
 from app.errors import BadRequest
 from app.store import Stores
 from app.store.feedback import Feedback
@@ -59,12 +63,15 @@ async def worst_runs(
     if buffer is not None:
         await buffer.flush()  # what unregistered keys look like includes our writes
     rules = await load_rules(stores, project_id, keys)
-    totals = await negative_runs(stores, project_id, keys, since, until, rules)
-    ranked = heapq.nsmallest(
-        first,
-        totals.items(),
-        key=lambda item: (-item[1].negative, _newest_first(item[1].last), item[0]),
-    )
+    horizon = await retained_since(stores, project_id, clock.now())
+    ranked = await ranked_by_run_days(stores, project_id, keys, rules, since, until, horizon, first)
+    if ranked is None:
+        totals = await negative_runs(stores, project_id, keys, since, until, rules, horizon)
+        ranked = heapq.nsmallest(
+            first,
+            totals.items(),
+            key=lambda item: (-item[1].negative, _newest_first(item[1].last), item[0]),
+        )
     found: dict[str, list[Feedback]] = {}
     if comments and ranked:
         found = await stores.feedback_analytics.commented_for_runs(
