@@ -74,14 +74,14 @@ async def fetch_page(
 ) -> Page[T]:
     size = page_size(first)
     direction = 1 if oldest_first else -1
-    query = dict(query)
-    if after is not None:
-        at, doc_id = decode_cursor(after)
-        op = "$gt" if oldest_first else "$lt"
-        keyset = {"$or": [{time_field: {op: at}}, {time_field: at, "_id": {op: doc_id}}]}
-        query = {"$and": [query, keyset]} if query else keyset
-    cursor = collection.find(query, projection, sort=[(time_field, direction), ("_id", direction)])
-    docs = await cursor.limit(size + 1).to_list()
+    sort = [(time_field, direction), ("_id", direction)]
+    queries = [dict(query)] if after is None else _past_cursor(query, time_field, after, direction)
+    docs: list[dict[str, Any]] = []
+    for part in queries:
+        wanted = size + 1 - len(docs)
+        if wanted <= 0:
+            break
+        docs += await collection.find(part, projection, sort=sort).limit(wanted).to_list()
     has_next = len(docs) > size
     docs = docs[:size]
     return Page(
@@ -89,3 +89,39 @@ async def fetch_page(
         cursors=[encode_cursor(doc[time_field], doc["_id"]) for doc in docs],
         has_next_page=has_next,
     )
+
+
+def _past_cursor(
+    query: Mapping[str, Any], time_field: str, after: str, direction: int
+) -> list[dict[str, Any]]:
+    """The records past cursor ``after``, in page order, as queries to run one
+    after the other: those at the cursor's time past its id, then those past its
+    time. Each is a plain index range; the same condition written as one ``$or``
+    makes the embedded store scan the whole collection (and sort it in memory) on
+    every page after the first. ``query``'s own condition on the time field, an
+    exclusive range (app/store/ranges.py), is kept; any other shape, or a
+    condition on ``_id``, falls back to the ``$or``."""
+    at, doc_id = decode_cursor(after)
+    op = "$gt" if direction == 1 else "$lt"
+    current = query.get(time_field)
+    if "_id" in query or not (current is None or _exclusive_range(current)):
+        keyset = {"$or": [{time_field: {op: at}}, {time_field: at, "_id": {op: doc_id}}]}
+        return [{"$and": [dict(query), keyset]} if query else keyset]
+    bound = dict(current or {})
+    if op in bound:
+        bound[op] = min(bound[op], at) if op == "$lt" else max(bound[op], at)
+    else:
+        bound[op] = at
+    past = {**query, time_field: bound}
+    if current is not None and not _inside(current, at):
+        return [past]
+    return [{**query, time_field: at, "_id": {op: doc_id}}, past]
+
+
+def _exclusive_range(condition: Any) -> bool:
+    return isinstance(condition, dict) and bool(condition) and set(condition) <= {"$gt", "$lt"}
+
+
+def _inside(condition: Mapping[str, Any], at: datetime) -> bool:
+    low, high = condition.get("$gt"), condition.get("$lt")
+    return (low is None or at > low) and (high is None or at < high)
