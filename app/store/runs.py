@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError
 
 from app.store import jsonsafe
 from app.store.pagination import Page
-from app.store.queries import one_of
+from app.store.queries import find_by_ids, one_of
 from app.store.ranges import MS, time_range
 from app.store.records import ProjectRecords
 
@@ -201,9 +201,7 @@ class RunStore(ProjectRecords[Run]):
         found = {i: self._owners[i] for i in run_ids if i in self._owners}
         missing = list({i for i in run_ids if i not in found})
         if missing:
-            docs = await self.collection.find(
-                {"_id": {"$in": missing}}, {"project_id": 1}
-            ).to_list()
+            docs = await find_by_ids(self.collection, missing, {"project_id": 1})
             for doc in docs:
                 self._owners[doc["_id"]] = found[doc["_id"]] = doc["project_id"]
         return found
@@ -246,23 +244,22 @@ class RunStore(ProjectRecords[Run]):
     async def get_many(self, project_id: str, run_ids: list[str]) -> list[Run]:
         # By _id alone, the project checked here: the shape the embedded store
         # plans on the _id index (with project_id beside the $in, it scans).
-        docs = await self.collection.find({"_id": {"$in": list(set(run_ids))}}).to_list()
+        docs = await find_by_ids(self.collection, run_ids)
         by_id = {d["_id"]: Run.from_doc(d) for d in docs if d["project_id"] == project_id}
         return [by_id[i] for i in run_ids if i in by_id]
 
     async def group_fields(self, project_id: str, run_ids: list[str]) -> dict[str, RunGroupFields]:
         """Model, tags and session of those of these runs the project has."""
-        docs = await self.collection.find(
-            {"_id": {"$in": list(set(run_ids))}},
-            {"project_id": 1, "model": 1, "tags": 1, "session_id": 1},
-        ).to_list()
+        docs = await find_by_ids(
+            self.collection, run_ids, {"project_id": 1, "model": 1, "tags": 1, "session_id": 1}
+        )
         return {d["_id"]: RunGroupFields.from_doc(d) for d in docs if d["project_id"] == project_id}
 
     async def tracing_projects_of(self, project_id: str, run_ids: list[str]) -> dict[str, str]:
         """Each run's tracing project, for those of these runs that exist."""
-        docs = await self.collection.find(
-            {"_id": {"$in": list(set(run_ids))}}, {"project_id": 1, "tracing_project_id": 1}
-        ).to_list()
+        docs = await find_by_ids(
+            self.collection, run_ids, {"project_id": 1, "tracing_project_id": 1}
+        )
         return {
             d["_id"]: d["tracing_project_id"]
             for d in docs
@@ -270,10 +267,8 @@ class RunStore(ProjectRecords[Run]):
         }
 
     async def existing_ids(self, project_id: str, run_ids: list[str]) -> set[str]:
-        docs = await self.collection.find(
-            {"_id": {"$in": list(set(run_ids))}, "project_id": project_id}, {"_id": 1}
-        ).to_list()
-        return {d["_id"] for d in docs}
+        docs = await find_by_ids(self.collection, run_ids, {"project_id": 1})
+        return {d["_id"] for d in docs if d["project_id"] == project_id}
 
     async def page(
         self, project_id: str, query: RunQuery, first: int | None, after: str | None
@@ -458,9 +453,7 @@ class RunStore(ProjectRecords[Run]):
 
     async def with_ids(self, project_id: str, run_ids: list[str], *, heavy: bool) -> list[Run]:
         """These runs (of this project), in no particular order."""
-        docs = await self.collection.find(
-            {"_id": {"$in": list(set(run_ids))}}, None if heavy else HEAVY_FIELDS
-        ).to_list()
+        docs = await find_by_ids(self.collection, run_ids, None if heavy else HEAVY_FIELDS)
         return [Run.from_doc(d) for d in docs if d["project_id"] == project_id]
 
     async def same_input_groups(
