@@ -35,9 +35,15 @@ RUN_DIMENSIONS = ("session", "model", "tag", "metadata")
 TIME_UNITS = ("hour", "day", "week")
 MAX_ROWS = 200_000
 # How far back the newest comments are looked for, span after span (None: all).
+# Fine steps: the embedded store sorts everything a span matches in memory, so a
+# key whose last hour had no comment paid for sorting a whole day of records
+# (330 ms at 1M records); each step is one more indexed round trip instead.
 COMMENT_LOOKBACK = (
     timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
     timedelta(days=1),
+    timedelta(days=3),
     timedelta(days=7),
     timedelta(days=31),
     timedelta(days=366),
