@@ -89,6 +89,8 @@ async def test_every_page_is_exact_with_ties_and_windows(
             "created_at": time_range(T0 + timedelta(minutes=2), T0 + timedelta(minutes=6)),
         },
         {"project_id": "p", "created_at": time_range(T0 + timedelta(minutes=7))},
+        # A condition on _id: the cursor is then one $or (the fallback), still exact.
+        {"project_id": "p", "_id": {"$gt": "r-10"}},
     ):
         walked = await walk(collection, query, size, oldest_first=oldest_first)
         assert walked == await expected(collection, query, oldest_first)

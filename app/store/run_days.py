@@ -36,7 +36,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.store.bulk_upserts import BulkUpsertError, bulk_upsert, write_batched
-from app.store.run_tallies import RunCount, TallyDelta, TallyId
+from app.store.run_tallies import RunCount, RunRow, TallyDelta, TallyId
 
 COLLECTION = "run_days"
 THRESHOLDS = ""  # the run_id of a key's document of thresholds
@@ -106,8 +106,8 @@ class KeyState:
     complete: bool  # a rebuild wrote them: every live score is counted
 
 
-# One run's numbers on one day: (high, low, scored, newest).
-DayRow = tuple[int, int, int, datetime | None]
+# One run's numbers on one day: (high, low, scored, newest), as a tally's.
+DayRow = RunRow
 
 
 @dataclass(frozen=True)
